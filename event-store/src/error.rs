@@ -1,0 +1,73 @@
+//! Errors of the event store, each saying what the caller should do about it.
+
+use events_schema::StreamId;
+
+use crate::ExpectedVersion;
+
+/// Something went wrong talking to the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Fix the configuration (the message names the variable).
+    #[error("{0}")]
+    Config(String),
+    /// Start the database or fix `DATABASE_URL`.
+    #[error("cannot reach the database at {url}: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Upgrade salesbot: the database was migrated by a newer build.
+    #[error(
+        "the database has migration {version} which this build of salesbot does not know; \
+         run a newer salesbot against it"
+    )]
+    MigrationTooNew { version: i64 },
+    /// Run `salesbot migrate`.
+    #[error("the database schema is not up to date ({pending} migration(s) pending); run `salesbot migrate`")]
+    MigrationsPending { pending: usize },
+    /// Restore the migration file as it was: applied migrations are never edited.
+    #[error("migration {version} was changed after it was applied; restore it and add a new migration instead")]
+    MigrationEdited { version: i64 },
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// Use the master key this database was created with.
+    #[error(
+        "SALESBOT_MASTER_KEY does not match the key this database's personal data was encrypted with"
+    )]
+    WrongMasterKey,
+    /// The stored log holds something this build cannot read; nothing was written.
+    #[error("event at global position {global_position} is corrupt: {reason}")]
+    Corrupt { global_position: i64, reason: String },
+    /// A stored per-user key cannot be unwrapped with a master key that passed the check.
+    #[error("the stored key {key_id} is corrupt: {reason}")]
+    CorruptKey { key_id: uuid::Uuid, reason: String },
+    /// Transient or unexpected database failure: retry, and look at the database logs.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The store's writer task is gone (the process is shutting down).
+    #[error("the event store is shutting down")]
+    Closed,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Why an append was refused. Nothing of the refused request was written.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another writer appended to the stream first: reload the stream, decide again, retry.
+    #[error("stream {stream_id} is at version {actual}, expected {expected:?}")]
+    Conflict {
+        stream_id: StreamId,
+        expected: ExpectedVersion,
+        actual: i64,
+    },
+    /// Some, not all, of the request's event ids are stored already: a client bug.
+    #[error("some event ids of this append are stored already, others are not: {0}")]
+    PartialDuplicate(String),
+    /// The request itself is wrong (empty, personal data on a stream without a user, …).
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,89 @@
+//! Per-user keys as the store sees them: unwrapped keys cached by key id (a key's liveness is
+//! still checked against the database on every read and write), and the master-key check.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use uuid::Uuid;
+
+use crate::crypto::{MasterKey, UserKey};
+use crate::{Pool, StoreError, postgres, sqlite};
+
+/// Unwrapping is cheap but not free; a busy store sees the same few thousand users again and
+/// again. The cache never decides whether a key is live: callers pass the wrapped key they just
+/// read from the database.
+#[derive(Debug)]
+pub(crate) struct KeyCache {
+    master: MasterKey,
+    unwrapped: Mutex<HashMap<Uuid, UserKey>>,
+}
+
+const CACHE_LIMIT: usize = 100_000;
+
+impl KeyCache {
+    pub(crate) fn new(master: MasterKey) -> Self {
+        KeyCache {
+            master,
+            unwrapped: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The user key stored wrapped as `wrapped` under `key_id`.
+    pub(crate) fn unwrap(&self, key_id: Uuid, wrapped: &[u8]) -> Result<UserKey, StoreError> {
+        if let Some(key) = self.lock().get(&key_id) {
+            return Ok(key.clone());
+        }
+        let key = self
+            .master
+            .unwrap(wrapped, key_id)
+            .map_err(|e| StoreError::CorruptKey {
+                key_id,
+                reason: e.to_string(),
+            })?;
+        let mut cache = self.lock();
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key_id, key.clone());
+        Ok(key)
+    }
+
+    /// A fresh key for a user: `(key_id, key, wrapped)`.
+    pub(crate) fn new_key(&self) -> (Uuid, UserKey, Vec<u8>) {
+        let key_id = Uuid::now_v7();
+        let key = UserKey::generate();
+        let wrapped = self.master.wrap(&key, key_id);
+        self.lock().insert(key_id, key.clone());
+        (key_id, key, wrapped)
+    }
+
+    pub(crate) fn forget(&self, key_id: Uuid) {
+        self.lock().remove(&key_id);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, UserKey>> {
+        // A panic while holding this lock cannot leave the map inconsistent.
+        self.unwrapped.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Live keys of users, created where missing, within the caller's transaction.
+pub(crate) type UserKeys = HashMap<String, (Uuid, UserKey)>;
+
+/// On first open, stores a value sealed with the master key; afterwards refuses a different key.
+pub(crate) async fn verify_master_key(pool: &Pool, master: &MasterKey) -> Result<(), StoreError> {
+    let candidate = master.check_value();
+    let stored = match pool {
+        Pool::Postgres(p) => postgres::master_key_check(p, &candidate).await?,
+        Pool::Sqlite(p) => sqlite::master_key_check(p, &candidate).await?,
+    };
+    if master.verify_check_value(&stored) {
+        Ok(())
+    } else {
+        Err(StoreError::WrongMasterKey)
+    }
+}

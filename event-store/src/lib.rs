@@ -1,0 +1,389 @@
+//! The salesbot event log: append with optimistic concurrency and group commit, read one stream
+//! or the whole log in global order, snapshots, and per-user encryption of personal data.
+//! Postgres and SQLite sit behind one interface, chosen by `DATABASE_URL`.
+
+mod config;
+mod crypto;
+mod error;
+mod keys;
+mod migrate;
+mod plan;
+mod postgres;
+mod read;
+mod sqlite;
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use events_schema::{NewEvent, RawEvent, RecordedEvent, StreamId, UserId};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument as _;
+
+pub use config::{BackendKind, DatabaseUrl, StoreConfig};
+pub use crypto::MasterKey;
+pub use error::{AppendError, StoreError};
+pub use migrate::MigrationStatus;
+
+use keys::KeyCache;
+use plan::Job;
+
+/// The most events one append may carry.
+pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
+/// Group commit: at most this many appends, and about this many events, go in one transaction.
+const MAX_JOBS_PER_BATCH: usize = 1_024;
+const MAX_EVENTS_PER_BATCH: usize = 20_000;
+
+/// What the writer expects the stream's version to be before the append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the version.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last event must have this version (0 = no stream).
+    Exact(i64),
+}
+
+impl ExpectedVersion {
+    fn admits(self, current: i64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => current == 0,
+            ExpectedVersion::Exact(v) => current == v,
+        }
+    }
+}
+
+/// Events to append to one stream, in stored form (any schema version; see [`RawEvent`]).
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    pub stream_id: StreamId,
+    pub expected: ExpectedVersion,
+    pub events: Vec<RawEvent>,
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Version of the stream's last event after the append.
+    pub last_version: i64,
+    pub first_position: i64,
+    pub last_position: i64,
+    /// True when every event id was stored already: nothing was written, the positions are
+    /// those of the stored events.
+    pub duplicate: bool,
+}
+
+/// Counts for `salesbot stats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub events: i64,
+    pub streams: i64,
+    pub head_position: i64,
+    pub by_type: Vec<(String, i64)>,
+    pub first_occurred_at: Option<DateTime<Utc>>,
+    pub last_occurred_at: Option<DateTime<Utc>>,
+}
+
+/// A stream's folded state at a version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub stream_version: i64,
+    pub state: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// What the writer task and readers share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) pool: Pool,
+    pub(crate) keys: KeyCache,
+}
+
+/// A handle to the log. Cheap to clone; all clones share one pool and one writer task.
+#[derive(Debug, Clone)]
+pub struct EventStore {
+    shared: Arc<Shared>,
+    writer: mpsc::Sender<Job>,
+    url: DatabaseUrl,
+}
+
+/// Whether opening the store applies pending migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    /// Apply pending migrations (what every process does at start-up).
+    Apply,
+    /// Leave the schema as it is; refuse to open if it is not up to date.
+    Require,
+}
+
+impl EventStore {
+    /// Connects, applies pending migrations, checks the upcaster chain and the master key, and
+    /// starts the writer task.
+    pub async fn open(config: &StoreConfig) -> Result<EventStore, StoreError> {
+        Self::open_with(config, Migrations::Apply).await
+    }
+
+    pub async fn open_with(
+        config: &StoreConfig,
+        migrations: Migrations,
+    ) -> Result<EventStore, StoreError> {
+        events_schema::upcast::check_chain(events_schema::upcast::UPCASTERS)
+            .map_err(|e| StoreError::Config(e.to_string()))?;
+        let pool = connect(config).await?;
+        let status = migrate::status(&pool).await?;
+        match migrations {
+            Migrations::Apply => migrate::apply(&pool).await?,
+            Migrations::Require if !status.pending.is_empty() => {
+                return Err(StoreError::MigrationsPending {
+                    pending: status.pending.len(),
+                });
+            }
+            Migrations::Require => {}
+        }
+        keys::verify_master_key(&pool, &config.master_key).await?;
+        let shared = Arc::new(Shared {
+            pool,
+            keys: KeyCache::new(config.master_key.clone()),
+        });
+        let (tx, rx) = mpsc::channel(MAX_JOBS_PER_BATCH * 4);
+        tokio::spawn(
+            plan::run_writer(shared.clone(), rx).instrument(tracing::info_span!("event_writer")),
+        );
+        Ok(EventStore {
+            shared,
+            writer: tx,
+            url: config.database_url.clone(),
+        })
+    }
+
+    /// Connects without touching the schema, to report on it (`salesbot check`).
+    pub async fn inspect(config: &StoreConfig) -> Result<MigrationStatus, StoreError> {
+        let pool = connect(config).await?;
+        let status = migrate::status(&pool).await;
+        close(&pool).await;
+        status
+    }
+
+    pub fn backend(&self) -> BackendKind {
+        match self.shared.pool {
+            Pool::Postgres(_) => BackendKind::Postgres,
+            Pool::Sqlite(_) => BackendKind::Sqlite,
+        }
+    }
+
+    pub fn database_url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Appends typed events (current schema version) to one stream.
+    pub async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, AppendError> {
+        let events = events
+            .into_iter()
+            .map(NewEvent::into_raw)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AppendError::Invalid(format!("payload does not serialise: {e}")))?;
+        self.submit(AppendRequest {
+            stream_id: stream_id.clone(),
+            expected,
+            events,
+        })
+        .await
+    }
+
+    /// Appends stored-form events of any known schema version (imports, restores). Each
+    /// payload is checked against its schema first.
+    pub async fn append_raw(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        for e in &request.events {
+            events_schema::upcast::decode(e.event_type, e.schema_version, e.payload.clone())
+                .map_err(|err| AppendError::Invalid(err.to_string()))?;
+        }
+        self.submit(request).await
+    }
+
+    async fn submit(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        if request.events.is_empty() {
+            return Err(AppendError::Invalid("an append needs at least one event".into()));
+        }
+        if request.events.len() > MAX_EVENTS_PER_APPEND {
+            return Err(AppendError::Invalid(format!(
+                "{} events in one append; the limit is {MAX_EVENTS_PER_APPEND}",
+                request.events.len()
+            )));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Events of one stream with `stream_version >= from_version`, in order.
+    pub async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = match &self.shared.pool {
+            Pool::Postgres(p) => postgres::read_stream(p, stream_id, from_version).await?,
+            Pool::Sqlite(p) => sqlite::read_stream(p, stream_id, from_version).await?,
+        };
+        self.decode(rows).await
+    }
+
+    /// Up to `limit` events with `global_position > after`, in increasing position. An event
+    /// never shows up later at a position below one already returned.
+    pub async fn read_all(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let rows = match &self.shared.pool {
+            Pool::Postgres(p) => postgres::read_all(p, after, limit).await?,
+            Pool::Sqlite(p) => sqlite::read_all(p, after, limit).await?,
+        };
+        self.decode(rows).await
+    }
+
+    async fn decode(&self, rows: Vec<read::Row>) -> Result<Vec<RecordedEvent>, StoreError> {
+        let key_ids = read::key_ids(&rows);
+        let live = if key_ids.is_empty() {
+            HashMap::new()
+        } else {
+            match &self.shared.pool {
+                Pool::Postgres(p) => postgres::live_keys(p, &key_ids).await?,
+                Pool::Sqlite(p) => sqlite::live_keys(p, &key_ids).await?,
+            }
+        };
+        read::decode_rows(rows, &live, &self.shared.keys)
+    }
+
+    /// The highest global position handed out (0 for an empty log).
+    pub async fn head_position(&self) -> Result<i64, StoreError> {
+        match &self.shared.pool {
+            Pool::Postgres(p) => postgres::head(p).await,
+            Pool::Sqlite(p) => sqlite::head(p).await,
+        }
+    }
+
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        match &self.shared.pool {
+            Pool::Postgres(p) => postgres::stats(p).await,
+            Pool::Sqlite(p) => sqlite::stats(p).await,
+        }
+    }
+
+    /// Stores the folded state of a stream at `stream_version`, sealed with the stream user's
+    /// key. An older snapshot never replaces a newer one.
+    pub async fn save_snapshot(
+        &self,
+        stream_id: &StreamId,
+        stream_version: i64,
+        state: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let plain = serde_json::to_vec(state).map_err(|e| StoreError::Config(e.to_string()))?;
+        let aad = snapshot_aad(stream_id, stream_version);
+        let user = stream_id.user_id();
+        match &self.shared.pool {
+            Pool::Postgres(p) => {
+                postgres::save_snapshot(p, &self.shared.keys, stream_id, user, stream_version, &plain, &aad)
+                    .await
+            }
+            Pool::Sqlite(p) => {
+                sqlite::save_snapshot(p, &self.shared.keys, stream_id, user, stream_version, &plain, &aad)
+                    .await
+            }
+        }
+    }
+
+    /// The latest snapshot of a stream; `None` if there is none or its user was erased.
+    pub async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        let stored = match &self.shared.pool {
+            Pool::Postgres(p) => postgres::load_snapshot(p, stream_id).await?,
+            Pool::Sqlite(p) => sqlite::load_snapshot(p, stream_id).await?,
+        };
+        let Some((stream_version, key, sealed)) = stored else {
+            return Ok(None);
+        };
+        let plain = match key {
+            None => sealed,
+            Some((key_id, wrapped)) => {
+                let key = self.shared.keys.unwrap(key_id, &wrapped)?;
+                key.open(&sealed, &snapshot_aad(stream_id, stream_version))
+                    .map_err(|_| StoreError::CorruptKey {
+                        key_id,
+                        reason: format!("snapshot of {stream_id} does not open"),
+                    })?
+            }
+        };
+        let state = serde_json::from_slice(&plain).map_err(|e| StoreError::CorruptKey {
+            key_id: uuid::Uuid::nil(),
+            reason: format!("snapshot of {stream_id} is not JSON: {e}"),
+        })?;
+        Ok(Some(Snapshot {
+            stream_version,
+            state,
+        }))
+    }
+
+    /// Crypto-shredding: destroys the user's key (their personal fields then read as `null`,
+    /// flagged `erased`) and drops their snapshots. Returns false if they had no live key.
+    pub async fn destroy_user_key(&self, user: &UserId) -> Result<bool, StoreError> {
+        let destroyed = match &self.shared.pool {
+            Pool::Postgres(p) => postgres::destroy_user_key(p, user).await?,
+            Pool::Sqlite(p) => sqlite::destroy_user_key(p, user).await?,
+        };
+        for key_id in &destroyed {
+            self.shared.keys.forget(*key_id);
+        }
+        Ok(!destroyed.is_empty())
+    }
+
+    /// Empties the log, keys and snapshots. Irreversible.
+    pub async fn reset(&self) -> Result<(), StoreError> {
+        match &self.shared.pool {
+            Pool::Postgres(p) => postgres::reset(p).await?,
+            Pool::Sqlite(p) => sqlite::reset(p).await?,
+        }
+        self.shared.keys.clear();
+        Ok(())
+    }
+
+    /// Closes the pool once every pending append is answered.
+    pub async fn close(self) {
+        close(&self.shared.pool).await;
+    }
+}
+
+fn snapshot_aad(stream_id: &StreamId, version: i64) -> Vec<u8> {
+    format!("snapshot:{stream_id}:{version}").into_bytes()
+}
+
+async fn connect(config: &StoreConfig) -> Result<Pool, StoreError> {
+    match config.database_url.kind() {
+        BackendKind::Postgres => postgres::connect(config).await.map(Pool::Postgres),
+        BackendKind::Sqlite => sqlite::connect(config).await.map(Pool::Sqlite),
+    }
+}
+
+async fn close(pool: &Pool) {
+    match pool {
+        Pool::Postgres(p) => p.close().await,
+        Pool::Sqlite(p) => p.close().await,
+    }
+}

@@ -1,0 +1,488 @@
+//! The Postgres backend. Appends of a batch run in one transaction that first locks the
+//! `log_head` row; positions are handed out under that lock, so they commit in order and a reader
+//! never sees a position appear below one it has passed (docs/decisions/0001-global-order.md).
+
+use std::collections::HashMap;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use events_schema::{StreamId, UserId};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Row as _};
+use uuid::Uuid;
+
+use crate::keys::{KeyCache, UserKeys};
+use crate::plan::{self, Planned, StoredRef};
+use crate::read::Row;
+use crate::{AppendError, AppendRequest, Appended, Stats, StoreConfig, StoreError};
+
+const SELECT_EVENTS: &str = "SELECT global_position, event_id, stream_id, stream_version, \
+    event_type, schema_version::bigint AS schema_version, occurred_at, recorded_at, \
+    correlation_id, causation_id, payload::text AS payload, key_id, personal FROM events";
+
+pub(crate) async fn connect(config: &StoreConfig) -> Result<PgPool, StoreError> {
+    let url = &config.database_url;
+    let options = PgConnectOptions::from_str(url.expose())
+        .map_err(|e| StoreError::Config(format!("DATABASE_URL: {e}")))?;
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Unreachable {
+            url: url.to_string(),
+            source,
+        })
+}
+
+/// Why preparing a batch stopped short of commit.
+pub(crate) enum Stop {
+    /// An event id is stored already: plan again, this time looking duplicates up first.
+    Duplicates,
+    Failed(StoreError),
+}
+
+impl From<sqlx::Error> for Stop {
+    fn from(e: sqlx::Error) -> Self {
+        Stop::Failed(e.into())
+    }
+}
+
+pub(crate) async fn write_batch(
+    pool: &PgPool,
+    keys: &KeyCache,
+    requests: &[&AppendRequest],
+) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+    let mut look_up_duplicates = false;
+    loop {
+        let mut tx = pool.begin().await?;
+        match prepare(&mut tx, keys, requests, look_up_duplicates).await {
+            Ok(results) => {
+                tx.commit().await?;
+                return Ok(results);
+            }
+            Err(Stop::Duplicates) if !look_up_duplicates => {
+                tx.rollback().await?;
+                look_up_duplicates = true;
+            }
+            Err(Stop::Duplicates) => {
+                return Err(StoreError::Config(
+                    "duplicate event id after looking duplicates up".into(),
+                ));
+            }
+            Err(Stop::Failed(e)) => return Err(e),
+        }
+    }
+}
+
+/// Everything of a batch but the commit: lock the head, plan, insert.
+pub(crate) async fn prepare(
+    tx: &mut PgConnection,
+    keys: &KeyCache,
+    requests: &[&AppendRequest],
+    look_up_duplicates: bool,
+) -> Result<Vec<Result<Appended, AppendError>>, Stop> {
+    let recorded_at = Utc::now();
+    let user_keys = ensure_keys(tx, keys, &plan::users_of(requests), recorded_at).await?;
+    let head: i64 = sqlx::query_scalar("SELECT position FROM log_head FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await?;
+    let versions: HashMap<String, i64> = sqlx::query_as(
+        "SELECT stream_id, max(stream_version) FROM events \
+         WHERE stream_id = ANY($1) GROUP BY stream_id",
+    )
+    .bind(plan::streams_of(requests))
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let stored = if look_up_duplicates {
+        stored_events(tx, &plan::event_ids_of(requests)).await?
+    } else {
+        HashMap::new()
+    };
+    let mut planned = plan::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
+    let conflicted = planned
+        .results
+        .iter()
+        .any(|r| matches!(r, Err(AppendError::Conflict { .. })));
+    if conflicted && !look_up_duplicates {
+        // A redelivery carries a stale expected version: it must read as a duplicate, not a
+        // conflict, so look the ids up before answering.
+        let stored = stored_events(tx, &plan::event_ids_of(requests)).await?;
+        planned = plan::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
+    }
+    let Planned {
+        rows,
+        results,
+        head,
+    } = planned;
+    if rows.is_empty() {
+        return Ok(results);
+    }
+    let mut cols = Columns::default();
+    for row in rows {
+        cols.push(row);
+    }
+    let inserted = sqlx::query(
+        "WITH ins AS ( \
+           INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, \
+             schema_version, occurred_at, recorded_at, correlation_id, causation_id, payload, \
+             key_id, personal) \
+           SELECT p, e, s, v, t, sv, o, r, c, ca, pl::jsonb, k, pe FROM UNNEST( \
+             $1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], \
+             $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::uuid[], $11::text[], \
+             $12::uuid[], $13::bytea[]) AS u(p, e, s, v, t, sv, o, r, c, ca, pl, k, pe) \
+         ) UPDATE log_head SET position = $14",
+    )
+    .bind(cols.global_position)
+    .bind(cols.event_id)
+    .bind(cols.stream_id)
+    .bind(cols.stream_version)
+    .bind(cols.event_type)
+    .bind(cols.schema_version)
+    .bind(cols.occurred_at)
+    .bind(cols.recorded_at)
+    .bind(cols.correlation_id)
+    .bind(cols.causation_id)
+    .bind(cols.payload)
+    .bind(cols.key_id)
+    .bind(cols.personal)
+    .bind(head)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(_) => Ok(results),
+        Err(e) if is_duplicate_event_id(&e) => Err(Stop::Duplicates),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_duplicate_event_id(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation() && d.constraint() == Some("events_event_id_key"))
+}
+
+/// The batch's rows as one array per column, for `UNNEST`.
+#[derive(Default)]
+struct Columns {
+    global_position: Vec<i64>,
+    event_id: Vec<Uuid>,
+    stream_id: Vec<String>,
+    stream_version: Vec<i64>,
+    event_type: Vec<&'static str>,
+    schema_version: Vec<i32>,
+    occurred_at: Vec<DateTime<Utc>>,
+    recorded_at: Vec<DateTime<Utc>>,
+    correlation_id: Vec<Uuid>,
+    causation_id: Vec<Option<Uuid>>,
+    payload: Vec<String>,
+    key_id: Vec<Option<Uuid>>,
+    personal: Vec<Option<Vec<u8>>>,
+}
+
+impl Columns {
+    fn push(&mut self, row: plan::NewRow) {
+        self.global_position.push(row.global_position);
+        self.event_id.push(row.event_id);
+        self.stream_id.push(row.stream_id);
+        self.stream_version.push(row.stream_version);
+        self.event_type.push(row.event_type);
+        self.schema_version.push(row.schema_version);
+        self.occurred_at.push(row.occurred_at);
+        self.recorded_at.push(row.recorded_at);
+        self.correlation_id.push(row.correlation_id);
+        self.causation_id.push(row.causation_id);
+        self.payload.push(row.payload);
+        self.key_id.push(row.key_id);
+        self.personal.push(row.personal);
+    }
+}
+
+async fn stored_events(
+    tx: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, StoredRef>, sqlx::Error> {
+    let rows: Vec<(Uuid, String, i64, i64)> = sqlx::query_as(
+        "SELECT event_id, stream_id, stream_version, global_position FROM events \
+         WHERE event_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, stream_id, stream_version, global_position)| {
+            (
+                id,
+                StoredRef {
+                    stream_id,
+                    stream_version,
+                    global_position,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The live key of every user, creating the missing ones.
+async fn ensure_keys(
+    tx: &mut PgConnection,
+    keys: &KeyCache,
+    users: &[String],
+    now: DateTime<Utc>,
+) -> Result<UserKeys, Stop> {
+    let mut found = UserKeys::new();
+    if users.is_empty() {
+        return Ok(found);
+    }
+    load_keys(tx, keys, users, &mut found).await?;
+    let missing: Vec<String> = users
+        .iter()
+        .filter(|u| !found.contains_key(*u))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let mut ids = Vec::with_capacity(missing.len());
+    let mut wrapped = Vec::with_capacity(missing.len());
+    let mut fresh = HashMap::with_capacity(missing.len());
+    for user in &missing {
+        let (key_id, key, w) = keys.new_key();
+        ids.push(key_id);
+        wrapped.push(w);
+        fresh.insert(user.clone(), (key_id, key));
+    }
+    let inserted: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO user_keys (key_id, user_id, wrapped_key, created_at) \
+         SELECT k, u, w, $4 FROM UNNEST($1::uuid[], $2::text[], $3::bytea[]) AS t(k, u, w) \
+         ON CONFLICT DO NOTHING RETURNING user_id",
+    )
+    .bind(&ids)
+    .bind(&missing)
+    .bind(&wrapped)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    let raced = inserted.len() != missing.len();
+    for user in inserted {
+        if let Some(k) = fresh.remove(&user) {
+            found.insert(user, k);
+        }
+    }
+    if raced {
+        // Another process created some of these keys first: use theirs.
+        let left: Vec<String> = fresh.into_keys().collect();
+        load_keys(tx, keys, &left, &mut found).await?;
+    }
+    Ok(found)
+}
+
+async fn load_keys(
+    tx: &mut PgConnection,
+    keys: &KeyCache,
+    users: &[String],
+    found: &mut UserKeys,
+) -> Result<(), Stop> {
+    let rows: Vec<(String, Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT user_id, key_id, wrapped_key FROM user_keys \
+         WHERE user_id = ANY($1) AND wrapped_key IS NOT NULL",
+    )
+    .bind(users)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (user, key_id, wrapped) in rows {
+        let key = keys.unwrap(key_id, &wrapped).map_err(Stop::Failed)?;
+        found.insert(user, (key_id, key));
+    }
+    Ok(())
+}
+
+pub(crate) async fn live_keys(
+    pool: &PgPool,
+    key_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<u8>>, StoreError> {
+    let rows: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT key_id, wrapped_key FROM user_keys \
+         WHERE key_id = ANY($1) AND wrapped_key IS NOT NULL",
+    )
+    .bind(key_ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+pub(crate) async fn read_stream(
+    pool: &PgPool,
+    stream_id: &StreamId,
+    from_version: i64,
+) -> Result<Vec<Row>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_EVENTS} WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version"
+    ))
+    .bind(stream_id.as_str())
+    .bind(from_version)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn read_all(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<Row>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_EVENTS} WHERE global_position > $1 ORDER BY global_position LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn head(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT position FROM log_head")
+        .fetch_one(pool)
+        .await?)
+}
+
+pub(crate) async fn stats(pool: &PgPool) -> Result<Stats, StoreError> {
+    let by_type: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event_type, count(*) FROM events GROUP BY event_type ORDER BY event_type",
+    )
+    .fetch_all(pool)
+    .await?;
+    let row = sqlx::query(
+        "SELECT count(*) AS events, count(DISTINCT stream_id) AS streams, \
+         min(occurred_at) AS first, max(occurred_at) AS last FROM events",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Stats {
+        events: row.try_get("events")?,
+        streams: row.try_get("streams")?,
+        head_position: head(pool).await?,
+        by_type,
+        first_occurred_at: row.try_get("first")?,
+        last_occurred_at: row.try_get("last")?,
+    })
+}
+
+pub(crate) async fn save_snapshot(
+    pool: &PgPool,
+    keys: &KeyCache,
+    stream_id: &StreamId,
+    user: Option<UserId>,
+    stream_version: i64,
+    plain: &[u8],
+    aad: &[u8],
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let mut tx = pool.begin().await?;
+    let (key_id, state) = match user {
+        Some(user) => {
+            let found = ensure_keys(&mut tx, keys, &[user.to_string()], now)
+                .await
+                .map_err(stop_error)?;
+            match found.get(user.as_str()) {
+                Some((key_id, key)) => (Some(*key_id), key.seal(plain, aad)),
+                None => return Err(StoreError::Config(format!("no key for {user}"))),
+            }
+        }
+        None => (None, plain.to_vec()),
+    };
+    sqlx::query(
+        "INSERT INTO snapshots (stream_id, stream_version, key_id, state, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (stream_id) DO UPDATE SET stream_version = excluded.stream_version, \
+           key_id = excluded.key_id, state = excluded.state, updated_at = excluded.updated_at \
+         WHERE snapshots.stream_version <= excluded.stream_version",
+    )
+    .bind(stream_id.as_str())
+    .bind(stream_version)
+    .bind(key_id)
+    .bind(state)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn stop_error(stop: Stop) -> StoreError {
+    match stop {
+        Stop::Failed(e) => e,
+        Stop::Duplicates => StoreError::Config("unexpected duplicate".into()),
+    }
+}
+
+/// `(version, Some((key_id, wrapped key)) or None for no user, sealed state)`; `None` if there
+/// is no snapshot or its key was destroyed.
+pub(crate) type StoredSnapshot = (i64, Option<(Uuid, Vec<u8>)>, Vec<u8>);
+
+pub(crate) async fn load_snapshot(
+    pool: &PgPool,
+    stream_id: &StreamId,
+) -> Result<Option<StoredSnapshot>, StoreError> {
+    let row: Option<(i64, Option<Uuid>, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as(
+        "SELECT s.stream_version, s.key_id, k.wrapped_key, s.state FROM snapshots s \
+         LEFT JOIN user_keys k ON k.key_id = s.key_id WHERE s.stream_id = $1",
+    )
+    .bind(stream_id.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        None => None,
+        Some((version, None, _, state)) => Some((version, None, state)),
+        Some((version, Some(key_id), Some(wrapped), state)) => {
+            Some((version, Some((key_id, wrapped)), state))
+        }
+        Some((_, Some(_), None, _)) => None,
+    })
+}
+
+pub(crate) async fn destroy_user_key(pool: &PgPool, user: &UserId) -> Result<Vec<Uuid>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let destroyed: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE user_keys SET wrapped_key = NULL, destroyed_at = $2 \
+         WHERE user_id = $1 AND wrapped_key IS NOT NULL RETURNING key_id",
+    )
+    .bind(user.as_str())
+    .bind(Utc::now())
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM snapshots WHERE stream_id = $1")
+        .bind(user.stream_id().as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    // Let the space of the old key versions be reused soon (it is not zeroed; see
+    // docs/decisions/0002-crypto-shredding.md).
+    sqlx::query("VACUUM user_keys").execute(pool).await?;
+    Ok(destroyed)
+}
+
+pub(crate) async fn reset(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("TRUNCATE events, user_keys, snapshots")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE log_head SET position = 0")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn master_key_check(pool: &PgPool, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+    sqlx::query(
+        "INSERT INTO store_settings (name, value) VALUES ('master_key_check', $1) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(candidate)
+    .execute(pool)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT value FROM store_settings WHERE name = 'master_key_check'")
+            .fetch_one(pool)
+            .await?,
+    )
+}

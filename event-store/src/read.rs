@@ -1,0 +1,108 @@
+//! Turning stored rows back into events: open the personal fields with the user's key (or mark
+//! them erased), upcast old versions, parse. Anything unreadable is a `Corrupt` error naming the
+//! position, never a panic.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use events_schema::{EventType, RecordedEvent, StreamId, upcast};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::crypto::merge_personal;
+use crate::keys::KeyCache;
+
+/// One stored event as the database returns it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct Row {
+    pub global_position: i64,
+    pub event_id: Uuid,
+    pub stream_id: String,
+    pub stream_version: i64,
+    pub event_type: String,
+    pub schema_version: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub payload: String,
+    pub key_id: Option<Uuid>,
+    pub personal: Option<Vec<u8>>,
+}
+
+/// The columns of [`Row`], in its order, for SELECTs of both backends.
+pub(crate) const COLUMNS: &str = "global_position, event_id, stream_id, stream_version, \
+    event_type, schema_version, occurred_at, recorded_at, correlation_id, causation_id, \
+    payload, key_id, personal";
+
+pub(crate) fn key_ids(rows: &[Row]) -> Vec<Uuid> {
+    rows.iter()
+        .filter_map(|r| r.key_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Decodes rows given the wrapped keys that are still live, by key id.
+pub(crate) fn decode_rows(
+    rows: Vec<Row>,
+    live: &HashMap<Uuid, Vec<u8>>,
+    keys: &KeyCache,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    rows.into_iter().map(|row| decode_row(row, live, keys)).collect()
+}
+
+fn decode_row(
+    row: Row,
+    live: &HashMap<Uuid, Vec<u8>>,
+    keys: &KeyCache,
+) -> Result<RecordedEvent, StoreError> {
+    let position = row.global_position;
+    let corrupt = |reason: String| StoreError::Corrupt {
+        global_position: position,
+        reason,
+    };
+    let event_type = EventType::parse(&row.event_type)
+        .ok_or_else(|| corrupt(format!("unknown event type `{}`", row.event_type)))?;
+    let version = u32::try_from(row.schema_version)
+        .map_err(|_| corrupt(format!("schema version {}", row.schema_version)))?;
+    let mut payload: Value = serde_json::from_str(&row.payload)
+        .map_err(|e| corrupt(format!("payload is not JSON: {e}")))?;
+    let fields = upcast::personal_fields(event_type, version).map_err(|e| corrupt(e.to_string()))?;
+    let (personal, erased) = match (row.key_id, &row.personal) {
+        (None, None) => (None, false),
+        (None, Some(_)) => return Err(corrupt("personal data without a key".into())),
+        (Some(key_id), sealed) => match live.get(&key_id) {
+            None => (None, true),
+            Some(wrapped) => match sealed {
+                None => (None, false),
+                Some(sealed) => {
+                    let key = keys.unwrap(key_id, wrapped)?;
+                    let plain = key
+                        .open(sealed, row.event_id.as_bytes())
+                        .map_err(|e| corrupt(format!("personal data: {e}")))?;
+                    let map: Map<String, Value> = serde_json::from_slice(&plain)
+                        .map_err(|e| corrupt(format!("personal data is not JSON: {e}")))?;
+                    (Some(map), false)
+                }
+            },
+        },
+    };
+    merge_personal(&mut payload, fields, personal);
+    let event =
+        upcast::decode(event_type, version, payload).map_err(|e| corrupt(e.to_string()))?;
+    Ok(RecordedEvent {
+        global_position: position,
+        event_id: row.event_id,
+        stream_id: StreamId::new(row.stream_id).map_err(|e| corrupt(e.to_string()))?,
+        stream_version: row.stream_version,
+        schema_version: event_type.current_version(),
+        event,
+        occurred_at: row.occurred_at,
+        recorded_at: row.recorded_at,
+        correlation_id: row.correlation_id,
+        causation_id: row.causation_id,
+        erased,
+    })
+}

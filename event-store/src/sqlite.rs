@@ -1,0 +1,403 @@
+//! The SQLite backend (embedded mode). SQLite has one writer at a time: a batch takes the write
+//! lock first (`BEGIN IMMEDIATE`), so positions commit in the order they are handed out.
+
+use std::collections::HashMap;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use events_schema::{StreamId, UserId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+use crate::keys::{KeyCache, UserKeys};
+use crate::plan::{self, Planned, StoredRef};
+use crate::postgres::StoredSnapshot;
+use crate::read::{COLUMNS, Row};
+use crate::{AppendError, AppendRequest, Appended, Stats, StoreConfig, StoreError};
+
+/// SQLite allows 32,766 bound variables per statement; 13 columns a row.
+const ROWS_PER_INSERT: usize = 2_000;
+const IDS_PER_QUERY: usize = 10_000;
+
+pub(crate) async fn connect(config: &StoreConfig) -> Result<SqlitePool, StoreError> {
+    let url = &config.database_url;
+    if let Some(dir) = url.sqlite_dir() {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            StoreError::Config(format!("DATABASE_URL: cannot create {}: {e}", dir.display()))
+        })?;
+    }
+    let options = SqliteConnectOptions::from_str(url.expose())
+        .map_err(|e| StoreError::Config(format!("DATABASE_URL: {e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .pragma("secure_delete", "on");
+    SqlitePoolOptions::new()
+        .max_connections(config.max_connections.max(2))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Unreachable {
+            url: url.to_string(),
+            source,
+        })
+}
+
+pub(crate) async fn write_batch(
+    pool: &SqlitePool,
+    keys: &KeyCache,
+    requests: &[&AppendRequest],
+) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let results = prepare(&mut tx, keys, requests).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Everything of a batch but the commit. With the write lock held from the start, duplicates
+/// are looked up in the same pass (a local lookup costs no round trip).
+pub(crate) async fn prepare(
+    tx: &mut SqliteConnection,
+    keys: &KeyCache,
+    requests: &[&AppendRequest],
+) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+    let recorded_at = Utc::now();
+    let user_keys = ensure_keys(tx, keys, &plan::users_of(requests), recorded_at).await?;
+    let head: i64 = sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut versions = HashMap::new();
+    for chunk in plan::streams_of(requests).chunks(IDS_PER_QUERY) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT stream_id, max(stream_version) FROM events WHERE stream_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for s in chunk {
+            list.push_bind(s);
+        }
+        q.push(") GROUP BY stream_id");
+        let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        versions.extend(rows);
+    }
+    let stored = stored_events(tx, &plan::event_ids_of(requests)).await?;
+    let Planned {
+        rows,
+        results,
+        head,
+    } = plan::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
+    if rows.is_empty() {
+        return Ok(results);
+    }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
+        q.push_values(rows.by_ref().take(ROWS_PER_INSERT), |mut b, row| {
+            b.push_bind(row.global_position)
+                .push_bind(row.event_id)
+                .push_bind(row.stream_id)
+                .push_bind(row.stream_version)
+                .push_bind(row.event_type)
+                .push_bind(row.schema_version)
+                .push_bind(row.occurred_at)
+                .push_bind(row.recorded_at)
+                .push_bind(row.correlation_id)
+                .push_bind(row.causation_id)
+                .push_bind(row.payload)
+                .push_bind(row.key_id)
+                .push_bind(row.personal);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE log_head SET position = ? WHERE id = 1")
+        .bind(head)
+        .execute(&mut *tx)
+        .await?;
+    Ok(results)
+}
+
+async fn stored_events(
+    tx: &mut SqliteConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, StoredRef>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT event_id, stream_id, stream_version, global_position FROM events \
+             WHERE event_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let rows: Vec<(Uuid, String, i64, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        for (id, stream_id, stream_version, global_position) in rows {
+            found.insert(
+                id,
+                StoredRef {
+                    stream_id,
+                    stream_version,
+                    global_position,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
+async fn ensure_keys(
+    tx: &mut SqliteConnection,
+    keys: &KeyCache,
+    users: &[String],
+    now: DateTime<Utc>,
+) -> Result<UserKeys, StoreError> {
+    let mut found = UserKeys::new();
+    for chunk in users.chunks(IDS_PER_QUERY) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT user_id, key_id, wrapped_key FROM user_keys \
+             WHERE wrapped_key IS NOT NULL AND user_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for u in chunk {
+            list.push_bind(u);
+        }
+        q.push(")");
+        let rows: Vec<(String, Uuid, Vec<u8>)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        for (user, key_id, wrapped) in rows {
+            let key = keys.unwrap(key_id, &wrapped)?;
+            found.insert(user, (key_id, key));
+        }
+    }
+    let missing: Vec<&String> = users.iter().filter(|u| !found.contains_key(*u)).collect();
+    for chunk in missing.chunks(ROWS_PER_INSERT) {
+        let mut fresh = Vec::with_capacity(chunk.len());
+        for user in chunk {
+            let (key_id, key, wrapped) = keys.new_key();
+            fresh.push((user.to_string(), key_id, key, wrapped));
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO user_keys (key_id, user_id, wrapped_key, created_at) ",
+        );
+        q.push_values(&fresh, |mut b, (user, key_id, _, wrapped)| {
+            b.push_bind(*key_id)
+                .push_bind(user.as_str())
+                .push_bind(wrapped.as_slice())
+                .push_bind(now);
+        });
+        // The write lock is held, so no other writer can create these keys meanwhile.
+        q.build().execute(&mut *tx).await?;
+        for (user, key_id, key, _) in fresh {
+            found.insert(user, (key_id, key));
+        }
+    }
+    Ok(found)
+}
+
+pub(crate) async fn live_keys(
+    pool: &SqlitePool,
+    key_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<u8>>, StoreError> {
+    let mut live = HashMap::new();
+    for chunk in key_ids.chunks(IDS_PER_QUERY) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT key_id, wrapped_key FROM user_keys WHERE wrapped_key IS NOT NULL AND key_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let rows: Vec<(Uuid, Vec<u8>)> = q.build_query_as().fetch_all(pool).await?;
+        live.extend(rows);
+    }
+    Ok(live)
+}
+
+pub(crate) async fn read_stream(
+    pool: &SqlitePool,
+    stream_id: &StreamId,
+    from_version: i64,
+) -> Result<Vec<Row>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? \
+         ORDER BY stream_version"
+    ))
+    .bind(stream_id.as_str())
+    .bind(from_version)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn read_all(
+    pool: &SqlitePool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Row>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn head(pool: &SqlitePool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?)
+}
+
+pub(crate) async fn stats(pool: &SqlitePool) -> Result<Stats, StoreError> {
+    let by_type: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event_type, count(*) FROM events GROUP BY event_type ORDER BY event_type",
+    )
+    .fetch_all(pool)
+    .await?;
+    let row = sqlx::query(
+        "SELECT count(*) AS events, count(DISTINCT stream_id) AS streams, \
+         min(occurred_at) AS first, max(occurred_at) AS last FROM events",
+    )
+    .fetch_one(pool)
+    .await?;
+    let time = |name: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
+        let text: Option<String> = row.try_get(name)?;
+        text.map(|t| {
+            DateTime::parse_from_rfc3339(&t)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| StoreError::Config(format!("stored time `{t}`: {e}")))
+        })
+        .transpose()
+    };
+    Ok(Stats {
+        events: row.try_get("events")?,
+        streams: row.try_get("streams")?,
+        head_position: head(pool).await?,
+        by_type,
+        first_occurred_at: time("first")?,
+        last_occurred_at: time("last")?,
+    })
+}
+
+pub(crate) async fn save_snapshot(
+    pool: &SqlitePool,
+    keys: &KeyCache,
+    stream_id: &StreamId,
+    user: Option<UserId>,
+    stream_version: i64,
+    plain: &[u8],
+    aad: &[u8],
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let (key_id, state) = match user {
+        Some(user) => {
+            let found = ensure_keys(&mut tx, keys, &[user.to_string()], now).await?;
+            match found.get(user.as_str()) {
+                Some((key_id, key)) => (Some(*key_id), key.seal(plain, aad)),
+                None => return Err(StoreError::Config(format!("no key for {user}"))),
+            }
+        }
+        None => (None, plain.to_vec()),
+    };
+    sqlx::query(
+        "INSERT INTO snapshots (stream_id, stream_version, key_id, state, updated_at) \
+         VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (stream_id) DO UPDATE SET stream_version = excluded.stream_version, \
+           key_id = excluded.key_id, state = excluded.state, updated_at = excluded.updated_at \
+         WHERE snapshots.stream_version <= excluded.stream_version",
+    )
+    .bind(stream_id.as_str())
+    .bind(stream_version)
+    .bind(key_id)
+    .bind(state)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn load_snapshot(
+    pool: &SqlitePool,
+    stream_id: &StreamId,
+) -> Result<Option<StoredSnapshot>, StoreError> {
+    let row: Option<(i64, Option<Uuid>, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as(
+        "SELECT s.stream_version, s.key_id, k.wrapped_key, s.state FROM snapshots s \
+         LEFT JOIN user_keys k ON k.key_id = s.key_id WHERE s.stream_id = ?",
+    )
+    .bind(stream_id.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        None => None,
+        Some((version, None, _, state)) => Some((version, None, state)),
+        Some((version, Some(key_id), Some(wrapped), state)) => {
+            Some((version, Some((key_id, wrapped)), state))
+        }
+        Some((_, Some(_), None, _)) => None,
+    })
+}
+
+pub(crate) async fn destroy_user_key(
+    pool: &SqlitePool,
+    user: &UserId,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let destroyed: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE user_keys SET wrapped_key = NULL, destroyed_at = ? \
+         WHERE user_id = ? AND wrapped_key IS NOT NULL RETURNING key_id",
+    )
+    .bind(Utc::now())
+    .bind(user.as_str())
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM snapshots WHERE stream_id = ?")
+        .bind(user.stream_id().as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    // `secure_delete` zeroed the old key bytes in the database pages; the WAL may still hold a
+    // copy of the page from when the key was written, so fold it in and truncate it.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(pool)
+        .await?;
+    Ok(destroyed)
+}
+
+pub(crate) async fn reset(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for table in ["events", "user_keys", "snapshots"] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE log_head SET position = 0 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn master_key_check(
+    pool: &SqlitePool,
+    candidate: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    sqlx::query(
+        "INSERT INTO store_settings (name, value) VALUES ('master_key_check', ?) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(candidate)
+    .execute(pool)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT value FROM store_settings WHERE name = 'master_key_check'")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+

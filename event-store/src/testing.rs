@@ -1,0 +1,247 @@
+//! Test support for this workspace (feature `test-util`): a fresh, uniquely named Postgres
+//! database or SQLite file per test, dropped afterwards, and a way to hold an append's
+//! transaction open.
+//!
+//! Postgres comes from `TEST_DATABASE_URL` (default
+//! `postgres://postgres:postgres@127.0.0.1:5432/postgres`). When it cannot be reached a test
+//! says so and skips, except under CI (`CI=true`), where it fails.
+
+use std::str::FromStr as _;
+
+use sqlx::Connection as _;
+use sqlx::postgres::PgConnectOptions;
+
+use crate::{
+    AppendError, AppendRequest, Appended, BackendKind, DatabaseUrl, EventStore, MasterKey, Pool,
+    StoreConfig, StoreError, postgres, sqlite,
+};
+
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+
+/// True under CI, where a missing service fails the test instead of skipping it.
+pub fn services_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+pub fn test_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned())
+}
+
+/// Reports a missing service: panics under CI, otherwise prints why the test is skipped.
+pub fn missing_service(what: &str, why: &dyn std::fmt::Display) {
+    assert!(
+        !services_required(),
+        "{what} is required under CI but unavailable: {why}"
+    );
+    eprintln!("SKIPPED: {what} unavailable ({why}); set CI=true to make this a failure");
+}
+
+/// A database that exists for one test.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub config: StoreConfig,
+    guard: Guard,
+}
+
+#[derive(Debug)]
+enum Guard {
+    Postgres { admin_url: String, name: String },
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+}
+
+impl TestDatabase {
+    /// A fresh database of `kind`; `None` (after saying why) if Postgres is unreachable.
+    pub async fn new(kind: BackendKind) -> Option<TestDatabase> {
+        match kind {
+            BackendKind::Postgres => Self::postgres().await,
+            BackendKind::Sqlite => Some(Self::sqlite()),
+        }
+    }
+
+    pub async fn postgres() -> Option<TestDatabase> {
+        let admin_url = test_database_url();
+        let options = match PgConnectOptions::from_str(&admin_url) {
+            Ok(o) => o,
+            Err(e) => panic!("TEST_DATABASE_URL is not a Postgres URL: {e}"),
+        };
+        let mut admin = match sqlx::PgConnection::connect_with(&options).await {
+            Ok(c) => c,
+            Err(e) => {
+                missing_service("Postgres", &e);
+                return None;
+            }
+        };
+        let name = format!("salesbot_test_{}", uuid::Uuid::now_v7().simple());
+        if let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+        {
+            panic!("cannot create test database {name}: {e}");
+        }
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(&admin_url).unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e}"));
+        url.set_path(&name);
+        let database_url = DatabaseUrl::parse(url.as_str()).unwrap_or_else(|e| panic!("{e}"));
+        Some(TestDatabase {
+            config: StoreConfig::new(database_url, MasterKey::generate()),
+            guard: Guard::Postgres { admin_url, name },
+        })
+    }
+
+    pub fn sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let url = format!("sqlite://{}", dir.path().join("salesbot.db").display());
+        let database_url = DatabaseUrl::parse(&url).unwrap_or_else(|e| panic!("{e}"));
+        TestDatabase {
+            config: StoreConfig::new(database_url, MasterKey::generate()),
+            guard: Guard::Sqlite(dir),
+        }
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.config.database_url.kind()
+    }
+
+    /// Opens the store (applying migrations).
+    pub async fn open(&self) -> EventStore {
+        EventStore::open(&self.config)
+            .await
+            .unwrap_or_else(|e| panic!("open test store: {e}"))
+    }
+
+    /// Runs a statement directly against the database, bypassing the store (to plant broken
+    /// rows, look at raw bytes, …).
+    pub async fn execute(&self, sql: &str) {
+        match self.kind() {
+            BackendKind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(self.config.database_url.expose())
+                    .await
+                    .unwrap_or_else(|e| panic!("connect: {e}"));
+                sqlx::raw_sql(sql)
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            BackendKind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(self.config.database_url.expose())
+                    .await
+                    .unwrap_or_else(|e| panic!("connect: {e}"));
+                sqlx::raw_sql(sql)
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
+    /// Every byte stored in the event, key and snapshot tables, as one lossy string, to search
+    /// for plaintext.
+    pub async fn raw_dump(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self.kind() {
+            BackendKind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(self.config.database_url.expose())
+                    .await
+                    .unwrap_or_else(|e| panic!("connect: {e}"));
+                for sql in [
+                    "SELECT convert_to(e::text, 'UTF8') FROM events e",
+                    "SELECT coalesce(personal, '') FROM events",
+                    "SELECT convert_to(s::text, 'UTF8') FROM snapshots s",
+                ] {
+                    let rows: Vec<Vec<u8>> = sqlx::query_scalar(sql)
+                        .fetch_all(&mut c)
+                        .await
+                        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                    out.extend(rows.into_iter().flatten());
+                }
+            }
+            BackendKind::Sqlite => {
+                // The whole file, WAL included: nothing of it may hold plaintext.
+                if let Guard::Sqlite(dir) = &self.guard {
+                    for entry in std::fs::read_dir(dir.path()).unwrap_or_else(|e| panic!("{e}")) {
+                        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+                        out.extend(std::fs::read(path).unwrap_or_default());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Guard::Postgres { admin_url, name } = &self.guard {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop is synchronous; the database goes away on a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut c)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// An append whose transaction is open: positions handed out, rows inserted, not committed.
+/// While held, it blocks other appenders (that is the point of the ordering scheme).
+#[derive(Debug)]
+pub struct HeldAppend {
+    tx: HeldTx,
+    pub results: Vec<Result<Appended, AppendError>>,
+}
+
+#[derive(Debug)]
+enum HeldTx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl HeldAppend {
+    pub async fn commit(self) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+        match self.tx {
+            HeldTx::Postgres(tx) => tx.commit().await?,
+            HeldTx::Sqlite(tx) => tx.commit().await?,
+        }
+        Ok(self.results)
+    }
+}
+
+impl EventStore {
+    /// Starts an append in its own transaction and returns before committing it.
+    pub async fn hold_append(&self, request: AppendRequest) -> Result<HeldAppend, StoreError> {
+        let requests = [&request];
+        match &self.shared.pool {
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let results = postgres::prepare(&mut tx, &self.shared.keys, &requests, true)
+                    .await
+                    .map_err(|stop| match stop {
+                        postgres::Stop::Failed(e) => e,
+                        postgres::Stop::Duplicates => StoreError::Config("duplicate".into()),
+                    })?;
+                Ok(HeldAppend {
+                    tx: HeldTx::Postgres(tx),
+                    results,
+                })
+            }
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                let results = sqlite::prepare(&mut tx, &self.shared.keys, &requests).await?;
+                Ok(HeldAppend {
+                    tx: HeldTx::Sqlite(tx),
+                    results,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Invariant 8: personal fields are stored sealed with a per-user key; destroying the key
+//! erases them (read as `null`, flagged `erased`) and leaves everything else intact.
+
+mod common;
+
+use common::{message, started, stream, text_of, user, viewed};
+use event_store::testing::TestDatabase;
+use event_store::{EventStore, ExpectedVersion, MasterKey, StoreConfig, StoreError};
+use events_schema::Event;
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+both_backends!(stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null);
+async fn stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null(db: TestDatabase) {
+    let store = db.open().await;
+    store
+        .append(
+            &stream("ana"),
+            ExpectedVersion::NoStream,
+            vec![started("Anastasia"), message("my secret phrase 12345"), viewed("phone-x1")],
+        )
+        .await
+        .expect("ana");
+    store
+        .append(&stream("bo"), ExpectedVersion::NoStream, vec![message("bo plaintext marker")])
+        .await
+        .expect("bo");
+    store.close().await;
+
+    let raw = db.raw_dump().await;
+    assert!(!raw.is_empty());
+    for plaintext in ["secret phrase", "Anastasia", "bo plaintext marker"] {
+        assert!(!contains(&raw, plaintext), "`{plaintext}` is stored in the clear");
+    }
+    assert!(contains(&raw, "phone-x1"), "non-personal fields stay readable for SQL");
+
+    let store = db.open().await;
+    assert!(store.destroy_user_key(&user("ana")).await.expect("erase"));
+    assert!(!store.destroy_user_key(&user("ana")).await.expect("again"), "already erased");
+
+    let ana = store.read_stream(&stream("ana"), 1).await.expect("read ana");
+    assert_eq!(ana.len(), 3);
+    assert!(ana.iter().all(|e| e.erased));
+    let Event::ConversationStarted(s) = &ana[0].event else {
+        panic!("first event is {:?}", ana[0].event)
+    };
+    assert_eq!((s.username.as_deref(), s.display_name.as_deref()), (None, None));
+    assert_eq!(s.language.as_deref(), Some("en"), "non-personal fields intact");
+    assert_eq!(text_of(&ana[1].event), None);
+    let Event::MessageReceived(m) = &ana[1].event else {
+        panic!("second event is {:?}", ana[1].event)
+    };
+    assert_eq!(m.intent, events_schema::Intent::Unknown);
+    assert!(matches!(&ana[2].event, Event::ProductViewed(v) if v.product_id == "phone-x1"));
+
+    let bo = store.read_stream(&stream("bo"), 1).await.expect("read bo");
+    assert!(!bo[0].erased);
+    assert_eq!(text_of(&bo[0].event), Some("bo plaintext marker"));
+
+    // The same user coming back gets a new key; old events stay erased.
+    store
+        .append(&stream("ana"), ExpectedVersion::Exact(3), vec![message("hello again")])
+        .await
+        .expect("ana returns");
+    let ana = store.read_all(0, 100).await.expect("read all");
+    let texts: Vec<(Option<&str>, bool)> = ana
+        .iter()
+        .filter(|e| e.stream_id == stream("ana"))
+        .map(|e| (text_of(&e.event), e.erased))
+        .collect();
+    assert_eq!(
+        texts,
+        [(None, true), (None, true), (None, true), (Some("hello again"), false)]
+    );
+}
+
+both_backends!(a_different_master_key_is_refused);
+async fn a_different_master_key_is_refused(db: TestDatabase) {
+    let store = db.open().await;
+    store
+        .append(&stream("ana"), ExpectedVersion::Any, vec![message("hi")])
+        .await
+        .expect("append");
+    store.close().await;
+    let wrong = StoreConfig::new(db.config.database_url.clone(), MasterKey::generate());
+    let err = EventStore::open(&wrong).await.expect_err("wrong key");
+    assert!(matches!(err, StoreError::WrongMasterKey), "{err:?}");
+}

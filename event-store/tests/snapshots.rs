@@ -1,0 +1,41 @@
+//! Snapshots of a stream's folded state: sealed like personal data, newest wins, gone once the
+//! user is erased.
+
+mod common;
+
+use common::{stream, user};
+use event_store::testing::TestDatabase;
+use events_schema::StreamId;
+use serde_json::json;
+
+both_backends!(snapshots_round_trip_and_never_go_backwards);
+async fn snapshots_round_trip_and_never_go_backwards(db: TestDatabase) {
+    let store = db.open().await;
+    let ana = stream("ana");
+    assert_eq!(store.load_snapshot(&ana).await.expect("none yet"), None);
+    let state = json!({"last_product": "phone-x1", "name": "Anastasia"});
+    store.save_snapshot(&ana, 7, &state).await.expect("save");
+    let loaded = store.load_snapshot(&ana).await.expect("load").expect("present");
+    assert_eq!((loaded.stream_version, &loaded.state), (7, &state));
+
+    store
+        .save_snapshot(&ana, 3, &json!({"stale": true}))
+        .await
+        .expect("older save is ignored");
+    let loaded = store.load_snapshot(&ana).await.expect("load").expect("present");
+    assert_eq!(loaded.stream_version, 7);
+
+    store.save_snapshot(&ana, 9, &json!({"v": 9})).await.expect("newer");
+    let loaded = store.load_snapshot(&ana).await.expect("load").expect("present");
+    assert_eq!(loaded.stream_version, 9);
+
+    let raw = db.raw_dump().await;
+    assert!(!raw.windows(9).any(|w| w == b"Anastasia"), "snapshot stored sealed");
+
+    let global = StreamId::new("catalog").expect("valid");
+    store.save_snapshot(&global, 1, &json!({"n": 1})).await.expect("save");
+    assert!(store.load_snapshot(&global).await.expect("load").is_some());
+
+    store.destroy_user_key(&user("ana")).await.expect("erase");
+    assert_eq!(store.load_snapshot(&ana).await.expect("load"), None);
+}

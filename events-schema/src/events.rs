@@ -1,0 +1,471 @@
+//! Every v1 event with its payload. A change to a payload is a new version with an upcaster in
+//! `upcast.rs`; field names here are the stable JSON names of the log.
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ids::Channel;
+use crate::money::Money;
+
+/// What every payload type declares about itself.
+pub trait Payload: Serialize + DeserializeOwned + JsonSchema {
+    /// The `event_type` of the envelope.
+    const EVENT_TYPE: EventType;
+    /// The current `schema_version`; stored older versions are upcast to it on read.
+    const VERSION: u32;
+    /// Top-level payload fields holding personal data. They are stored encrypted with the user's
+    /// key and read back as `null` once the user is erased, so each must be nullable.
+    const PERSONAL_FIELDS: &'static [&'static str];
+}
+
+macro_rules! events {
+    ($( $(#[$doc:meta])* $name:ident version $version:literal personal [$($field:literal),*] ),* $(,)?) => {
+        /// The name of an event type, as stored in `event_type`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+        pub enum EventType {
+            $( $name, )*
+        }
+
+        impl EventType {
+            pub const ALL: &'static [EventType] = &[$( EventType::$name, )*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( EventType::$name => stringify!($name), )*
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<EventType> {
+                match s {
+                    $( stringify!($name) => Some(EventType::$name), )*
+                    _ => None,
+                }
+            }
+
+            /// The schema version new events of this type are written with.
+            pub fn current_version(self) -> u32 {
+                match self {
+                    $( EventType::$name => $version, )*
+                }
+            }
+
+            /// Personal fields of the current version.
+            pub fn personal_fields(self) -> &'static [&'static str] {
+                match self {
+                    $( EventType::$name => <$name as Payload>::PERSONAL_FIELDS, )*
+                }
+            }
+        }
+
+        impl std::fmt::Display for EventType {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        $(
+            impl Payload for $name {
+                const EVENT_TYPE: EventType = EventType::$name;
+                const VERSION: u32 = $version;
+                const PERSONAL_FIELDS: &'static [&'static str] = &[$($field),*];
+            }
+
+            impl From<$name> for Event {
+                fn from(p: $name) -> Event {
+                    Event::$name(p)
+                }
+            }
+        )*
+
+        /// One event: its type and its payload (current version).
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "event_type", content = "payload")]
+        pub enum Event {
+            $( $(#[$doc])* $name($name), )*
+        }
+
+        impl Event {
+            pub fn event_type(&self) -> EventType {
+                match self {
+                    $( Event::$name(_) => EventType::$name, )*
+                }
+            }
+
+            /// The payload alone, as the JSON object stored in the log.
+            pub fn payload_json(&self) -> serde_json::Result<serde_json::Value> {
+                match self {
+                    $( Event::$name(p) => serde_json::to_value(p), )*
+                }
+            }
+
+            /// Parses a current-version payload of the given type.
+            pub fn from_payload(
+                event_type: EventType,
+                payload: serde_json::Value,
+            ) -> serde_json::Result<Event> {
+                Ok(match event_type {
+                    $( EventType::$name => Event::$name(serde_json::from_value(payload)?), )*
+                })
+            }
+
+            /// The JSON Schema of each current payload, by event type.
+            pub fn payload_schemas() -> Vec<(EventType, u32, schemars::Schema)> {
+                vec![$( (EventType::$name, $version, schemars::schema_for!($name)), )*]
+            }
+        }
+    };
+}
+
+events! {
+    /// A session began: the user's first message, or the first after 30 minutes of silence.
+    ConversationStarted version 1 personal ["username", "display_name"],
+    /// The user sent something: text, a command, or media without text.
+    MessageReceived version 1 personal ["text"],
+    /// The bot answered. It is also the outbox: a reply is sent from this event.
+    BotReplied version 1 personal ["text"],
+    /// The user looked at one product.
+    ProductViewed version 1 personal [],
+    /// The user asked the price of one product.
+    PriceInquired version 1 personal [],
+    /// The user asked for the specifications of one product.
+    SpecsRequested version 1 personal [],
+    /// The user said what they want: a budget, a category, or both.
+    PreferenceStated version 1 personal [],
+    /// The user said they want to buy a quantity of one product.
+    PurchaseIntended version 1 personal [],
+    /// An order was placed (confirmed in chat, or paid through Telegram Payments).
+    OrderPlaced version 1 personal ["contact"],
+    /// The user's personal data was erased (their key destroyed). Aggregates keep counting them.
+    UserErased version 1 personal [],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationStarted {
+    pub channel: Channel,
+    /// The user's handle on the channel (Telegram `username`). Personal.
+    pub username: Option<String>,
+    /// The name the user goes by (Telegram `first_name`). Personal.
+    pub display_name: Option<String>,
+    /// IETF language tag the channel reported, e.g. `en`.
+    pub language: Option<String>,
+    /// Whether the user had a session before this one.
+    pub returning: bool,
+}
+
+/// What the user's message was taken to mean. Recorded on every `MessageReceived`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Greeting,
+    Help,
+    Browse,
+    ProductInfo,
+    PriceInquiry,
+    SpecsRequest,
+    Preference,
+    Compare,
+    Purchase,
+    Confirm,
+    Cancel,
+    Thanks,
+    Goodbye,
+    /// Media or anything else without text.
+    NonText,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sentiment {
+    Positive,
+    Neutral,
+    Negative,
+}
+
+/// The shape of an inbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Text,
+    Command,
+    Photo,
+    Sticker,
+    /// A button press (Telegram callback query) the bot itself produced.
+    Button,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageReceived {
+    pub kind: MessageKind,
+    /// The channel's id of the message (Telegram `message_id`), when it has one.
+    pub message_id: Option<String>,
+    /// What the user wrote. Personal; `null` for media without text and once erased.
+    pub text: Option<String>,
+    pub intent: Intent,
+    pub sentiment: Sentiment,
+    /// The product the message was about, when one was recognised.
+    pub product_id: Option<String>,
+}
+
+/// An inline button offered with a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplyButton {
+    pub label: String,
+    /// Callback data the bot recognises when the button is pressed, e.g. `buy:phone-x1`.
+    pub data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BotReplied {
+    pub channel: Channel,
+    /// The `event_id` of the message answered.
+    pub in_reply_to: Option<Uuid>,
+    /// Telegram chat to deliver to; `null` for web chat, which gets the reply in the response.
+    pub chat_id: Option<i64>,
+    /// The reply. Personal, since it may address the user by name.
+    pub text: Option<String>,
+    #[serde(default)]
+    pub buttons: Vec<ReplyButton>,
+    /// Products the reply offered, in order, so "the second one" can be resolved later.
+    #[serde(default)]
+    pub products: Vec<String>,
+}
+
+/// How the user came to look at a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewSource {
+    /// Named it in a message.
+    Mention,
+    /// Picked it from a list the bot offered ("the second one").
+    Reference,
+    /// Pressed an inline button.
+    Button,
+    /// Asked to compare it with another.
+    Comparison,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProductViewed {
+    pub product_id: String,
+    pub source: ViewSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PriceInquired {
+    pub product_id: String,
+    /// The price quoted to the user.
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SpecsRequested {
+    pub product_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PreferenceStated {
+    /// The most the user wants to spend.
+    pub budget: Option<Money>,
+    /// A catalog category the user is interested in.
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PurchaseIntended {
+    pub product_id: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderLine {
+    pub product_id: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+/// How an order was settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Confirmed in chat; paid on delivery or by the shop's own means.
+    ChatConfirmation,
+    /// Paid through Telegram Payments.
+    TelegramPayments {
+        telegram_payment_charge_id: String,
+        provider_payment_charge_id: String,
+        /// Set when the payment matched no invoice the bot issued: money is never dropped, it is
+        /// recorded and flagged for the admin.
+        #[serde(default)]
+        flagged: bool,
+    },
+}
+
+/// Delivery contact details given with a payment. Personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderContact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub shipping_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderPlaced {
+    pub order_id: String,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    pub payment: PaymentMethod,
+    /// Personal; `null` when none was given and once erased.
+    pub contact: Option<OrderContact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserErased {
+    /// Who asked for the erasure, e.g. `admin-api` or `cli`.
+    pub requested_by: String,
+}
+
+#[cfg(test)]
+pub(crate) mod examples {
+    //! One realistic example of every event, used by tests across the crate.
+
+    use super::*;
+    use crate::money::Currency;
+
+    pub fn usd(amount_minor: i64) -> Money {
+        Money::new(amount_minor, Currency::new("USD").expect("valid code"))
+    }
+
+    pub fn all() -> Vec<Event> {
+        vec![
+            ConversationStarted {
+                channel: Channel::Telegram,
+                username: Some("ana_shop".into()),
+                display_name: Some("Ana".into()),
+                language: Some("en".into()),
+                returning: false,
+            }
+            .into(),
+            MessageReceived {
+                kind: MessageKind::Text,
+                message_id: Some("2".into()),
+                text: Some("hi! what phones do you have?".into()),
+                intent: Intent::Browse,
+                sentiment: Sentiment::Positive,
+                product_id: None,
+            }
+            .into(),
+            BotReplied {
+                channel: Channel::Telegram,
+                in_reply_to: None,
+                chat_id: Some(424242001),
+                text: Some("Hi Ana! We have 5 phones.".into()),
+                buttons: vec![ReplyButton {
+                    label: "View".into(),
+                    data: "view:phone-x1".into(),
+                }],
+                products: vec!["phone-x1".into()],
+            }
+            .into(),
+            ProductViewed {
+                product_id: "phone-x1".into(),
+                source: ViewSource::Mention,
+            }
+            .into(),
+            PriceInquired {
+                product_id: "phone-x1".into(),
+                price: usd(79_900),
+            }
+            .into(),
+            SpecsRequested {
+                product_id: "phone-x1".into(),
+            }
+            .into(),
+            PreferenceStated {
+                budget: Some(usd(80_000)),
+                category: Some("phones".into()),
+            }
+            .into(),
+            PurchaseIntended {
+                product_id: "phone-x1".into(),
+                quantity: 2,
+                unit_price: usd(79_900),
+            }
+            .into(),
+            OrderPlaced {
+                order_id: "ord-1".into(),
+                lines: vec![OrderLine {
+                    product_id: "phone-x1".into(),
+                    quantity: 2,
+                    unit_price: usd(79_900),
+                }],
+                total: usd(159_800),
+                payment: PaymentMethod::ChatConfirmation,
+                contact: Some(OrderContact {
+                    name: Some("Ana".into()),
+                    phone: None,
+                    email: None,
+                    shipping_address: Some("1 Main St".into()),
+                }),
+            }
+            .into(),
+            UserErased {
+                requested_by: "cli".into(),
+            }
+            .into(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn there_is_an_example_of_every_event_type() {
+        let mut seen: Vec<EventType> = examples::all().iter().map(Event::event_type).collect();
+        seen.sort();
+        assert_eq!(seen, EventType::ALL);
+    }
+
+    #[test]
+    fn payloads_round_trip_through_json_by_type() {
+        for event in examples::all() {
+            let payload = event.payload_json().expect("serialises");
+            let back = Event::from_payload(event.event_type(), payload).expect("parses");
+            assert_eq!(back, event);
+            assert_eq!(EventType::parse(event.event_type().as_str()), Some(event.event_type()));
+        }
+    }
+
+    #[test]
+    fn every_personal_field_exists_and_reads_back_as_null_once_erased() {
+        for event in examples::all() {
+            let mut payload = event.payload_json().expect("serialises");
+            let object = payload.as_object_mut().expect("payloads are objects");
+            for field in event.event_type().personal_fields() {
+                assert!(object.contains_key(*field), "{} has no `{field}`", event.event_type());
+                object.insert((*field).to_owned(), serde_json::Value::Null);
+            }
+            Event::from_payload(event.event_type(), payload)
+                .unwrap_or_else(|e| panic!("{} with personal fields erased: {e}", event.event_type()));
+        }
+    }
+
+    #[test]
+    fn the_envelope_names_are_stable() {
+        let json = serde_json::to_value(Event::from(SpecsRequested {
+            product_id: "p".into(),
+        }))
+        .expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"event_type": "SpecsRequested", "payload": {"product_id": "p"}})
+        );
+    }
+}

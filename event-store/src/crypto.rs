@@ -72,12 +72,14 @@ impl MasterKey {
         }
     }
 
-    pub(crate) fn wrap(&self, key: &UserKey, key_id: Uuid) -> Vec<u8> {
-        seal(&self.0, key.0.as_slice(), key_id.as_bytes())
+    /// Wraps a user key; the key id and user id are bound in, so a wrapped key moved to another
+    /// row or user does not unwrap.
+    pub(crate) fn wrap(&self, key: &UserKey, key_id: Uuid, user_id: &str) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.0, key.0.as_slice(), &wrap_aad(key_id, user_id))
     }
 
-    pub(crate) fn unwrap(&self, wrapped: &[u8], key_id: Uuid) -> Result<UserKey, CryptoError> {
-        let bytes = open(&self.0, wrapped, key_id.as_bytes())?;
+    pub(crate) fn unwrap(&self, wrapped: &[u8], key_id: Uuid, user_id: &str) -> Result<UserKey, CryptoError> {
+        let bytes = open(&self.0, wrapped, &wrap_aad(key_id, user_id))?;
         if bytes.len() != 32 {
             return Err(CryptoError);
         }
@@ -86,7 +88,7 @@ impl MasterKey {
 
     /// A value sealed with this key, stored once per database so that a wrong master key is
     /// refused at start-up instead of making every user look erased.
-    pub(crate) fn check_value(&self) -> Vec<u8> {
+    pub(crate) fn check_value(&self) -> Result<Vec<u8>, CryptoError> {
         seal(&self.0, CHECK_PLAINTEXT, CHECK_AAD)
     }
 
@@ -96,6 +98,22 @@ impl MasterKey {
 }
 
 const CHECK_PLAINTEXT: &[u8] = b"salesbot master key check v1";
+
+fn wrap_aad(key_id: Uuid, user_id: &str) -> Vec<u8> {
+    let mut aad = key_id.as_bytes().to_vec();
+    aad.extend_from_slice(user_id.as_bytes());
+    aad
+}
+
+/// What a sealed personal-data blob is bound to: its event, stream and key. A blob copied onto
+/// another event does not open.
+pub(crate) fn event_aad(event_id: Uuid, stream_id: &str, key_id: Uuid) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(32 + stream_id.len());
+    aad.extend_from_slice(event_id.as_bytes());
+    aad.extend_from_slice(key_id.as_bytes());
+    aad.extend_from_slice(stream_id.as_bytes());
+    aad
+}
 const CHECK_AAD: &[u8] = b"salesbot";
 
 #[cfg(unix)]
@@ -132,7 +150,7 @@ impl UserKey {
         UserKey(XChaCha20Poly1305::generate_key(&mut OsRng))
     }
 
-    pub(crate) fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         seal(&self.0, plaintext, aad)
     }
 
@@ -141,16 +159,16 @@ impl UserKey {
     }
 }
 
-fn seal(key: &Key, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+/// `nonce || ciphertext`, with a fresh random 192-bit nonce (safe to draw at random).
+fn seal(key: &Key, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let cipher = XChaCha20Poly1305::new(key);
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let ct = cipher
+        .encrypt(&nonce, Payload { msg: plaintext, aad })
+        .map_err(|_| CryptoError)?;
     let mut out = nonce.to_vec();
-    // Encryption with a valid key and nonce cannot fail; an empty output would only make the
-    // value unreadable, never leak it.
-    if let Ok(ct) = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }) {
-        out.extend_from_slice(&ct);
-    }
-    out
+    out.extend_from_slice(&ct);
+    Ok(out)
 }
 
 fn open(key: &Key, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -204,7 +222,7 @@ mod tests {
     #[test]
     fn sealed_values_open_only_with_their_key_and_context() {
         let key = UserKey::generate();
-        let sealed = key.seal(b"hello", b"event-1");
+        let sealed = key.seal(b"hello", b"event-1").expect("seals");
         assert_eq!(key.open(&sealed, b"event-1").expect("opens"), b"hello");
         assert!(key.open(&sealed, b"event-2").is_err());
         assert!(UserKey::generate().open(&sealed, b"event-1").is_err());
@@ -216,12 +234,15 @@ mod tests {
         let master = MasterKey::generate();
         let key = UserKey::generate();
         let id = Uuid::now_v7();
-        let wrapped = master.wrap(&key, id);
-        let back = master.unwrap(&wrapped, id).expect("unwraps");
+        let wrapped = master.wrap(&key, id, "web:ana").expect("wraps");
+        let back = master.unwrap(&wrapped, id, "web:ana").expect("unwraps");
         assert_eq!(back.0, key.0);
-        assert!(MasterKey::generate().unwrap(&wrapped, id).is_err());
-        assert!(master.verify_check_value(&master.check_value()));
-        assert!(!MasterKey::generate().verify_check_value(&master.check_value()));
+        assert!(MasterKey::generate().unwrap(&wrapped, id, "web:ana").is_err());
+        assert!(master.unwrap(&wrapped, id, "web:bo").is_err(), "bound to its user");
+        assert!(master.unwrap(&wrapped, Uuid::now_v7(), "web:ana").is_err(), "bound to its id");
+        let check = master.check_value().expect("seals");
+        assert!(master.verify_check_value(&check));
+        assert!(!MasterKey::generate().verify_check_value(&check));
     }
 
     #[test]

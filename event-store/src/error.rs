@@ -45,6 +45,12 @@ pub enum StoreError {
     /// Transient or unexpected database failure: retry, and look at the database logs.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The batch this append was part of failed (the first request got the cause): retry.
+    #[error("the append's batch failed: {0}; retry")]
+    Batch(String),
+    /// A bug: writing the batch panicked. Nothing of it was committed.
+    #[error("writing the batch panicked (a bug); nothing was written")]
+    Panicked,
     /// The store's writer task is gone (the process is shutting down).
     #[error("the event store is shutting down")]
     Closed,

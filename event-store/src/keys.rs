@@ -28,14 +28,19 @@ impl KeyCache {
         }
     }
 
-    /// The user key stored wrapped as `wrapped` under `key_id`.
-    pub(crate) fn unwrap(&self, key_id: Uuid, wrapped: &[u8]) -> Result<UserKey, StoreError> {
+    /// The key of `user_id` stored wrapped as `wrapped` under `key_id`.
+    pub(crate) fn unwrap(
+        &self,
+        key_id: Uuid,
+        user_id: &str,
+        wrapped: &[u8],
+    ) -> Result<UserKey, StoreError> {
         if let Some(key) = self.lock().get(&key_id) {
             return Ok(key.clone());
         }
         let key = self
             .master
-            .unwrap(wrapped, key_id)
+            .unwrap(wrapped, key_id, user_id)
             .map_err(|e| StoreError::CorruptKey {
                 key_id,
                 reason: e.to_string(),
@@ -49,12 +54,18 @@ impl KeyCache {
     }
 
     /// A fresh key for a user: `(key_id, key, wrapped)`.
-    pub(crate) fn new_key(&self) -> (Uuid, UserKey, Vec<u8>) {
+    pub(crate) fn new_key(&self, user_id: &str) -> Result<(Uuid, UserKey, Vec<u8>), StoreError> {
         let key_id = Uuid::now_v7();
         let key = UserKey::generate();
-        let wrapped = self.master.wrap(&key, key_id);
+        let wrapped = self
+            .master
+            .wrap(&key, key_id, user_id)
+            .map_err(|e| StoreError::CorruptKey {
+                key_id,
+                reason: format!("wrapping a new key: {e}"),
+            })?;
         self.lock().insert(key_id, key.clone());
-        (key_id, key, wrapped)
+        Ok((key_id, key, wrapped))
     }
 
     pub(crate) fn forget(&self, key_id: Uuid) {
@@ -74,9 +85,16 @@ impl KeyCache {
 /// Live keys of users, created where missing, within the caller's transaction.
 pub(crate) type UserKeys = HashMap<String, (Uuid, UserKey)>;
 
+/// A row of `user_keys` as readers see it: `wrapped` is `None` once the key was destroyed.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRecord {
+    pub user_id: String,
+    pub wrapped: Option<Vec<u8>>,
+}
+
 /// On first open, stores a value sealed with the master key; afterwards refuses a different key.
 pub(crate) async fn verify_master_key(pool: &Pool, master: &MasterKey) -> Result<(), StoreError> {
-    let candidate = master.check_value();
+    let candidate = master.check_value().map_err(|e| StoreError::Config(e.to_string()))?;
     let stored = match pool {
         Pool::Postgres(p) => postgres::master_key_check(p, &candidate).await?,
         Pool::Sqlite(p) => sqlite::master_key_check(p, &candidate).await?,

@@ -2,6 +2,7 @@
 //! or the whole log in global order, snapshots, and per-user encryption of personal data.
 //! Postgres and SQLite sit behind one interface, chosen by `DATABASE_URL`.
 
+mod baseline;
 mod config;
 mod crypto;
 mod error;
@@ -10,6 +11,7 @@ mod migrate;
 mod plan;
 mod postgres;
 mod read;
+mod scratch;
 mod sqlite;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -26,10 +28,13 @@ pub use config::{BackendKind, DatabaseUrl, StoreConfig};
 pub use crypto::MasterKey;
 pub use error::{AppendError, StoreError};
 pub use migrate::MigrationStatus;
+pub use scratch::ScratchDatabase;
 
 use keys::KeyCache;
 use plan::Job;
 
+/// The most events one `read_all` returns.
+pub const MAX_READ_BATCH: usize = 10_000;
 /// The most events one append may carry.
 pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
 /// Group commit: at most this many appends, and about this many events, go in one transaction.
@@ -206,10 +211,21 @@ impl EventStore {
 
     /// Appends stored-form events of any known schema version (imports, restores). Each
     /// payload is checked against its schema first.
-    pub async fn append_raw(&self, request: AppendRequest) -> Result<Appended, AppendError> {
-        for e in &request.events {
-            events_schema::upcast::decode(e.event_type, e.schema_version, e.payload.clone())
-                .map_err(|err| AppendError::Invalid(err.to_string()))?;
+    pub async fn append_raw(&self, mut request: AppendRequest) -> Result<Appended, AppendError> {
+        for e in &mut request.events {
+            let invalid = |err: events_schema::upcast::UpcastError| AppendError::Invalid(err.to_string());
+            events_schema::upcast::check_fields(e.event_type, e.schema_version, &e.payload)
+                .map_err(invalid)?;
+            let event =
+                events_schema::upcast::decode(e.event_type, e.schema_version, e.payload.clone())
+                    .map_err(invalid)?;
+            if e.schema_version == e.event_type.current_version() {
+                // Stored as the types write it: a field the types do not know could never be
+                // sealed or erased.
+                e.payload = event
+                    .payload_json()
+                    .map_err(|err| AppendError::Invalid(err.to_string()))?;
+            }
         }
         self.submit(request).await
     }
@@ -252,7 +268,7 @@ impl EventStore {
         after: i64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit.clamp(1, MAX_READ_BATCH)).unwrap_or(1);
         let rows = match &self.shared.pool {
             Pool::Postgres(p) => postgres::read_all(p, after, limit).await?,
             Pool::Sqlite(p) => sqlite::read_all(p, after, limit).await?,
@@ -262,15 +278,21 @@ impl EventStore {
 
     async fn decode(&self, rows: Vec<read::Row>) -> Result<Vec<RecordedEvent>, StoreError> {
         let key_ids = read::key_ids(&rows);
-        let live = if key_ids.is_empty() {
-            HashMap::new()
-        } else {
-            match &self.shared.pool {
-                Pool::Postgres(p) => postgres::live_keys(p, &key_ids).await?,
-                Pool::Sqlite(p) => sqlite::live_keys(p, &key_ids).await?,
-            }
-        };
-        read::decode_rows(rows, &live, &self.shared.keys)
+        let records = self.key_records(&key_ids).await?;
+        read::decode_rows(rows, &records, &self.shared.keys)
+    }
+
+    async fn key_records(
+        &self,
+        key_ids: &[uuid::Uuid],
+    ) -> Result<HashMap<uuid::Uuid, keys::KeyRecord>, StoreError> {
+        if key_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        match &self.shared.pool {
+            Pool::Postgres(p) => postgres::key_records(p, key_ids).await,
+            Pool::Sqlite(p) => sqlite::key_records(p, key_ids).await,
+        }
     }
 
     /// The highest global position handed out (0 for an empty log).
@@ -289,24 +311,25 @@ impl EventStore {
     }
 
     /// Stores the folded state of a stream at `stream_version`, sealed with the stream user's
-    /// key. An older snapshot never replaces a newer one.
+    /// key. An older snapshot never replaces a newer one. Returns `false` (nothing stored) when
+    /// the user has no live key (never wrote, or was erased): a snapshot never brings erased
+    /// data back under a new key.
     pub async fn save_snapshot(
         &self,
         stream_id: &StreamId,
         stream_version: i64,
         state: &serde_json::Value,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let plain = serde_json::to_vec(state).map_err(|e| StoreError::Config(e.to_string()))?;
-        let aad = snapshot_aad(stream_id, stream_version);
+        let aad = |key_id| snapshot_aad(stream_id, stream_version, key_id);
         let user = stream_id.user_id();
+        let keys = &self.shared.keys;
         match &self.shared.pool {
             Pool::Postgres(p) => {
-                postgres::save_snapshot(p, &self.shared.keys, stream_id, user, stream_version, &plain, &aad)
-                    .await
+                postgres::save_snapshot(p, keys, stream_id, user, stream_version, &plain, aad).await
             }
             Pool::Sqlite(p) => {
-                sqlite::save_snapshot(p, &self.shared.keys, stream_id, user, stream_version, &plain, &aad)
-                    .await
+                sqlite::save_snapshot(p, keys, stream_id, user, stream_version, &plain, aad).await
             }
         }
     }
@@ -317,24 +340,29 @@ impl EventStore {
             Pool::Postgres(p) => postgres::load_snapshot(p, stream_id).await?,
             Pool::Sqlite(p) => sqlite::load_snapshot(p, stream_id).await?,
         };
-        let Some((stream_version, key, sealed)) = stored else {
+        let Some((stream_version, key_id, sealed)) = stored else {
             return Ok(None);
         };
-        let plain = match key {
+        let corrupt = |reason: String| StoreError::CorruptKey {
+            key_id: key_id.unwrap_or_default(),
+            reason: format!("snapshot of {stream_id}: {reason}"),
+        };
+        let plain = match key_id {
             None => sealed,
-            Some((key_id, wrapped)) => {
-                let key = self.shared.keys.unwrap(key_id, &wrapped)?;
-                key.open(&sealed, &snapshot_aad(stream_id, stream_version))
-                    .map_err(|_| StoreError::CorruptKey {
-                        key_id,
-                        reason: format!("snapshot of {stream_id} does not open"),
-                    })?
+            Some(key_id) => {
+                let records = self.key_records(&[key_id]).await?;
+                let Some(record) = records.get(&key_id) else {
+                    return Err(corrupt("its key is missing from user_keys".into()));
+                };
+                let Some(wrapped) = &record.wrapped else {
+                    return Ok(None);
+                };
+                let key = self.shared.keys.unwrap(key_id, &record.user_id, wrapped)?;
+                key.open(&sealed, &snapshot_aad(stream_id, stream_version, Some(key_id)))
+                    .map_err(|e| corrupt(e.to_string()))?
             }
         };
-        let state = serde_json::from_slice(&plain).map_err(|e| StoreError::CorruptKey {
-            key_id: uuid::Uuid::nil(),
-            reason: format!("snapshot of {stream_id} is not JSON: {e}"),
-        })?;
+        let state = serde_json::from_slice(&plain).map_err(|e| corrupt(format!("not JSON: {e}")))?;
         Ok(Some(Snapshot {
             stream_version,
             state,
@@ -370,8 +398,8 @@ impl EventStore {
     }
 }
 
-fn snapshot_aad(stream_id: &StreamId, version: i64) -> Vec<u8> {
-    format!("snapshot:{stream_id}:{version}").into_bytes()
+fn snapshot_aad(stream_id: &StreamId, version: i64, key_id: Option<uuid::Uuid>) -> Vec<u8> {
+    format!("snapshot:{stream_id}:{version}:{}", key_id.unwrap_or_default()).into_bytes()
 }
 
 async fn connect(config: &StoreConfig) -> Result<Pool, StoreError> {

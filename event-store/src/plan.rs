@@ -2,7 +2,10 @@
 //! memory which of them go in (expected versions, duplicate ids, positions, sealing personal
 //! fields) and writes them all in one transaction; each caller gets its own result.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +13,7 @@ use events_schema::upcast;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::crypto::split_personal;
+use crate::crypto::{event_aad, split_personal};
 use crate::keys::UserKeys;
 use crate::{
     AppendError, AppendRequest, Appended, MAX_EVENTS_PER_BATCH, MAX_JOBS_PER_BATCH, Pool, Shared,
@@ -71,26 +74,62 @@ pub(crate) async fn run_writer(shared: Arc<Shared>, mut queue: mpsc::Receiver<Jo
             }
         }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|j| &j.request).collect();
-        let results = match write(&shared, &requests).await {
+        let results = match write_guarded(&shared, &requests).await {
             Ok(results) => results,
-            Err(error) if jobs.len() > 1 => {
+            Err(error) if jobs.len() > 1 && is_data_error(&error) => {
                 // One request may have poisoned the batch: give each its own transaction.
                 tracing::warn!(%error, jobs = jobs.len(), "group commit failed; retrying one by one");
                 let mut results = Vec::with_capacity(jobs.len());
                 for request in &requests {
-                    results.push(match write(&shared, &[request]).await {
+                    results.push(match write_guarded(&shared, &[request]).await {
                         Ok(mut r) => r.pop().unwrap_or(Err(AppendError::Store(StoreError::Closed))),
                         Err(e) => Err(AppendError::Store(e)),
                     });
                 }
                 results
             }
-            Err(error) => vec![Err(AppendError::Store(error))],
+            Err(error) => {
+                tracing::error!(%error, jobs = jobs.len(), "appending a batch failed");
+                let message = error.to_string();
+                let mut results = vec![Err(AppendError::Store(error))];
+                results.resize_with(jobs.len(), || {
+                    Err(AppendError::Store(StoreError::Batch(message.clone())))
+                });
+                results
+            }
         };
         tracing::debug!(jobs = jobs.len(), events, "batch written");
         for (job, result) in jobs.into_iter().zip(results) {
             // The caller may have gone away; its events are committed either way.
             let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// A data error (SQLSTATE class 22 or 23) may come from one request of the batch; anything else
+/// (connection lost, database down) would fail each request alike.
+fn is_data_error(error: &StoreError) -> bool {
+    match error {
+        StoreError::Database(e) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+        StoreError::Panicked => true,
+        _ => false,
+    }
+}
+
+/// A bug that panics while writing must not take the writer task (and every later append)
+/// down with it: the batch fails, the loop goes on.
+async fn write_guarded(
+    shared: &Shared,
+    requests: &[&AppendRequest],
+) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+    match AssertUnwindSafe(write(shared, requests)).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!("the event writer panicked writing a batch");
+            Err(StoreError::Panicked)
         }
     }
 }
@@ -105,9 +144,10 @@ async fn write(
     }
 }
 
-/// Distinct users owning the requests' streams.
+/// Distinct users owning the requests' streams, sorted (writers that lock key rows in one order
+/// cannot deadlock each other).
 pub(crate) fn users_of(requests: &[&AppendRequest]) -> Vec<String> {
-    let set: HashSet<String> = requests
+    let set: BTreeSet<String> = requests
         .iter()
         .filter_map(|r| r.stream_id.user_id())
         .map(String::from)
@@ -116,7 +156,7 @@ pub(crate) fn users_of(requests: &[&AppendRequest]) -> Vec<String> {
 }
 
 pub(crate) fn streams_of(requests: &[&AppendRequest]) -> Vec<String> {
-    let set: HashSet<&str> = requests.iter().map(|r| r.stream_id.as_str()).collect();
+    let set: BTreeSet<&str> = requests.iter().map(|r| r.stream_id.as_str()).collect();
     set.into_iter().map(str::to_owned).collect()
 }
 
@@ -169,7 +209,7 @@ pub(crate) fn plan_batch(
         let mut request_rows = Vec::with_capacity(request.events.len());
         let mut failure = None;
         for (i, event) in request.events.iter().enumerate() {
-            match seal_row(event, key, recorded_at) {
+            match seal_row(event, stream, key) {
                 Ok((payload, key_id, personal)) => {
                     let offset = i64::try_from(i).unwrap_or(i64::MAX - head) + 1;
                     request_rows.push(NewRow {
@@ -261,8 +301,8 @@ fn duplicate_result(
 /// The payload as stored (personal fields removed) and the sealed personal fields.
 fn seal_row(
     event: &events_schema::RawEvent,
+    stream: &str,
     key: Option<&(Uuid, crate::crypto::UserKey)>,
-    _recorded_at: DateTime<Utc>,
 ) -> Result<(String, Option<Uuid>, Option<Vec<u8>>), AppendError> {
     let fields = upcast::personal_fields(event.event_type, event.schema_version)
         .map_err(|e| AppendError::Invalid(e.to_string()))?;
@@ -276,7 +316,15 @@ fn seal_row(
         .iter()
         .any(|f| event.payload.get(*f).is_some_and(|v| !v.is_null()));
     let encode = |v: &serde_json::Value| {
-        serde_json::to_string(v).map_err(|e| AppendError::Invalid(e.to_string()))
+        let text = serde_json::to_string(v).map_err(|e| AppendError::Invalid(e.to_string()))?;
+        // Postgres `jsonb` cannot hold NUL; refuse it on both backends alike.
+        if text.contains("\\u0000") {
+            return Err(AppendError::Invalid(format!(
+                "{} payload contains a NUL character",
+                event.event_type
+            )));
+        }
+        Ok(text)
     };
     match (key, has_personal) {
         (None, true) => Err(AppendError::Invalid(format!(
@@ -288,8 +336,11 @@ fn seal_row(
         (Some((key_id, key)), true) => {
             let mut payload = event.payload.clone();
             let personal = split_personal(&mut payload, fields).unwrap_or_default();
-            let plain = serde_json::to_vec(&personal).map_err(|e| AppendError::Invalid(e.to_string()))?;
-            let sealed = key.seal(&plain, event.event_id.as_bytes());
+            let plain = serde_json::to_vec(&personal)
+                .map_err(|e| AppendError::Invalid(e.to_string()))?;
+            let sealed = key
+                .seal(&plain, &event_aad(event.event_id, stream, *key_id))
+                .map_err(|e| AppendError::Store(StoreError::Config(format!("sealing: {e}"))))?;
             Ok((encode(&payload)?, Some(*key_id), Some(sealed)))
         }
     }

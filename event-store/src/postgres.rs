@@ -12,9 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
-use crate::keys::{KeyCache, UserKeys};
+use crate::keys::{KeyCache, KeyRecord, UserKeys};
 use crate::plan::{self, Planned, StoredRef};
-use crate::read::Row;
+use crate::read::{COLUMNS, Row};
 use crate::{AppendError, AppendRequest, Appended, Stats, StoreConfig, StoreError};
 
 const SELECT_EVENTS: &str = "SELECT global_position, event_id, stream_id, stream_version, \
@@ -23,8 +23,14 @@ const SELECT_EVENTS: &str = "SELECT global_position, event_id, stream_id, stream
 
 pub(crate) async fn connect(config: &StoreConfig) -> Result<PgPool, StoreError> {
     let url = &config.database_url;
+    // A writer stalled while holding the `log_head` lock (a paused process, a partition) must
+    // not stall every other writer for long.
     let options = PgConnectOptions::from_str(url.expose())
-        .map_err(|e| StoreError::Config(format!("DATABASE_URL: {e}")))?;
+        .map_err(|e| StoreError::Config(format!("DATABASE_URL: {e}")))?
+        .options([
+            ("lock_timeout", "15s"),
+            ("idle_in_transaction_session_timeout", "60s"),
+        ]);
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(Duration::from_secs(5))
@@ -56,11 +62,13 @@ pub(crate) async fn write_batch(
 ) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
     let mut look_up_duplicates = false;
     loop {
-        let mut tx = pool.begin().await?;
+        let mut tx = begin(pool).await?;
         match prepare(&mut tx, keys, requests, look_up_duplicates).await {
             Ok(results) => {
-                tx.commit().await?;
-                return Ok(results);
+                return match tx.commit().await {
+                    Ok(()) => Ok(results),
+                    Err(e) => answer_after_failed_commit(pool, requests, results, e).await,
+                };
             }
             Err(Stop::Duplicates) if !look_up_duplicates => {
                 tx.rollback().await?;
@@ -73,6 +81,42 @@ pub(crate) async fn write_batch(
             }
             Err(Stop::Failed(e)) => return Err(e),
         }
+    }
+}
+
+/// The ordering scheme relies on READ COMMITTED (each statement sees what committed before it,
+/// so the `FOR UPDATE` on `log_head` reads the head its predecessor left), whatever the server's
+/// default isolation is.
+pub(crate) async fn begin(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await
+}
+
+/// A commit whose answer was lost (connection dropped) may or may not have happened: look the
+/// batch's events up and answer from what is stored.
+async fn answer_after_failed_commit(
+    pool: &PgPool,
+    requests: &[&AppendRequest],
+    results: Vec<Result<Appended, AppendError>>,
+    error: sqlx::Error,
+) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(_) => return Err(error.into()),
+    };
+    let written: Vec<Uuid> = requests
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_ok())
+        .flat_map(|(req, _)| req.events.iter().map(|e| e.event_id))
+        .collect();
+    match stored_events(&mut conn, &written).await {
+        Ok(found) if !written.is_empty() && found.len() == written.len() => {
+            tracing::warn!(%error, "commit reported an error but the batch is stored");
+            Ok(results)
+        }
+        _ => Err(error.into()),
     }
 }
 
@@ -121,37 +165,14 @@ pub(crate) async fn prepare(
     if rows.is_empty() {
         return Ok(results);
     }
-    let mut cols = Columns::default();
-    for row in rows {
-        cols.push(row);
-    }
-    let inserted = sqlx::query(
-        "WITH ins AS ( \
-           INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, \
-             schema_version, occurred_at, recorded_at, correlation_id, causation_id, payload, \
-             key_id, personal) \
-           SELECT p, e, s, v, t, sv, o, r, c, ca, pl::jsonb, k, pe FROM UNNEST( \
-             $1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], \
-             $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::uuid[], $11::text[], \
-             $12::uuid[], $13::bytea[]) AS u(p, e, s, v, t, sv, o, r, c, ca, pl, k, pe) \
-         ) UPDATE log_head SET position = $14",
-    )
-    .bind(cols.global_position)
-    .bind(cols.event_id)
-    .bind(cols.stream_id)
-    .bind(cols.stream_version)
-    .bind(cols.event_type)
-    .bind(cols.schema_version)
-    .bind(cols.occurred_at)
-    .bind(cols.recorded_at)
-    .bind(cols.correlation_id)
-    .bind(cols.causation_id)
-    .bind(cols.payload)
-    .bind(cols.key_id)
-    .bind(cols.personal)
-    .bind(head)
-    .execute(&mut *tx)
-    .await;
+    let sql = format!(
+        "WITH ins AS (INSERT INTO events ({COLUMNS}) {UNNEST_ROWS}) \
+         UPDATE log_head SET position = $14"
+    );
+    let inserted = bind_rows(sqlx::query(&sql), rows)
+        .bind(head)
+        .execute(&mut *tx)
+        .await;
     match inserted {
         Ok(_) => Ok(results),
         Err(e) if is_duplicate_event_id(&e) => Err(Stop::Duplicates),
@@ -162,6 +183,37 @@ pub(crate) async fn prepare(
 fn is_duplicate_event_id(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation() && d.constraint() == Some("events_event_id_key"))
+}
+
+/// Selects the rows bound by [`bind_rows`] as `$1`..`$13`.
+pub(crate) const UNNEST_ROWS: &str = "SELECT p, e, s, v, t, sv, o, r, c, ca, pl::jsonb, k, pe FROM UNNEST( \
+    $1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], \
+    $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::uuid[], $11::text[], \
+    $12::uuid[], $13::bytea[]) AS u(p, e, s, v, t, sv, o, r, c, ca, pl, k, pe)";
+
+/// Binds rows as one array per column (13 parameters), for [`UNNEST_ROWS`].
+pub(crate) fn bind_rows(
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    rows: Vec<plan::NewRow>,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let mut cols = Columns::default();
+    for row in rows {
+        cols.push(row);
+    }
+    query
+        .bind(cols.global_position)
+        .bind(cols.event_id)
+        .bind(cols.stream_id)
+        .bind(cols.stream_version)
+        .bind(cols.event_type)
+        .bind(cols.schema_version)
+        .bind(cols.occurred_at)
+        .bind(cols.recorded_at)
+        .bind(cols.correlation_id)
+        .bind(cols.causation_id)
+        .bind(cols.payload)
+        .bind(cols.key_id)
+        .bind(cols.personal)
 }
 
 /// The batch's rows as one array per column, for `UNNEST`.
@@ -250,7 +302,7 @@ async fn ensure_keys(
     let mut wrapped = Vec::with_capacity(missing.len());
     let mut fresh = HashMap::with_capacity(missing.len());
     for user in &missing {
-        let (key_id, key, w) = keys.new_key();
+        let (key_id, key, w) = keys.new_key(user).map_err(Stop::Failed)?;
         ids.push(key_id);
         wrapped.push(w);
         fresh.insert(user.clone(), (key_id, key));
@@ -294,24 +346,40 @@ async fn load_keys(
     .fetch_all(&mut *tx)
     .await?;
     for (user, key_id, wrapped) in rows {
-        let key = keys.unwrap(key_id, &wrapped).map_err(Stop::Failed)?;
+        let key = keys.unwrap(key_id, &user, &wrapped).map_err(Stop::Failed)?;
         found.insert(user, (key_id, key));
     }
     Ok(())
 }
 
-pub(crate) async fn live_keys(
+/// The `user_keys` rows of these key ids, destroyed ones included.
+pub(crate) async fn key_records(
     pool: &PgPool,
     key_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<u8>>, StoreError> {
-    let rows: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
-        "SELECT key_id, wrapped_key FROM user_keys \
-         WHERE key_id = ANY($1) AND wrapped_key IS NOT NULL",
+) -> Result<HashMap<Uuid, KeyRecord>, StoreError> {
+    let rows: Vec<(Uuid, String, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT key_id, user_id, wrapped_key FROM user_keys WHERE key_id = ANY($1)",
     )
     .bind(key_ids)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, user_id, wrapped)| (id, KeyRecord { user_id, wrapped }))
+        .collect())
+}
+
+/// The live key of a user, if they have one (never creates one).
+pub(crate) async fn live_key(
+    conn: &mut PgConnection,
+    keys: &KeyCache,
+    user: &str,
+) -> Result<Option<(Uuid, crate::crypto::UserKey)>, StoreError> {
+    let mut found = UserKeys::new();
+    load_keys(conn, keys, &[user.to_owned()], &mut found)
+        .await
+        .map_err(stop_error)?;
+    Ok(found.remove(user))
 }
 
 pub(crate) async fn read_stream(
@@ -366,6 +434,8 @@ pub(crate) async fn stats(pool: &PgPool) -> Result<Stats, StoreError> {
     })
 }
 
+/// Stores a sealed snapshot; `false` (nothing stored) when the stream's user has no live key,
+/// since a snapshot must never bring an erased user's data back under a new key.
 pub(crate) async fn save_snapshot(
     pool: &PgPool,
     keys: &KeyCache,
@@ -373,20 +443,18 @@ pub(crate) async fn save_snapshot(
     user: Option<UserId>,
     stream_version: i64,
     plain: &[u8],
-    aad: &[u8],
-) -> Result<(), StoreError> {
-    let now = Utc::now();
-    let mut tx = pool.begin().await?;
+    aad: impl Fn(Option<Uuid>) -> Vec<u8>,
+) -> Result<bool, StoreError> {
+    let mut conn = pool.acquire().await?;
     let (key_id, state) = match user {
-        Some(user) => {
-            let found = ensure_keys(&mut tx, keys, &[user.to_string()], now)
-                .await
-                .map_err(stop_error)?;
-            match found.get(user.as_str()) {
-                Some((key_id, key)) => (Some(*key_id), key.seal(plain, aad)),
-                None => return Err(StoreError::Config(format!("no key for {user}"))),
-            }
-        }
+        Some(user) => match live_key(&mut conn, keys, user.as_str()).await? {
+            Some((key_id, key)) => (
+                Some(key_id),
+                key.seal(plain, &aad(Some(key_id)))
+                    .map_err(|e| StoreError::Config(format!("sealing a snapshot: {e}")))?,
+            ),
+            None => return Ok(false),
+        },
         None => (None, plain.to_vec()),
     };
     sqlx::query(
@@ -400,11 +468,10 @@ pub(crate) async fn save_snapshot(
     .bind(stream_version)
     .bind(key_id)
     .bind(state)
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(Utc::now())
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 fn stop_error(stop: Stop) -> StoreError {
@@ -414,29 +481,19 @@ fn stop_error(stop: Stop) -> StoreError {
     }
 }
 
-/// `(version, Some((key_id, wrapped key)) or None for no user, sealed state)`; `None` if there
-/// is no snapshot or its key was destroyed.
-pub(crate) type StoredSnapshot = (i64, Option<(Uuid, Vec<u8>)>, Vec<u8>);
+/// `(version, key id, sealed state)` of a stream's snapshot.
+pub(crate) type StoredSnapshot = (i64, Option<Uuid>, Vec<u8>);
 
 pub(crate) async fn load_snapshot(
     pool: &PgPool,
     stream_id: &StreamId,
 ) -> Result<Option<StoredSnapshot>, StoreError> {
-    let row: Option<(i64, Option<Uuid>, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as(
-        "SELECT s.stream_version, s.key_id, k.wrapped_key, s.state FROM snapshots s \
-         LEFT JOIN user_keys k ON k.key_id = s.key_id WHERE s.stream_id = $1",
+    Ok(sqlx::query_as(
+        "SELECT stream_version, key_id, state FROM snapshots WHERE stream_id = $1",
     )
     .bind(stream_id.as_str())
     .fetch_optional(pool)
-    .await?;
-    Ok(match row {
-        None => None,
-        Some((version, None, _, state)) => Some((version, None, state)),
-        Some((version, Some(key_id), Some(wrapped), state)) => {
-            Some((version, Some((key_id, wrapped)), state))
-        }
-        Some((_, Some(_), None, _)) => None,
-    })
+    .await?)
 }
 
 pub(crate) async fn destroy_user_key(pool: &PgPool, user: &UserId) -> Result<Vec<Uuid>, StoreError> {
@@ -455,20 +512,19 @@ pub(crate) async fn destroy_user_key(pool: &PgPool, user: &UserId) -> Result<Vec
         .await?;
     tx.commit().await?;
     // Let the space of the old key versions be reused soon (it is not zeroed; see
-    // docs/decisions/0002-crypto-shredding.md).
-    sqlx::query("VACUUM user_keys").execute(pool).await?;
+    // docs/decisions/0002-personal-data.md). The erasure has happened whatever this returns.
+    if let Err(error) = sqlx::query("VACUUM user_keys").execute(pool).await {
+        tracing::warn!(%error, "VACUUM user_keys after an erasure failed");
+    }
     Ok(destroyed)
 }
 
 pub(crate) async fn reset(pool: &PgPool) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+    // `log_head` keeps its value: positions never repeat, so a reader that missed the reset
+    // cannot mistake new events for ones it has passed.
     sqlx::query("TRUNCATE events, user_keys, snapshots")
-        .execute(&mut *tx)
+        .execute(pool)
         .await?;
-    sqlx::query("UPDATE log_head SET position = 0")
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::crypto::merge_personal;
-use crate::keys::KeyCache;
+use crate::crypto::{event_aad, merge_personal};
+use crate::keys::{KeyCache, KeyRecord};
 
 /// One stored event as the database returns it.
 #[derive(Debug, sqlx::FromRow)]
@@ -44,10 +44,10 @@ pub(crate) fn key_ids(rows: &[Row]) -> Vec<Uuid> {
         .collect()
 }
 
-/// Decodes rows given the wrapped keys that are still live, by key id.
+/// Decodes rows given the key records of their key ids.
 pub(crate) fn decode_rows(
     rows: Vec<Row>,
-    live: &HashMap<Uuid, Vec<u8>>,
+    live: &HashMap<Uuid, KeyRecord>,
     keys: &KeyCache,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     rows.into_iter().map(|row| decode_row(row, live, keys)).collect()
@@ -55,7 +55,7 @@ pub(crate) fn decode_rows(
 
 fn decode_row(
     row: Row,
-    live: &HashMap<Uuid, Vec<u8>>,
+    live: &HashMap<Uuid, KeyRecord>,
     keys: &KeyCache,
 ) -> Result<RecordedEvent, StoreError> {
     let position = row.global_position;
@@ -74,13 +74,20 @@ fn decode_row(
         (None, None) => (None, false),
         (None, Some(_)) => return Err(corrupt("personal data without a key".into())),
         (Some(key_id), sealed) => match live.get(&key_id) {
-            None => (None, true),
-            Some(wrapped) => match sealed {
+            // A key row that is missing altogether is damage (a partial restore), not erasure:
+            // only a destroyed key means erased.
+            None => return Err(corrupt(format!("its key {key_id} is missing from user_keys"))),
+            Some(KeyRecord { wrapped: None, .. }) => (None, true),
+            Some(KeyRecord {
+                user_id,
+                wrapped: Some(wrapped),
+            }) => match sealed {
                 None => (None, false),
                 Some(sealed) => {
-                    let key = keys.unwrap(key_id, wrapped)?;
+                    let key = keys.unwrap(key_id, user_id, wrapped)?;
+                    let aad = event_aad(row.event_id, &row.stream_id, key_id);
                     let plain = key
-                        .open(sealed, row.event_id.as_bytes())
+                        .open(sealed, &aad)
                         .map_err(|e| corrupt(format!("personal data: {e}")))?;
                     let map: Map<String, Value> = serde_json::from_slice(&plain)
                         .map_err(|e| corrupt(format!("personal data is not JSON: {e}")))?;

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
-use crate::keys::{KeyCache, UserKeys};
+use crate::keys::{KeyCache, KeyRecord, UserKeys};
 use crate::plan::{self, Planned, StoredRef};
 use crate::postgres::StoredSnapshot;
 use crate::read::{COLUMNS, Row};
@@ -92,9 +92,23 @@ pub(crate) async fn prepare(
     if rows.is_empty() {
         return Ok(results);
     }
+    insert_rows(tx, "events", rows).await?;
+    sqlx::query("UPDATE log_head SET position = ? WHERE id = 1")
+        .bind(head)
+        .execute(&mut *tx)
+        .await?;
+    Ok(results)
+}
+
+/// Multi-row INSERTs of `rows` into `table` (`events`, or the benchmark's baseline table).
+pub(crate) async fn insert_rows(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    rows: Vec<plan::NewRow>,
+) -> Result<(), sqlx::Error> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
+        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} ({COLUMNS}) "));
         q.push_values(rows.by_ref().take(ROWS_PER_INSERT), |mut b, row| {
             b.push_bind(row.global_position)
                 .push_bind(row.event_id)
@@ -110,13 +124,9 @@ pub(crate) async fn prepare(
                 .push_bind(row.key_id)
                 .push_bind(row.personal);
         });
-        q.build().execute(&mut *tx).await?;
+        q.build().execute(&mut *conn).await?;
     }
-    sqlx::query("UPDATE log_head SET position = ? WHERE id = 1")
-        .bind(head)
-        .execute(&mut *tx)
-        .await?;
-    Ok(results)
+    Ok(())
 }
 
 async fn stored_events(
@@ -168,7 +178,7 @@ async fn ensure_keys(
         q.push(")");
         let rows: Vec<(String, Uuid, Vec<u8>)> = q.build_query_as().fetch_all(&mut *tx).await?;
         for (user, key_id, wrapped) in rows {
-            let key = keys.unwrap(key_id, &wrapped)?;
+            let key = keys.unwrap(key_id, &user, &wrapped)?;
             found.insert(user, (key_id, key));
         }
     }
@@ -176,7 +186,7 @@ async fn ensure_keys(
     for chunk in missing.chunks(ROWS_PER_INSERT) {
         let mut fresh = Vec::with_capacity(chunk.len());
         for user in chunk {
-            let (key_id, key, wrapped) = keys.new_key();
+            let (key_id, key, wrapped) = keys.new_key(user)?;
             fresh.push((user.to_string(), key_id, key, wrapped));
         }
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -197,24 +207,29 @@ async fn ensure_keys(
     Ok(found)
 }
 
-pub(crate) async fn live_keys(
+/// The `user_keys` rows of these key ids, destroyed ones included.
+pub(crate) async fn key_records(
     pool: &SqlitePool,
     key_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<u8>>, StoreError> {
-    let mut live = HashMap::new();
+) -> Result<HashMap<Uuid, KeyRecord>, StoreError> {
+    let mut records = HashMap::new();
     for chunk in key_ids.chunks(IDS_PER_QUERY) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT key_id, wrapped_key FROM user_keys WHERE wrapped_key IS NOT NULL AND key_id IN (",
+            "SELECT key_id, user_id, wrapped_key FROM user_keys WHERE key_id IN (",
         );
         let mut list = q.separated(", ");
         for id in chunk {
             list.push_bind(*id);
         }
         q.push(")");
-        let rows: Vec<(Uuid, Vec<u8>)> = q.build_query_as().fetch_all(pool).await?;
-        live.extend(rows);
+        let rows: Vec<(Uuid, String, Option<Vec<u8>>)> =
+            q.build_query_as().fetch_all(pool).await?;
+        records.extend(
+            rows.into_iter()
+                .map(|(id, user_id, wrapped)| (id, KeyRecord { user_id, wrapped })),
+        );
     }
-    Ok(live)
+    Ok(records)
 }
 
 pub(crate) async fn read_stream(
@@ -283,6 +298,7 @@ pub(crate) async fn stats(pool: &SqlitePool) -> Result<Stats, StoreError> {
     })
 }
 
+/// Stores a sealed snapshot; `false` (nothing stored) when the stream's user has no live key.
 pub(crate) async fn save_snapshot(
     pool: &SqlitePool,
     keys: &KeyCache,
@@ -290,17 +306,25 @@ pub(crate) async fn save_snapshot(
     user: Option<UserId>,
     stream_version: i64,
     plain: &[u8],
-    aad: &[u8],
-) -> Result<(), StoreError> {
-    let now = Utc::now();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    aad: impl Fn(Option<Uuid>) -> Vec<u8>,
+) -> Result<bool, StoreError> {
     let (key_id, state) = match user {
         Some(user) => {
-            let found = ensure_keys(&mut tx, keys, &[user.to_string()], now).await?;
-            match found.get(user.as_str()) {
-                Some((key_id, key)) => (Some(*key_id), key.seal(plain, aad)),
-                None => return Err(StoreError::Config(format!("no key for {user}"))),
-            }
+            let row: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+                "SELECT key_id, wrapped_key FROM user_keys \
+                 WHERE user_id = ? AND wrapped_key IS NOT NULL",
+            )
+            .bind(user.as_str())
+            .fetch_optional(pool)
+            .await?;
+            let Some((key_id, wrapped)) = row else {
+                return Ok(false);
+            };
+            let key = keys.unwrap(key_id, user.as_str(), &wrapped)?;
+            let sealed = key
+                .seal(plain, &aad(Some(key_id)))
+                .map_err(|e| StoreError::Config(format!("sealing a snapshot: {e}")))?;
+            (Some(key_id), sealed)
         }
         None => (None, plain.to_vec()),
     };
@@ -315,32 +339,22 @@ pub(crate) async fn save_snapshot(
     .bind(stream_version)
     .bind(key_id)
     .bind(state)
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(Utc::now())
+    .execute(pool)
     .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 pub(crate) async fn load_snapshot(
     pool: &SqlitePool,
     stream_id: &StreamId,
 ) -> Result<Option<StoredSnapshot>, StoreError> {
-    let row: Option<(i64, Option<Uuid>, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as(
-        "SELECT s.stream_version, s.key_id, k.wrapped_key, s.state FROM snapshots s \
-         LEFT JOIN user_keys k ON k.key_id = s.key_id WHERE s.stream_id = ?",
+    Ok(
+        sqlx::query_as("SELECT stream_version, key_id, state FROM snapshots WHERE stream_id = ?")
+            .bind(stream_id.as_str())
+            .fetch_optional(pool)
+            .await?,
     )
-    .bind(stream_id.as_str())
-    .fetch_optional(pool)
-    .await?;
-    Ok(match row {
-        None => None,
-        Some((version, None, _, state)) => Some((version, None, state)),
-        Some((version, Some(key_id), Some(wrapped), state)) => {
-            Some((version, Some((key_id, wrapped)), state))
-        }
-        Some((_, Some(_), None, _)) => None,
-    })
 }
 
 pub(crate) async fn destroy_user_key(
@@ -362,23 +376,27 @@ pub(crate) async fn destroy_user_key(
         .await?;
     tx.commit().await?;
     // `secure_delete` zeroed the old key bytes in the database pages; the WAL may still hold a
-    // copy of the page from when the key was written, so fold it in and truncate it.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(pool)
-        .await?;
+    // copy of the page from when the key was written, so fold it in and truncate it. A busy
+    // reader can keep the checkpoint from finishing; the erasure has happened regardless.
+    match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(pool)
+        .await
+    {
+        Ok((0, _, _)) => {}
+        Ok(_) => tracing::warn!("WAL checkpoint after an erasure was blocked by a reader"),
+        Err(error) => tracing::warn!(%error, "WAL checkpoint after an erasure failed"),
+    }
     Ok(destroyed)
 }
 
 pub(crate) async fn reset(pool: &SqlitePool) -> Result<(), StoreError> {
+    // `log_head` keeps its value: positions never repeat.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     for table in ["events", "user_keys", "snapshots"] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("UPDATE log_head SET position = 0 WHERE id = 1")
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(())
 }

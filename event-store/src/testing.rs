@@ -6,14 +6,12 @@
 //! `postgres://postgres:postgres@127.0.0.1:5432/postgres`). When it cannot be reached a test
 //! says so and skips, except under CI (`CI=true`), where it fails.
 
-use std::str::FromStr as _;
-
 use sqlx::Connection as _;
-use sqlx::postgres::PgConnectOptions;
 
+use crate::scratch::{Guard, ScratchDatabase};
 use crate::{
-    AppendError, AppendRequest, Appended, BackendKind, DatabaseUrl, EventStore, MasterKey, Pool,
-    StoreConfig, StoreError, postgres, sqlite,
+    AppendError, AppendRequest, Appended, BackendKind, EventStore, Pool, StoreError, postgres,
+    sqlite,
 };
 
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
@@ -37,74 +35,36 @@ pub fn missing_service(what: &str, why: &dyn std::fmt::Display) {
 }
 
 /// A database that exists for one test.
-#[derive(Debug)]
-pub struct TestDatabase {
-    pub config: StoreConfig,
-    guard: Guard,
-}
+pub type TestDatabase = ScratchDatabase;
 
-#[derive(Debug)]
-enum Guard {
-    Postgres { admin_url: String, name: String },
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-}
-
-impl TestDatabase {
+impl ScratchDatabase {
     /// A fresh database of `kind`; `None` (after saying why) if Postgres is unreachable.
     pub async fn new(kind: BackendKind) -> Option<TestDatabase> {
         match kind {
-            BackendKind::Postgres => Self::postgres().await,
-            BackendKind::Sqlite => Some(Self::sqlite()),
+            BackendKind::Postgres => Self::for_test().await,
+            BackendKind::Sqlite => Some(Self::sqlite_for_test()),
         }
     }
 
-    pub async fn postgres() -> Option<TestDatabase> {
-        let admin_url = test_database_url();
-        let options = match PgConnectOptions::from_str(&admin_url) {
-            Ok(o) => o,
-            Err(e) => panic!("TEST_DATABASE_URL is not a Postgres URL: {e}"),
-        };
-        let mut admin = match sqlx::PgConnection::connect_with(&options).await {
-            Ok(c) => c,
-            Err(e) => {
+    /// A fresh Postgres database on `TEST_DATABASE_URL`'s server.
+    pub async fn for_test() -> Option<TestDatabase> {
+        match ScratchDatabase::postgres(&test_database_url(), "salesbot_test").await {
+            Ok(db) => Some(db),
+            Err(e @ StoreError::Unreachable { .. }) => {
                 missing_service("Postgres", &e);
-                return None;
+                None
             }
-        };
-        let name = format!("salesbot_test_{}", uuid::Uuid::now_v7().simple());
-        if let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-        {
-            panic!("cannot create test database {name}: {e}");
-        }
-        let _ = admin.close().await;
-        let mut url = url::Url::parse(&admin_url).unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e}"));
-        url.set_path(&name);
-        let database_url = DatabaseUrl::parse(url.as_str()).unwrap_or_else(|e| panic!("{e}"));
-        Some(TestDatabase {
-            config: StoreConfig::new(database_url, MasterKey::generate()),
-            guard: Guard::Postgres { admin_url, name },
-        })
-    }
-
-    pub fn sqlite() -> TestDatabase {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let url = format!("sqlite://{}", dir.path().join("salesbot.db").display());
-        let database_url = DatabaseUrl::parse(&url).unwrap_or_else(|e| panic!("{e}"));
-        TestDatabase {
-            config: StoreConfig::new(database_url, MasterKey::generate()),
-            guard: Guard::Sqlite(dir),
+            Err(e) => panic!("cannot create a test database: {e}"),
         }
     }
 
-    pub fn kind(&self) -> BackendKind {
-        self.config.database_url.kind()
+    pub fn sqlite_for_test() -> TestDatabase {
+        ScratchDatabase::sqlite().unwrap_or_else(|e| panic!("temporary SQLite database: {e}"))
     }
 
-    /// Opens the store (applying migrations).
-    pub async fn open(&self) -> EventStore {
-        EventStore::open(&self.config)
+    /// Opens the store (applying migrations), failing the test if it cannot.
+    pub async fn open_for_test(&self) -> EventStore {
+        self.open()
             .await
             .unwrap_or_else(|e| panic!("open test store: {e}"))
     }
@@ -134,12 +94,12 @@ impl TestDatabase {
         }
     }
 
-    /// Every byte stored in the event, key and snapshot tables, as one lossy string, to search
-    /// for plaintext.
+    /// Every byte stored in the event and snapshot tables (Postgres) or the whole database
+    /// folder, WAL included (SQLite), to search for plaintext.
     pub async fn raw_dump(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        match self.kind() {
-            BackendKind::Postgres => {
+        match &self.guard {
+            Guard::Postgres { .. } => {
                 let mut c = sqlx::PgConnection::connect(self.config.database_url.expose())
                     .await
                     .unwrap_or_else(|e| panic!("connect: {e}"));
@@ -155,40 +115,14 @@ impl TestDatabase {
                     out.extend(rows.into_iter().flatten());
                 }
             }
-            BackendKind::Sqlite => {
-                // The whole file, WAL included: nothing of it may hold plaintext.
-                if let Guard::Sqlite(dir) = &self.guard {
-                    for entry in std::fs::read_dir(dir.path()).unwrap_or_else(|e| panic!("{e}")) {
-                        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-                        out.extend(std::fs::read(path).unwrap_or_default());
-                    }
+            Guard::Sqlite(dir) => {
+                for entry in std::fs::read_dir(dir.path()).unwrap_or_else(|e| panic!("{e}")) {
+                    let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+                    out.extend(std::fs::read(path).unwrap_or_default());
                 }
             }
         }
         out
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Guard::Postgres { admin_url, name } = &self.guard {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop is synchronous; the database goes away on a thread with its own runtime.
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
-                else {
-                    return;
-                };
-                rt.block_on(async move {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut c)
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
     }
 }
 
@@ -222,7 +156,7 @@ impl EventStore {
         let requests = [&request];
         match &self.shared.pool {
             Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
+                let mut tx = postgres::begin(p).await?;
                 let results = postgres::prepare(&mut tx, &self.shared.keys, &requests, true)
                     .await
                     .map_err(|stop| match stop {

@@ -9,7 +9,7 @@ use event_store::{AppendError, ExpectedVersion};
 
 both_backends!(appended_events_read_back_in_order);
 async fn appended_events_read_back_in_order(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     let ana = stream("ana");
     let first = store
         .append(&ana, ExpectedVersion::NoStream, vec![started("ana"), message("hi")])
@@ -42,7 +42,7 @@ async fn appended_events_read_back_in_order(db: TestDatabase) {
 
 both_backends!(a_stale_expected_version_is_a_conflict_and_writes_nothing);
 async fn a_stale_expected_version_is_a_conflict_and_writes_nothing(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     let ana = stream("ana");
     store
         .append(&ana, ExpectedVersion::NoStream, vec![message("one")])
@@ -64,7 +64,7 @@ async fn a_stale_expected_version_is_a_conflict_and_writes_nothing(db: TestDatab
 
 both_backends!(appending_stored_event_ids_again_returns_the_stored_positions);
 async fn appending_stored_event_ids_again_returns_the_stored_positions(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     let ana = stream("ana");
     let events = vec![message("hi"), viewed("phone-x1")];
     let first = store
@@ -97,7 +97,7 @@ async fn appending_stored_event_ids_again_returns_the_stored_positions(db: TestD
 
 both_backends!(concurrent_appends_each_get_their_own_result);
 async fn concurrent_appends_each_get_their_own_result(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     // 200 appenders on 50 streams, each expecting the stream to be new: per stream exactly one
     // wins, the other three get their own conflict, in the same batches.
     let mut tasks = Vec::new();
@@ -146,7 +146,7 @@ async fn concurrent_appends_each_get_their_own_result(db: TestDatabase) {
 
 both_backends!(bad_appends_are_refused_whole);
 async fn bad_appends_are_refused_whole(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     let err = store
         .append(&stream("ana"), ExpectedVersion::Any, vec![])
         .await

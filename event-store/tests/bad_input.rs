@@ -23,7 +23,7 @@ async fn an_unreachable_database_is_a_clear_error() {
 
 both_backends!(a_migration_newer_than_the_binary_is_refused);
 async fn a_migration_newer_than_the_binary_is_refused(db: TestDatabase) {
-    db.open().await.close().await;
+    db.open_for_test().await.close().await;
     let checksum = match db.kind() {
         BackendKind::Postgres => "'\\x00'::bytea",
         BackendKind::Sqlite => "x'00'",
@@ -48,7 +48,7 @@ async fn a_fresh_database_reports_pending_migrations_until_migrated(db: TestData
         .await
         .expect_err("pending");
     assert!(matches!(err, StoreError::MigrationsPending { .. }), "{err:?}");
-    db.open().await.close().await;
+    db.open_for_test().await.close().await;
     let status = EventStore::inspect(&db.config).await.expect("inspect");
     assert!(status.pending.is_empty());
     EventStore::open_with(&db.config, Migrations::Require)
@@ -58,7 +58,7 @@ async fn a_fresh_database_reports_pending_migrations_until_migrated(db: TestData
 
 both_backends!(a_corrupt_stored_payload_is_a_typed_error_naming_its_position);
 async fn a_corrupt_stored_payload_is_a_typed_error_naming_its_position(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     store
         .append(&stream("ana"), ExpectedVersion::Any, vec![message("fine")])
         .await

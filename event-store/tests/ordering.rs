@@ -27,9 +27,9 @@ async fn lock_waiters(db: &TestDatabase) -> i64 {
 
 both_backends!(a_late_commit_is_never_skipped_and_order_never_changes);
 async fn a_late_commit_is_never_skipped_and_order_never_changes(db: TestDatabase) {
-    let holder = db.open().await;
-    let reader = db.open().await;
-    let others = [db.open().await, db.open().await];
+    let holder = db.open_for_test().await;
+    let reader = db.open_for_test().await;
+    let others = [db.open_for_test().await, db.open_for_test().await];
     holder
         .append(&stream("early"), ExpectedVersion::Any, vec![message("before")])
         .await
@@ -103,8 +103,8 @@ async fn a_late_commit_is_never_skipped_and_order_never_changes(db: TestDatabase
 
 both_backends!(a_polling_reader_sees_every_event_of_concurrent_writers_in_order);
 async fn a_polling_reader_sees_every_event_of_concurrent_writers_in_order(db: TestDatabase) {
-    let stores = [db.open().await, db.open().await, db.open().await];
-    let reader = db.open().await;
+    let stores = [db.open_for_test().await, db.open_for_test().await, db.open_for_test().await];
+    let reader = db.open_for_test().await;
     let mut writers = Vec::new();
     for (i, store) in stores.iter().enumerate() {
         for j in 0..40 {

@@ -14,7 +14,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 both_backends!(stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null);
 async fn stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     store
         .append(
             &stream("ana"),
@@ -36,7 +36,7 @@ async fn stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null(db: TestDa
     }
     assert!(contains(&raw, "phone-x1"), "non-personal fields stay readable for SQL");
 
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     assert!(store.destroy_user_key(&user("ana")).await.expect("erase"));
     assert!(!store.destroy_user_key(&user("ana")).await.expect("again"), "already erased");
 
@@ -78,7 +78,7 @@ async fn stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null(db: TestDa
 
 both_backends!(a_different_master_key_is_refused);
 async fn a_different_master_key_is_refused(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     store
         .append(&stream("ana"), ExpectedVersion::Any, vec![message("hi")])
         .await
@@ -87,4 +87,19 @@ async fn a_different_master_key_is_refused(db: TestDatabase) {
     let wrong = StoreConfig::new(db.config.database_url.clone(), MasterKey::generate());
     let err = EventStore::open(&wrong).await.expect_err("wrong key");
     assert!(matches!(err, StoreError::WrongMasterKey), "{err:?}");
+}
+
+both_backends!(a_missing_key_row_is_damage_not_erasure);
+async fn a_missing_key_row_is_damage_not_erasure(db: TestDatabase) {
+    let store = db.open_for_test().await;
+    store
+        .append(&stream("ana"), ExpectedVersion::Any, vec![message("hi")])
+        .await
+        .expect("append");
+    db.execute("DELETE FROM user_keys").await;
+    let err = store.read_all(0, 10).await.expect_err("missing key");
+    assert!(
+        matches!(&err, StoreError::Corrupt { global_position: 1, reason } if reason.contains("missing")),
+        "{err:?}"
+    );
 }

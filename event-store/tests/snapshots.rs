@@ -1,20 +1,29 @@
 //! Snapshots of a stream's folded state: sealed like personal data, newest wins, gone once the
-//! user is erased.
+//! user is erased, and never re-created under a new key afterwards.
 
 mod common;
 
-use common::{stream, user};
+use common::{message, stream, user};
+use event_store::ExpectedVersion;
 use event_store::testing::TestDatabase;
 use events_schema::StreamId;
 use serde_json::json;
 
 both_backends!(snapshots_round_trip_and_never_go_backwards);
 async fn snapshots_round_trip_and_never_go_backwards(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     let ana = stream("ana");
     assert_eq!(store.load_snapshot(&ana).await.expect("none yet"), None);
+    assert!(
+        !store.save_snapshot(&ana, 1, &json!({})).await.expect("no key yet"),
+        "a user who never wrote has no key to seal with"
+    );
+    store
+        .append(&ana, ExpectedVersion::NoStream, vec![message("hi")])
+        .await
+        .expect("append");
     let state = json!({"last_product": "phone-x1", "name": "Anastasia"});
-    store.save_snapshot(&ana, 7, &state).await.expect("save");
+    assert!(store.save_snapshot(&ana, 7, &state).await.expect("save"));
     let loaded = store.load_snapshot(&ana).await.expect("load").expect("present");
     assert_eq!((loaded.stream_version, &loaded.state), (7, &state));
 
@@ -33,9 +42,12 @@ async fn snapshots_round_trip_and_never_go_backwards(db: TestDatabase) {
     assert!(!raw.windows(9).any(|w| w == b"Anastasia"), "snapshot stored sealed");
 
     let global = StreamId::new("catalog").expect("valid");
-    store.save_snapshot(&global, 1, &json!({"n": 1})).await.expect("save");
+    assert!(store.save_snapshot(&global, 1, &json!({"n": 1})).await.expect("save"));
     assert!(store.load_snapshot(&global).await.expect("load").is_some());
 
     store.destroy_user_key(&user("ana")).await.expect("erase");
+    assert_eq!(store.load_snapshot(&ana).await.expect("load"), None);
+    // A writer that loaded the state before the erasure cannot bring it back.
+    assert!(!store.save_snapshot(&ana, 10, &state).await.expect("refused"));
     assert_eq!(store.load_snapshot(&ana).await.expect("load"), None);
 }

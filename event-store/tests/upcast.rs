@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 both_backends!(a_stored_v0_message_reads_back_as_v1);
 async fn a_stored_v0_message_reads_back_as_v1(db: TestDatabase) {
-    let store = db.open().await;
+    let store = db.open_for_test().await;
     let id = Uuid::now_v7();
     store
         .append_raw(AppendRequest {

@@ -31,7 +31,8 @@ pub enum IdError {
     #[error("unknown channel `{0}` (expected `telegram` or `web`)")]
     Channel(String),
     #[error(
-        "the id part of `{0}` must be 1 to 64 characters of letters, digits, `_`, `-`, `.` or `@`"
+        "the id part of `{0}` must be 1 to 64 characters of letters, digits, `_`, `-` or `.` \
+         (ids are never erased, so they must not be personal data such as an email address)"
     )]
     External(String),
     #[error("a telegram user id must be a number, got `{0}`")]
@@ -79,7 +80,7 @@ fn validate_external(channel: Channel, external: &str) -> Result<(), IdError> {
     let ok_len = !external.is_empty() && external.len() <= 64;
     let ok_chars = external
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !ok_len || !ok_chars {
         return Err(IdError::External(format!(
             "{}:{external}",
@@ -180,6 +181,7 @@ mod tests {
         assert!(matches!("sms:1".parse::<UserId>(), Err(IdError::Channel(_))));
         assert!(matches!("web:".parse::<UserId>(), Err(IdError::External(_))));
         assert!(matches!("web:a b".parse::<UserId>(), Err(IdError::External(_))));
+        assert!(matches!("web:ana@example.com".parse::<UserId>(), Err(IdError::External(_))));
         assert!(matches!(
             "telegram:ana".parse::<UserId>(),
             Err(IdError::TelegramNotNumeric(_))

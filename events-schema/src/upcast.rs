@@ -10,6 +10,9 @@ use crate::events::{Event, EventType};
 pub struct Upcaster {
     pub event_type: EventType,
     pub from_version: u32,
+    /// Every field a `from_version` payload may have; anything else is refused on import,
+    /// since a field nobody knows could never be sealed or erased.
+    pub fields: &'static [&'static str],
     /// Personal fields of the `from_version` payload (encrypted at rest like current ones).
     pub personal_fields: &'static [&'static str],
     pub upcast: fn(Value) -> Result<Value, String>,
@@ -19,7 +22,8 @@ pub struct Upcaster {
 pub static UPCASTERS: &[Upcaster] = &[Upcaster {
     event_type: EventType::MessageReceived,
     from_version: 0,
-    personal_fields: &["user_message"],
+    fields: &["user_message", "bot_response", "intent", "emotion", "product"],
+    personal_fields: &["user_message", "bot_response"],
     upcast: message_received_v0_to_v1,
 }];
 
@@ -102,6 +106,34 @@ pub fn personal_fields(
             version,
             current: event_type.current_version(),
         })
+}
+
+/// Refuses a stored-form payload of an old version that has fields its version never had.
+/// (Current-version payloads are checked by parsing them into their type.)
+pub fn check_fields(event_type: EventType, version: u32, payload: &Value) -> Result<(), UpcastError> {
+    if version == event_type.current_version() {
+        return Ok(());
+    }
+    let step = find(UPCASTERS, event_type, version).ok_or(UpcastError::UnknownVersion {
+        event_type,
+        version,
+        current: event_type.current_version(),
+    })?;
+    let Value::Object(object) = payload else {
+        return Err(UpcastError::Invalid {
+            event_type,
+            version,
+            reason: "payload is not an object".into(),
+        });
+    };
+    match object.keys().find(|k| !step.fields.contains(&k.as_str())) {
+        Some(unknown) => Err(UpcastError::Invalid {
+            event_type,
+            version,
+            reason: format!("unknown field `{unknown}`"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Brings a payload of any known version up to the current one.
@@ -229,8 +261,10 @@ mod tests {
         );
         assert_eq!(
             personal_fields(EventType::MessageReceived, 0).expect("known"),
-            &["user_message"]
+            &["user_message", "bot_response"]
         );
+        let v0 = json!({"user_message": "hi", "intent": "greeting", "secret": "x"});
+        assert!(check_fields(EventType::MessageReceived, 0, &v0).is_err());
     }
 
     #[test]
@@ -268,6 +302,7 @@ mod tests {
         let future = Upcaster {
             event_type: EventType::SpecsRequested,
             from_version: 1,
+            fields: &[],
             personal_fields: &[],
             upcast: id,
         };

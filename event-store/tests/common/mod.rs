@@ -16,14 +16,14 @@ macro_rules! both_backends {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(db) = event_store::testing::TestDatabase::postgres().await {
+                if let Some(db) = event_store::testing::TestDatabase::for_test().await {
                     super::$name(db).await;
                 }
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name(event_store::testing::TestDatabase::sqlite()).await;
+                super::$name(event_store::testing::TestDatabase::sqlite_for_test()).await;
             }
         }
     };

@@ -1,0 +1,61 @@
+//! `salesbot bench …`: measurements printed as JSON lines. They run in scratch databases, never
+//! in the shop's own.
+
+pub mod append;
+
+use anyhow::Context as _;
+use event_store::{BackendKind, ScratchDatabase};
+use hdrhistogram::Histogram;
+
+use crate::cli::BenchBackend;
+use crate::config::Config;
+
+/// A fresh database for a benchmark: Postgres on DATABASE_URL's server (or TEST_DATABASE_URL's,
+/// or the local default), SQLite in a temporary folder.
+pub async fn scratch(backend: BenchBackend, config: &Config) -> anyhow::Result<ScratchDatabase> {
+    match backend {
+        BenchBackend::Postgres => {
+            let admin = if config.database_url.kind() == BackendKind::Postgres {
+                config.database_url.expose().to_owned()
+            } else {
+                std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+                    "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned()
+                })
+            };
+            ScratchDatabase::postgres(&admin, "salesbot_bench")
+                .await
+                .context("creating a scratch Postgres database for the benchmark")
+        }
+        BenchBackend::Sqlite => {
+            ScratchDatabase::sqlite().context("creating a scratch SQLite database")
+        }
+    }
+}
+
+/// Latencies in microseconds.
+pub fn histogram() -> anyhow::Result<Histogram<u64>> {
+    // 1 µs to 1 hour at 3 significant figures.
+    Ok(Histogram::new_with_bounds(1, 3_600_000_000, 3)?)
+}
+
+/// A quantile of a latency histogram, in milliseconds, rounded to µs.
+pub fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
+    round3(h.value_at_quantile(q) as f64 / 1_000.0)
+}
+
+pub fn round3(x: f64) -> f64 {
+    (x * 1_000.0).round() / 1_000.0
+}
+
+pub fn progress(len: u64, what: &'static str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:24} {bar:40} {pos}/{len} {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(what);
+    bar
+}

@@ -1,0 +1,96 @@
+//! The command line: subcommands and their flags. `salesbot` alone runs `serve`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Sales chatbot backend: an event-sourced log of every conversation, with read models and an
+/// admin API on top. Configuration comes from the environment and `.env` (see `.env.example`).
+#[derive(Debug, Parser)]
+#[command(name = "salesbot", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything in one process (the default): event store, and the parts built so far.
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Check connectivity, migrations, master key, event count and head position; exits
+    /// non-zero when anything is unhealthy.
+    Check,
+    /// Events by type, streams, first and last event time.
+    Stats(StatsArgs),
+    /// Delete every event, key and snapshot. Irreversible; needs --yes.
+    Reset(ResetArgs),
+    /// Write the log in global order, one event per line, personal fields decrypted.
+    Replay(ReplayArgs),
+    /// Benchmarks; each prints one JSON object per line.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Confirm that everything in the log is to be deleted.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayFormat {
+    /// One JSON envelope per line.
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// First global position to write (inclusive).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub from_position: i64,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReplayFormat::Ndjson)]
+    pub format: ReplayFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Append throughput and latency: batched appends, and concurrent single-event appends
+    /// (group commit), each against a plain batched INSERT of the same rows.
+    Append(BenchAppendArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchBackend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAppendArgs {
+    /// Which store to measure. Runs in a scratch database (Postgres: created beside
+    /// DATABASE_URL or TEST_DATABASE_URL and dropped after; SQLite: a temporary file).
+    #[arg(long, value_enum, default_value_t = BenchBackend::Postgres)]
+    pub backend: BenchBackend,
+    /// Events per measurement.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub events: u64,
+    /// Concurrent writers in the single-event measurement.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub writers: u64,
+    /// Events per append in the batched measurement.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch_size: u64,
+}

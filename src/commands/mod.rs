@@ -1,0 +1,21 @@
+//! One module per subcommand.
+
+pub mod check;
+pub mod migrate;
+pub mod replay;
+pub mod reset;
+pub mod serve;
+pub mod stats;
+
+use anyhow::Context as _;
+use event_store::EventStore;
+
+use crate::config::Config;
+
+/// Opens the store as every process does at start-up: migrations applied, master key checked.
+pub async fn open_store(config: &Config) -> anyhow::Result<EventStore> {
+    let store_config = config.store_config()?;
+    EventStore::open(&store_config)
+        .await
+        .with_context(|| format!("opening the event store at {}", config.database_url))
+}

@@ -81,7 +81,9 @@ fn http_url(v: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(v).map_err(|e| format!("`{v}` is not a URL: {e}"))?;
     match url.scheme() {
         "http" | "https" => Ok(url),
-        other => Err(format!("must be an http:// or https:// URL, got {other}://")),
+        other => Err(format!(
+            "must be an http:// or https:// URL, got {other}://"
+        )),
     }
 }
 
@@ -131,7 +133,8 @@ impl Config {
         let telegram_webhook_secret = parse("TELEGRAM_WEBHOOK_SECRET", |v| {
             // Telegram's own rule for secret_token.
             let ok = (1..=256).contains(&v.len())
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if ok {
                 Ok(SecretString::from(v.to_owned()))
             } else {
@@ -229,10 +232,16 @@ impl Config {
         let master_key = match (&self.master_key, self.database_url.kind()) {
             (Some(key), _) => key.clone(),
             (None, BackendKind::Sqlite) => {
-                let path = self.data_dir().unwrap_or_else(|| PathBuf::from(".")).join("master.key");
+                let path = self
+                    .data_dir()
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join("master.key");
                 MasterKey::load_or_generate(&path).map_err(|e| ConfigError {
                     variable: "SALESBOT_MASTER_KEY",
-                    message: format!("unset, and the key file {} is unusable: {e}", path.display()),
+                    message: format!(
+                        "unset, and the key file {} is unusable: {e}",
+                        path.display()
+                    ),
                 })?
             }
             (None, BackendKind::Postgres) => {

@@ -26,16 +26,24 @@ impl EventStore {
     /// Creates the (empty) baseline table.
     pub async fn baseline_create(&self) -> Result<(), StoreError> {
         match &self.shared.pool {
-            Pool::Postgres(p) => drop(sqlx::query(CREATE_POSTGRES).execute(p).await?),
-            Pool::Sqlite(p) => drop(sqlx::query(CREATE_SQLITE).execute(p).await?),
+            Pool::Postgres(p) => {
+                sqlx::query(CREATE_POSTGRES).execute(p).await?;
+            }
+            Pool::Sqlite(p) => {
+                sqlx::query(CREATE_SQLITE).execute(p).await?;
+            }
         }
         Ok(())
     }
 
     pub async fn baseline_drop(&self) -> Result<(), StoreError> {
         match &self.shared.pool {
-            Pool::Postgres(p) => drop(sqlx::query(DROP).execute(p).await?),
-            Pool::Sqlite(p) => drop(sqlx::query(DROP).execute(p).await?),
+            Pool::Postgres(p) => {
+                sqlx::query(DROP).execute(p).await?;
+            }
+            Pool::Sqlite(p) => {
+                sqlx::query(DROP).execute(p).await?;
+            }
         }
         Ok(())
     }
@@ -48,7 +56,14 @@ impl EventStore {
             let (key_id, key, _) = self.shared.keys.new_key(&user)?;
             keys.insert(user, (key_id, key));
         }
-        let planned = plan::plan_batch(&refs, &HashMap::new(), &HashMap::new(), 0, &keys, Utc::now());
+        let planned = plan::plan_batch(
+            &refs,
+            &HashMap::new(),
+            &HashMap::new(),
+            0,
+            &keys,
+            Utc::now(),
+        );
         match &self.shared.pool {
             Pool::Postgres(p) => {
                 let sql = format!(

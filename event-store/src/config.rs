@@ -35,15 +35,22 @@ impl DatabaseUrl {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            PgConnectOptions::from_str(raw).map_err(|e| format!("not a valid Postgres URL: {e}"))?;
+            PgConnectOptions::from_str(raw)
+                .map_err(|e| format!("not a valid Postgres URL: {e}"))?;
             url::Url::parse(raw).map_err(|e| format!("not a valid Postgres URL: {e}"))?;
             Ok(DatabaseUrl {
                 raw: raw.to_owned(),
                 kind: BackendKind::Postgres,
             })
         } else if raw.starts_with("sqlite:") {
-            if raw.trim_start_matches("sqlite:").trim_start_matches("//").is_empty() {
-                return Err("a SQLite URL needs a file path, e.g. sqlite://data/salesbot.db".into());
+            if raw
+                .trim_start_matches("sqlite:")
+                .trim_start_matches("//")
+                .is_empty()
+            {
+                return Err(
+                    "a SQLite URL needs a file path, e.g. sqlite://data/salesbot.db".into(),
+                );
             }
             SqliteConnectOptions::from_str(raw)
                 .map_err(|e| format!("not a valid SQLite URL: {e}"))?;

@@ -74,11 +74,21 @@ impl MasterKey {
 
     /// Wraps a user key; the key id and user id are bound in, so a wrapped key moved to another
     /// row or user does not unwrap.
-    pub(crate) fn wrap(&self, key: &UserKey, key_id: Uuid, user_id: &str) -> Result<Vec<u8>, CryptoError> {
+    pub(crate) fn wrap(
+        &self,
+        key: &UserKey,
+        key_id: Uuid,
+        user_id: &str,
+    ) -> Result<Vec<u8>, CryptoError> {
         seal(&self.0, key.0.as_slice(), &wrap_aad(key_id, user_id))
     }
 
-    pub(crate) fn unwrap(&self, wrapped: &[u8], key_id: Uuid, user_id: &str) -> Result<UserKey, CryptoError> {
+    pub(crate) fn unwrap(
+        &self,
+        wrapped: &[u8],
+        key_id: Uuid,
+        user_id: &str,
+    ) -> Result<UserKey, CryptoError> {
         let bytes = open(&self.0, wrapped, &wrap_aad(key_id, user_id))?;
         if bytes.len() != 32 {
             return Err(CryptoError);
@@ -164,7 +174,13 @@ fn seal(key: &Key, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError>
     let cipher = XChaCha20Poly1305::new(key);
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
     let ct = cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| CryptoError)?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&ct);
@@ -237,9 +253,19 @@ mod tests {
         let wrapped = master.wrap(&key, id, "web:ana").expect("wraps");
         let back = master.unwrap(&wrapped, id, "web:ana").expect("unwraps");
         assert_eq!(back.0, key.0);
-        assert!(MasterKey::generate().unwrap(&wrapped, id, "web:ana").is_err());
-        assert!(master.unwrap(&wrapped, id, "web:bo").is_err(), "bound to its user");
-        assert!(master.unwrap(&wrapped, Uuid::now_v7(), "web:ana").is_err(), "bound to its id");
+        assert!(
+            MasterKey::generate()
+                .unwrap(&wrapped, id, "web:ana")
+                .is_err()
+        );
+        assert!(
+            master.unwrap(&wrapped, id, "web:bo").is_err(),
+            "bound to its user"
+        );
+        assert!(
+            master.unwrap(&wrapped, Uuid::now_v7(), "web:ana").is_err(),
+            "bound to its id"
+        );
         let check = master.check_value().expect("seals");
         assert!(master.verify_check_value(&check));
         assert!(!MasterKey::generate().verify_check_value(&check));
@@ -275,7 +301,10 @@ mod tests {
         let personal = split_personal(&mut payload, &["text", "username"]).expect("has text");
         assert_eq!(payload, json!({"intent": "greeting"}));
         merge_personal(&mut payload, &["text", "username"], Some(personal));
-        assert_eq!(payload, json!({"text": "hi", "intent": "greeting", "username": null}));
+        assert_eq!(
+            payload,
+            json!({"text": "hi", "intent": "greeting", "username": null})
+        );
         let mut erased = json!({"intent": "greeting"});
         merge_personal(&mut erased, &["text"], None);
         assert_eq!(erased, json!({"intent": "greeting", "text": null}));

@@ -24,10 +24,14 @@ pub enum StoreError {
     )]
     MigrationTooNew { version: i64 },
     /// Run `salesbot migrate`.
-    #[error("the database schema is not up to date ({pending} migration(s) pending); run `salesbot migrate`")]
+    #[error(
+        "the database schema is not up to date ({pending} migration(s) pending); run `salesbot migrate`"
+    )]
     MigrationsPending { pending: usize },
     /// Restore the migration file as it was: applied migrations are never edited.
-    #[error("migration {version} was changed after it was applied; restore it and add a new migration instead")]
+    #[error(
+        "migration {version} was changed after it was applied; restore it and add a new migration instead"
+    )]
     MigrationEdited { version: i64 },
     #[error("migrating the database failed: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
@@ -38,7 +42,10 @@ pub enum StoreError {
     WrongMasterKey,
     /// The stored log holds something this build cannot read; nothing was written.
     #[error("event at global position {global_position} is corrupt: {reason}")]
-    Corrupt { global_position: i64, reason: String },
+    Corrupt {
+        global_position: i64,
+        reason: String,
+    },
     /// A stored per-user key cannot be unwrapped with a master key that passed the check.
     #[error("the stored key {key_id} is corrupt: {reason}")]
     CorruptKey { key_id: uuid::Uuid, reason: String },

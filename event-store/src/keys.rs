@@ -38,13 +38,13 @@ impl KeyCache {
         if let Some(key) = self.lock().get(&key_id) {
             return Ok(key.clone());
         }
-        let key = self
-            .master
-            .unwrap(wrapped, key_id, user_id)
-            .map_err(|e| StoreError::CorruptKey {
-                key_id,
-                reason: e.to_string(),
-            })?;
+        let key =
+            self.master
+                .unwrap(wrapped, key_id, user_id)
+                .map_err(|e| StoreError::CorruptKey {
+                    key_id,
+                    reason: e.to_string(),
+                })?;
         let mut cache = self.lock();
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
@@ -57,13 +57,13 @@ impl KeyCache {
     pub(crate) fn new_key(&self, user_id: &str) -> Result<(Uuid, UserKey, Vec<u8>), StoreError> {
         let key_id = Uuid::now_v7();
         let key = UserKey::generate();
-        let wrapped = self
-            .master
-            .wrap(&key, key_id, user_id)
-            .map_err(|e| StoreError::CorruptKey {
-                key_id,
-                reason: format!("wrapping a new key: {e}"),
-            })?;
+        let wrapped =
+            self.master
+                .wrap(&key, key_id, user_id)
+                .map_err(|e| StoreError::CorruptKey {
+                    key_id,
+                    reason: format!("wrapping a new key: {e}"),
+                })?;
         self.lock().insert(key_id, key.clone());
         Ok((key_id, key, wrapped))
     }
@@ -94,7 +94,9 @@ pub(crate) struct KeyRecord {
 
 /// On first open, stores a value sealed with the master key; afterwards refuses a different key.
 pub(crate) async fn verify_master_key(pool: &Pool, master: &MasterKey) -> Result<(), StoreError> {
-    let candidate = master.check_value().map_err(|e| StoreError::Config(e.to_string()))?;
+    let candidate = master
+        .check_value()
+        .map_err(|e| StoreError::Config(e.to_string()))?;
     let stored = match pool {
         Pool::Postgres(p) => postgres::master_key_check(p, &candidate).await?,
         Pool::Sqlite(p) => sqlite::master_key_check(p, &candidate).await?,

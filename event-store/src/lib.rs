@@ -213,7 +213,8 @@ impl EventStore {
     /// payload is checked against its schema first.
     pub async fn append_raw(&self, mut request: AppendRequest) -> Result<Appended, AppendError> {
         for e in &mut request.events {
-            let invalid = |err: events_schema::upcast::UpcastError| AppendError::Invalid(err.to_string());
+            let invalid =
+                |err: events_schema::upcast::UpcastError| AppendError::Invalid(err.to_string());
             events_schema::upcast::check_fields(e.event_type, e.schema_version, &e.payload)
                 .map_err(invalid)?;
             let event =
@@ -232,7 +233,9 @@ impl EventStore {
 
     async fn submit(&self, request: AppendRequest) -> Result<Appended, AppendError> {
         if request.events.is_empty() {
-            return Err(AppendError::Invalid("an append needs at least one event".into()));
+            return Err(AppendError::Invalid(
+                "an append needs at least one event".into(),
+            ));
         }
         if request.events.len() > MAX_EVENTS_PER_APPEND {
             return Err(AppendError::Invalid(format!(
@@ -335,7 +338,10 @@ impl EventStore {
     }
 
     /// The latest snapshot of a stream; `None` if there is none or its user was erased.
-    pub async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+    pub async fn load_snapshot(
+        &self,
+        stream_id: &StreamId,
+    ) -> Result<Option<Snapshot>, StoreError> {
         let stored = match &self.shared.pool {
             Pool::Postgres(p) => postgres::load_snapshot(p, stream_id).await?,
             Pool::Sqlite(p) => sqlite::load_snapshot(p, stream_id).await?,
@@ -358,11 +364,15 @@ impl EventStore {
                     return Ok(None);
                 };
                 let key = self.shared.keys.unwrap(key_id, &record.user_id, wrapped)?;
-                key.open(&sealed, &snapshot_aad(stream_id, stream_version, Some(key_id)))
-                    .map_err(|e| corrupt(e.to_string()))?
+                key.open(
+                    &sealed,
+                    &snapshot_aad(stream_id, stream_version, Some(key_id)),
+                )
+                .map_err(|e| corrupt(e.to_string()))?
             }
         };
-        let state = serde_json::from_slice(&plain).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+        let state =
+            serde_json::from_slice(&plain).map_err(|e| corrupt(format!("not JSON: {e}")))?;
         Ok(Some(Snapshot {
             stream_version,
             state,
@@ -399,7 +409,11 @@ impl EventStore {
 }
 
 fn snapshot_aad(stream_id: &StreamId, version: i64, key_id: Option<uuid::Uuid>) -> Vec<u8> {
-    format!("snapshot:{stream_id}:{version}:{}", key_id.unwrap_or_default()).into_bytes()
+    format!(
+        "snapshot:{stream_id}:{version}:{}",
+        key_id.unwrap_or_default()
+    )
+    .into_bytes()
 }
 
 async fn connect(config: &StoreConfig) -> Result<Pool, StoreError> {

@@ -35,9 +35,11 @@ pub(crate) async fn status(pool: &Pool) -> Result<MigrationStatus, StoreError> {
                     .fetch_one(p)
                     .await?;
             if exists {
-                sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version")
-                    .fetch_all(p)
-                    .await?
+                sqlx::query_as(
+                    "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
+                )
+                .fetch_all(p)
+                .await?
             } else {
                 Vec::new()
             }
@@ -49,9 +51,11 @@ pub(crate) async fn status(pool: &Pool) -> Result<MigrationStatus, StoreError> {
             .fetch_one(p)
             .await?;
             if exists > 0 {
-                sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version")
-                    .fetch_all(p)
-                    .await?
+                sqlx::query_as(
+                    "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
+                )
+                .fetch_all(p)
+                .await?
             } else {
                 Vec::new()
             }

@@ -82,7 +82,9 @@ pub(crate) async fn run_writer(shared: Arc<Shared>, mut queue: mpsc::Receiver<Jo
                 let mut results = Vec::with_capacity(jobs.len());
                 for request in &requests {
                     results.push(match write_guarded(&shared, &[request]).await {
-                        Ok(mut r) => r.pop().unwrap_or(Err(AppendError::Store(StoreError::Closed))),
+                        Ok(mut r) => r
+                            .pop()
+                            .unwrap_or(Err(AppendError::Store(StoreError::Closed))),
                         Err(e) => Err(AppendError::Store(e)),
                     });
                 }
@@ -125,7 +127,10 @@ async fn write_guarded(
     shared: &Shared,
     requests: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
-    match AssertUnwindSafe(write(shared, requests)).catch_unwind().await {
+    match AssertUnwindSafe(write(shared, requests))
+        .catch_unwind()
+        .await
+    {
         Ok(result) => result,
         Err(_) => {
             tracing::error!("the event writer panicked writing a batch");
@@ -236,14 +241,18 @@ pub(crate) fn plan_batch(
         }
         let unique_ids: HashSet<Uuid> = request.events.iter().map(|e| e.event_id).collect();
         if failure.is_none() && unique_ids.len() != request.events.len() {
-            failure = Some(AppendError::Invalid("an event id appears twice in one append".into()));
+            failure = Some(AppendError::Invalid(
+                "an event id appears twice in one append".into(),
+            ));
         }
         if let Some(e) = failure {
             results.push(Err(e));
             continue;
         }
         let (Some(first), Some(last)) = (request_rows.first(), request_rows.last()) else {
-            results.push(Err(AppendError::Invalid("an append needs at least one event".into())));
+            results.push(Err(AppendError::Invalid(
+                "an append needs at least one event".into(),
+            )));
             continue;
         };
         let appended = Appended {
@@ -278,7 +287,9 @@ fn duplicate_result(
     request: &AppendRequest,
     known: &[&StoredRef],
 ) -> Result<Appended, AppendError> {
-    let same_stream = known.iter().all(|k| k.stream_id == request.stream_id.as_str());
+    let same_stream = known
+        .iter()
+        .all(|k| k.stream_id == request.stream_id.as_str());
     if known.len() != request.events.len() || !same_stream {
         return Err(AppendError::PartialDuplicate(format!(
             "{} of {} events on {}",
@@ -298,12 +309,15 @@ fn duplicate_result(
     })
 }
 
+/// `(payload as stored, key id, sealed personal fields)`.
+type Sealed = (String, Option<Uuid>, Option<Vec<u8>>);
+
 /// The payload as stored (personal fields removed) and the sealed personal fields.
 fn seal_row(
     event: &events_schema::RawEvent,
     stream: &str,
     key: Option<&(Uuid, crate::crypto::UserKey)>,
-) -> Result<(String, Option<Uuid>, Option<Vec<u8>>), AppendError> {
+) -> Result<Sealed, AppendError> {
     let fields = upcast::personal_fields(event.event_type, event.schema_version)
         .map_err(|e| AppendError::Invalid(e.to_string()))?;
     if !event.payload.is_object() {
@@ -336,8 +350,8 @@ fn seal_row(
         (Some((key_id, key)), true) => {
             let mut payload = event.payload.clone();
             let personal = split_personal(&mut payload, fields).unwrap_or_default();
-            let plain = serde_json::to_vec(&personal)
-                .map_err(|e| AppendError::Invalid(e.to_string()))?;
+            let plain =
+                serde_json::to_vec(&personal).map_err(|e| AppendError::Invalid(e.to_string()))?;
             let sealed = key
                 .seal(&plain, &event_aad(event.event_id, stream, *key_id))
                 .map_err(|e| AppendError::Store(StoreError::Config(format!("sealing: {e}"))))?;

@@ -90,7 +90,8 @@ pub(crate) async fn write_batch(
 pub(crate) async fn begin(
     pool: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await
+    pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+        .await
 }
 
 /// A commit whose answer was lost (connection dropped) may or may not have happened: look the
@@ -132,9 +133,11 @@ pub(crate) async fn prepare(
     let head: i64 = sqlx::query_scalar("SELECT position FROM log_head FOR UPDATE")
         .fetch_one(&mut *tx)
         .await?;
+    // One backward index probe per stream (a GROUP BY max() would read every event of them).
     let versions: HashMap<String, i64> = sqlx::query_as(
-        "SELECT stream_id, max(stream_version) FROM events \
-         WHERE stream_id = ANY($1) GROUP BY stream_id",
+        "SELECT s.id, v.stream_version FROM UNNEST($1::text[]) AS s(id) \
+         CROSS JOIN LATERAL (SELECT stream_version FROM events WHERE stream_id = s.id \
+           ORDER BY stream_version DESC LIMIT 1) AS v",
     )
     .bind(plan::streams_of(requests))
     .fetch_all(&mut *tx)
@@ -357,12 +360,11 @@ pub(crate) async fn key_records(
     pool: &PgPool,
     key_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, KeyRecord>, StoreError> {
-    let rows: Vec<(Uuid, String, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT key_id, user_id, wrapped_key FROM user_keys WHERE key_id = ANY($1)",
-    )
-    .bind(key_ids)
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<(Uuid, String, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT key_id, user_id, wrapped_key FROM user_keys WHERE key_id = ANY($1)")
+            .bind(key_ids)
+            .fetch_all(pool)
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(id, user_id, wrapped)| (id, KeyRecord { user_id, wrapped }))
@@ -396,7 +398,11 @@ pub(crate) async fn read_stream(
     .await?)
 }
 
-pub(crate) async fn read_all(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<Row>, StoreError> {
+pub(crate) async fn read_all(
+    pool: &PgPool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Row>, StoreError> {
     Ok(sqlx::query_as(&format!(
         "{SELECT_EVENTS} WHERE global_position > $1 ORDER BY global_position LIMIT $2"
     ))
@@ -488,15 +494,18 @@ pub(crate) async fn load_snapshot(
     pool: &PgPool,
     stream_id: &StreamId,
 ) -> Result<Option<StoredSnapshot>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT stream_version, key_id, state FROM snapshots WHERE stream_id = $1",
+    Ok(
+        sqlx::query_as("SELECT stream_version, key_id, state FROM snapshots WHERE stream_id = $1")
+            .bind(stream_id.as_str())
+            .fetch_optional(pool)
+            .await?,
     )
-    .bind(stream_id.as_str())
-    .fetch_optional(pool)
-    .await?)
 }
 
-pub(crate) async fn destroy_user_key(pool: &PgPool, user: &UserId) -> Result<Vec<Uuid>, StoreError> {
+pub(crate) async fn destroy_user_key(
+    pool: &PgPool,
+    user: &UserId,
+) -> Result<Vec<Uuid>, StoreError> {
     let mut tx = pool.begin().await?;
     let destroyed: Vec<Uuid> = sqlx::query_scalar(
         "UPDATE user_keys SET wrapped_key = NULL, destroyed_at = $2 \
@@ -528,7 +537,10 @@ pub(crate) async fn reset(pool: &PgPool) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(crate) async fn master_key_check(pool: &PgPool, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+pub(crate) async fn master_key_check(
+    pool: &PgPool,
+    candidate: &[u8],
+) -> Result<Vec<u8>, StoreError> {
     sqlx::query(
         "INSERT INTO store_settings (name, value) VALUES ('master_key_check', $1) \
          ON CONFLICT (name) DO NOTHING",

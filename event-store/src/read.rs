@@ -50,7 +50,9 @@ pub(crate) fn decode_rows(
     live: &HashMap<Uuid, KeyRecord>,
     keys: &KeyCache,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    rows.into_iter().map(|row| decode_row(row, live, keys)).collect()
+    rows.into_iter()
+        .map(|row| decode_row(row, live, keys))
+        .collect()
 }
 
 fn decode_row(
@@ -69,14 +71,19 @@ fn decode_row(
         .map_err(|_| corrupt(format!("schema version {}", row.schema_version)))?;
     let mut payload: Value = serde_json::from_str(&row.payload)
         .map_err(|e| corrupt(format!("payload is not JSON: {e}")))?;
-    let fields = upcast::personal_fields(event_type, version).map_err(|e| corrupt(e.to_string()))?;
+    let fields =
+        upcast::personal_fields(event_type, version).map_err(|e| corrupt(e.to_string()))?;
     let (personal, erased) = match (row.key_id, &row.personal) {
         (None, None) => (None, false),
         (None, Some(_)) => return Err(corrupt("personal data without a key".into())),
         (Some(key_id), sealed) => match live.get(&key_id) {
             // A key row that is missing altogether is damage (a partial restore), not erasure:
             // only a destroyed key means erased.
-            None => return Err(corrupt(format!("its key {key_id} is missing from user_keys"))),
+            None => {
+                return Err(corrupt(format!(
+                    "its key {key_id} is missing from user_keys"
+                )));
+            }
             Some(KeyRecord { wrapped: None, .. }) => (None, true),
             Some(KeyRecord {
                 user_id,
@@ -97,8 +104,7 @@ fn decode_row(
         },
     };
     merge_personal(&mut payload, fields, personal);
-    let event =
-        upcast::decode(event_type, version, payload).map_err(|e| corrupt(e.to_string()))?;
+    let event = upcast::decode(event_type, version, payload).map_err(|e| corrupt(e.to_string()))?;
     Ok(RecordedEvent {
         global_position: position,
         event_id: row.event_id,

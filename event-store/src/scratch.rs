@@ -18,7 +18,10 @@ pub struct ScratchDatabase {
 
 #[derive(Debug)]
 pub(crate) enum Guard {
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
     /// Held for its `Drop`, which removes the folder (read only by the test helpers).
     Sqlite(#[cfg_attr(not(feature = "test-util"), allow(dead_code))] tempfile::TempDir),
 }
@@ -91,9 +94,10 @@ impl Drop for ScratchDatabase {
                 };
                 rt.block_on(async move {
                     if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut c)
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut c)
+                                .await;
                     }
                 });
             })

@@ -25,7 +25,10 @@ pub(crate) async fn connect(config: &StoreConfig) -> Result<SqlitePool, StoreErr
     let url = &config.database_url;
     if let Some(dir) = url.sqlite_dir() {
         std::fs::create_dir_all(&dir).map_err(|e| {
-            StoreError::Config(format!("DATABASE_URL: cannot create {}: {e}", dir.display()))
+            StoreError::Config(format!(
+                "DATABASE_URL: cannot create {}: {e}",
+                dir.display()
+            ))
         })?;
     }
     let options = SqliteConnectOptions::from_str(url.expose())
@@ -72,14 +75,16 @@ pub(crate) async fn prepare(
         .await?;
     let mut versions = HashMap::new();
     for chunk in plan::streams_of(requests).chunks(IDS_PER_QUERY) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT stream_id, max(stream_version) FROM events WHERE stream_id IN (",
-        );
-        let mut list = q.separated(", ");
+        // One index seek per stream (a GROUP BY max() would read every event of them).
+        let mut q = QueryBuilder::<Sqlite>::new("WITH s(id) AS (");
+        let mut list = q.separated(" UNION ALL ");
         for s in chunk {
-            list.push_bind(s);
+            list.push("SELECT ").push_bind_unseparated(s);
         }
-        q.push(") GROUP BY stream_id");
+        q.push(
+            ") SELECT id, (SELECT max(stream_version) FROM events WHERE stream_id = s.id) AS v \
+             FROM s WHERE v IS NOT NULL",
+        );
         let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
         versions.extend(rows);
     }
@@ -222,8 +227,7 @@ pub(crate) async fn key_records(
             list.push_bind(*id);
         }
         q.push(")");
-        let rows: Vec<(Uuid, String, Option<Vec<u8>>)> =
-            q.build_query_as().fetch_all(pool).await?;
+        let rows: Vec<(Uuid, String, Option<Vec<u8>>)> = q.build_query_as().fetch_all(pool).await?;
         records.extend(
             rows.into_iter()
                 .map(|(id, user_id, wrapped)| (id, KeyRecord { user_id, wrapped })),
@@ -262,9 +266,11 @@ pub(crate) async fn read_all(
 }
 
 pub(crate) async fn head(pool: &SqlitePool) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 pub(crate) async fn stats(pool: &SqlitePool) -> Result<Stats, StoreError> {
@@ -418,4 +424,3 @@ pub(crate) async fn master_key_check(
             .await?,
     )
 }
-

@@ -12,10 +12,21 @@ async fn appended_events_read_back_in_order(db: TestDatabase) {
     let store = db.open_for_test().await;
     let ana = stream("ana");
     let first = store
-        .append(&ana, ExpectedVersion::NoStream, vec![started("ana"), message("hi")])
+        .append(
+            &ana,
+            ExpectedVersion::NoStream,
+            vec![started("ana"), message("hi")],
+        )
         .await
         .expect("first append");
-    assert_eq!((first.first_position, first.last_position, first.last_version), (1, 2, 2));
+    assert_eq!(
+        (
+            first.first_position,
+            first.last_position,
+            first.last_version
+        ),
+        (1, 2, 2)
+    );
     let second = store
         .append(&ana, ExpectedVersion::Exact(2), vec![viewed("phone-x1")])
         .await
@@ -30,13 +41,22 @@ async fn appended_events_read_back_in_order(db: TestDatabase) {
     assert_eq!(store.read_stream(&ana, 3).await.expect("tail").len(), 1);
 
     let all = store.read_all(0, 2).await.expect("first page");
-    assert_eq!(all.iter().map(|e| e.global_position).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        all.iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        [1, 2]
+    );
     let rest = store.read_all(2, 100).await.expect("second page");
-    assert_eq!(rest.iter().map(|e| e.global_position).collect::<Vec<_>>(), [3]);
+    assert_eq!(
+        rest.iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        [3]
+    );
     assert_eq!(store.head_position().await.expect("head"), 3);
 
     let stats = store.stats().await.expect("stats");
-    assert_eq!((stats.events, stats.streams, stats.head_position), (3, 1, 3));
+    assert_eq!(
+        (stats.events, stats.streams, stats.head_position),
+        (3, 1, 3)
+    );
     assert_eq!(stats.by_type.len(), 3);
 }
 
@@ -52,12 +72,18 @@ async fn a_stale_expected_version_is_a_conflict_and_writes_nothing(db: TestDatab
         .append(&ana, ExpectedVersion::NoStream, vec![message("two")])
         .await
         .expect_err("stream exists");
-    assert!(matches!(err, AppendError::Conflict { actual: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, AppendError::Conflict { actual: 1, .. }),
+        "{err:?}"
+    );
     let err = store
         .append(&ana, ExpectedVersion::Exact(5), vec![message("three")])
         .await
         .expect_err("wrong version");
-    assert!(matches!(err, AppendError::Conflict { actual: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, AppendError::Conflict { actual: 1, .. }),
+        "{err:?}"
+    );
     assert_eq!(store.read_all(0, 10).await.expect("read").len(), 1);
     assert_eq!(store.head_position().await.expect("head"), 1);
 }
@@ -82,12 +108,24 @@ async fn appending_stored_event_ids_again_returns_the_stored_positions(db: TestD
         .expect("idempotent");
     assert!(again.duplicate);
     assert_eq!(
-        (again.first_position, again.last_position, again.last_version),
-        (first.first_position, first.last_position, first.last_version)
+        (
+            again.first_position,
+            again.last_position,
+            again.last_version
+        ),
+        (
+            first.first_position,
+            first.last_position,
+            first.last_version
+        )
     );
     // Half old, half new ids: refused, nothing written.
     let err = store
-        .append(&ana, ExpectedVersion::Any, vec![events[0].clone(), message("new")])
+        .append(
+            &ana,
+            ExpectedVersion::Any,
+            vec![events[0].clone(), message("new")],
+        )
         .await
         .expect_err("partial duplicate");
     assert!(matches!(err, AppendError::PartialDuplicate(_)), "{err:?}");
@@ -106,7 +144,11 @@ async fn concurrent_appends_each_get_their_own_result(db: TestDatabase) {
         tasks.push(tokio::spawn(async move {
             let s = stream(&format!("u{}", i % 50));
             store
-                .append(&s, ExpectedVersion::NoStream, vec![message(&format!("m{i}"))])
+                .append(
+                    &s,
+                    ExpectedVersion::NoStream,
+                    vec![message(&format!("m{i}"))],
+                )
                 .await
         }));
     }
@@ -131,14 +173,19 @@ async fn concurrent_appends_each_get_their_own_result(db: TestDatabase) {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let s = stream(&format!("u{}", i % 10));
-            store.append(&s, ExpectedVersion::Any, vec![message("again")]).await
+            store
+                .append(&s, ExpectedVersion::Any, vec![message("again")])
+                .await
         }));
     }
     for t in tasks {
         t.await.expect("task").expect("append");
     }
     for i in 0..10 {
-        let events = store.read_stream(&stream(&format!("u{i}")), 1).await.expect("read");
+        let events = store
+            .read_stream(&stream(&format!("u{i}")), 1)
+            .await
+            .expect("read");
         let versions: Vec<i64> = events.iter().map(|e| e.stream_version).collect();
         assert_eq!(versions, (1..=31).collect::<Vec<_>>(), "stream u{i}");
     }

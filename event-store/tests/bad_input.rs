@@ -18,7 +18,10 @@ async fn an_unreachable_database_is_a_clear_error() {
         .expect_err("unreachable");
     assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("127.0.0.1:1") && !text.contains("pw"), "{text}");
+    assert!(
+        text.contains("127.0.0.1:1") && !text.contains("pw"),
+        "{text}"
+    );
 }
 
 both_backends!(a_migration_newer_than_the_binary_is_refused);
@@ -34,7 +37,10 @@ async fn a_migration_newer_than_the_binary_is_refused(db: TestDatabase) {
     ))
     .await;
     let err = EventStore::open(&db.config).await.expect_err("too new");
-    assert!(matches!(err, StoreError::MigrationTooNew { version: 99999999 }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::MigrationTooNew { version: 99999999 }),
+        "{err:?}"
+    );
     let err = EventStore::inspect(&db.config).await.expect_err("too new");
     assert!(matches!(err, StoreError::MigrationTooNew { .. }), "{err:?}");
 }
@@ -47,7 +53,10 @@ async fn a_fresh_database_reports_pending_migrations_until_migrated(db: TestData
     let err = EventStore::open_with(&db.config, Migrations::Require)
         .await
         .expect_err("pending");
-    assert!(matches!(err, StoreError::MigrationsPending { .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::MigrationsPending { .. }),
+        "{err:?}"
+    );
     db.open_for_test().await.close().await;
     let status = EventStore::inspect(&db.config).await.expect("inspect");
     assert!(status.pending.is_empty());
@@ -79,7 +88,16 @@ async fn a_corrupt_stored_payload_is_a_typed_error_naming_its_position(db: TestD
     ))
     .await;
     let err = store.read_all(0, 10).await.expect_err("corrupt");
-    assert!(matches!(err, StoreError::Corrupt { global_position: 2, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            StoreError::Corrupt {
+                global_position: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let err = store.read_all(2, 10).await.expect_err("corrupt");
     assert!(
         matches!(&err, StoreError::Corrupt { global_position: 3, reason } if reason.contains("NoSuchEvent")),

@@ -31,7 +31,11 @@ async fn a_late_commit_is_never_skipped_and_order_never_changes(db: TestDatabase
     let reader = db.open_for_test().await;
     let others = [db.open_for_test().await, db.open_for_test().await];
     holder
-        .append(&stream("early"), ExpectedVersion::Any, vec![message("before")])
+        .append(
+            &stream("early"),
+            ExpectedVersion::Any,
+            vec![message("before")],
+        )
         .await
         .expect("early append");
 
@@ -67,15 +71,25 @@ async fn a_late_commit_is_never_skipped_and_order_never_changes(db: TestDatabase
     if db.kind() == BackendKind::Postgres {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while lock_waiters(&db).await < 1 {
-            assert!(tokio::time::Instant::now() < deadline, "writers never queued");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "writers never queued"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     let first_read = reader.read_all(0, 1_000).await.expect("first read");
     let seen: Vec<i64> = first_read.iter().map(|e| e.global_position).collect();
-    assert_eq!(seen, [1], "nothing past the open transaction may be visible");
-    assert!(writers.iter().all(|w| !w.is_finished()), "writers must wait for the lock");
+    assert_eq!(
+        seen,
+        [1],
+        "nothing past the open transaction may be visible"
+    );
+    assert!(
+        writers.iter().all(|w| !w.is_finished()),
+        "writers must wait for the lock"
+    );
 
     let held_results = held.commit().await.expect("commit held");
     let held_range = match &held_results[0] {
@@ -98,21 +112,34 @@ async fn a_late_commit_is_never_skipped_and_order_never_changes(db: TestDatabase
         .map(|e| e.global_position)
         .collect();
     assert_eq!(full, (1..=14).collect::<Vec<_>>());
-    assert_eq!(delivered, full, "a reader resuming from its position saw every event");
+    assert_eq!(
+        delivered, full,
+        "a reader resuming from its position saw every event"
+    );
 }
 
 both_backends!(a_polling_reader_sees_every_event_of_concurrent_writers_in_order);
 async fn a_polling_reader_sees_every_event_of_concurrent_writers_in_order(db: TestDatabase) {
-    let stores = [db.open_for_test().await, db.open_for_test().await, db.open_for_test().await];
+    let stores = [
+        db.open_for_test().await,
+        db.open_for_test().await,
+        db.open_for_test().await,
+    ];
     let reader = db.open_for_test().await;
     let mut writers = Vec::new();
     for (i, store) in stores.iter().enumerate() {
         for j in 0..40 {
             let store = store.clone();
             writers.push(tokio::spawn(async move {
-                let events = (0..1 + j % 3).map(|k| message(&format!("{i}-{j}-{k}"))).collect();
+                let events = (0..1 + j % 3)
+                    .map(|k| message(&format!("{i}-{j}-{k}")))
+                    .collect();
                 store
-                    .append(&stream(&format!("s{}", j % 7)), ExpectedVersion::Any, events)
+                    .append(
+                        &stream(&format!("s{}", j % 7)),
+                        ExpectedVersion::Any,
+                        events,
+                    )
                     .await
             }));
         }
@@ -122,7 +149,10 @@ async fn a_polling_reader_sees_every_event_of_concurrent_writers_in_order(db: Te
     let mut after = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while after < total {
-        assert!(tokio::time::Instant::now() < deadline, "reader stuck at {after}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reader stuck at {after}"
+        );
         let batch = reader.read_all(after, 7).await.expect("read");
         for e in &batch {
             assert!(e.global_position > after, "positions must only increase");

@@ -9,7 +9,9 @@ use event_store::{EventStore, ExpectedVersion, MasterKey, StoreConfig, StoreErro
 use events_schema::Event;
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 both_backends!(stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null);
@@ -19,12 +21,20 @@ async fn stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null(db: TestDa
         .append(
             &stream("ana"),
             ExpectedVersion::NoStream,
-            vec![started("Anastasia"), message("my secret phrase 12345"), viewed("phone-x1")],
+            vec![
+                started("Anastasia"),
+                message("my secret phrase 12345"),
+                viewed("phone-x1"),
+            ],
         )
         .await
         .expect("ana");
     store
-        .append(&stream("bo"), ExpectedVersion::NoStream, vec![message("bo plaintext marker")])
+        .append(
+            &stream("bo"),
+            ExpectedVersion::NoStream,
+            vec![message("bo plaintext marker")],
+        )
         .await
         .expect("bo");
     store.close().await;
@@ -32,22 +42,41 @@ async fn stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null(db: TestDa
     let raw = db.raw_dump().await;
     assert!(!raw.is_empty());
     for plaintext in ["secret phrase", "Anastasia", "bo plaintext marker"] {
-        assert!(!contains(&raw, plaintext), "`{plaintext}` is stored in the clear");
+        assert!(
+            !contains(&raw, plaintext),
+            "`{plaintext}` is stored in the clear"
+        );
     }
-    assert!(contains(&raw, "phone-x1"), "non-personal fields stay readable for SQL");
+    assert!(
+        contains(&raw, "phone-x1"),
+        "non-personal fields stay readable for SQL"
+    );
 
     let store = db.open_for_test().await;
     assert!(store.destroy_user_key(&user("ana")).await.expect("erase"));
-    assert!(!store.destroy_user_key(&user("ana")).await.expect("again"), "already erased");
+    assert!(
+        !store.destroy_user_key(&user("ana")).await.expect("again"),
+        "already erased"
+    );
 
-    let ana = store.read_stream(&stream("ana"), 1).await.expect("read ana");
+    let ana = store
+        .read_stream(&stream("ana"), 1)
+        .await
+        .expect("read ana");
     assert_eq!(ana.len(), 3);
     assert!(ana.iter().all(|e| e.erased));
     let Event::ConversationStarted(s) = &ana[0].event else {
         panic!("first event is {:?}", ana[0].event)
     };
-    assert_eq!((s.username.as_deref(), s.display_name.as_deref()), (None, None));
-    assert_eq!(s.language.as_deref(), Some("en"), "non-personal fields intact");
+    assert_eq!(
+        (s.username.as_deref(), s.display_name.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        s.language.as_deref(),
+        Some("en"),
+        "non-personal fields intact"
+    );
     assert_eq!(text_of(&ana[1].event), None);
     let Event::MessageReceived(m) = &ana[1].event else {
         panic!("second event is {:?}", ana[1].event)
@@ -61,7 +90,11 @@ async fn stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null(db: TestDa
 
     // The same user coming back gets a new key; old events stay erased.
     store
-        .append(&stream("ana"), ExpectedVersion::Exact(3), vec![message("hello again")])
+        .append(
+            &stream("ana"),
+            ExpectedVersion::Exact(3),
+            vec![message("hello again")],
+        )
         .await
         .expect("ana returns");
     let ana = store.read_all(0, 100).await.expect("read all");
@@ -72,7 +105,12 @@ async fn stored_rows_hold_no_plaintext_and_erasure_reads_back_as_null(db: TestDa
         .collect();
     assert_eq!(
         texts,
-        [(None, true), (None, true), (None, true), (Some("hello again"), false)]
+        [
+            (None, true),
+            (None, true),
+            (None, true),
+            (Some("hello again"), false)
+        ]
     );
 }
 

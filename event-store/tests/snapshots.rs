@@ -15,7 +15,10 @@ async fn snapshots_round_trip_and_never_go_backwards(db: TestDatabase) {
     let ana = stream("ana");
     assert_eq!(store.load_snapshot(&ana).await.expect("none yet"), None);
     assert!(
-        !store.save_snapshot(&ana, 1, &json!({})).await.expect("no key yet"),
+        !store
+            .save_snapshot(&ana, 1, &json!({}))
+            .await
+            .expect("no key yet"),
         "a user who never wrote has no key to seal with"
     );
     store
@@ -24,30 +27,58 @@ async fn snapshots_round_trip_and_never_go_backwards(db: TestDatabase) {
         .expect("append");
     let state = json!({"last_product": "phone-x1", "name": "Anastasia"});
     assert!(store.save_snapshot(&ana, 7, &state).await.expect("save"));
-    let loaded = store.load_snapshot(&ana).await.expect("load").expect("present");
+    let loaded = store
+        .load_snapshot(&ana)
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!((loaded.stream_version, &loaded.state), (7, &state));
 
     store
         .save_snapshot(&ana, 3, &json!({"stale": true}))
         .await
         .expect("older save is ignored");
-    let loaded = store.load_snapshot(&ana).await.expect("load").expect("present");
+    let loaded = store
+        .load_snapshot(&ana)
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(loaded.stream_version, 7);
 
-    store.save_snapshot(&ana, 9, &json!({"v": 9})).await.expect("newer");
-    let loaded = store.load_snapshot(&ana).await.expect("load").expect("present");
+    store
+        .save_snapshot(&ana, 9, &json!({"v": 9}))
+        .await
+        .expect("newer");
+    let loaded = store
+        .load_snapshot(&ana)
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(loaded.stream_version, 9);
 
     let raw = db.raw_dump().await;
-    assert!(!raw.windows(9).any(|w| w == b"Anastasia"), "snapshot stored sealed");
+    assert!(
+        !raw.windows(9).any(|w| w == b"Anastasia"),
+        "snapshot stored sealed"
+    );
 
     let global = StreamId::new("catalog").expect("valid");
-    assert!(store.save_snapshot(&global, 1, &json!({"n": 1})).await.expect("save"));
+    assert!(
+        store
+            .save_snapshot(&global, 1, &json!({"n": 1}))
+            .await
+            .expect("save")
+    );
     assert!(store.load_snapshot(&global).await.expect("load").is_some());
 
     store.destroy_user_key(&user("ana")).await.expect("erase");
     assert_eq!(store.load_snapshot(&ana).await.expect("load"), None);
     // A writer that loaded the state before the erasure cannot bring it back.
-    assert!(!store.save_snapshot(&ana, 10, &state).await.expect("refused"));
+    assert!(
+        !store
+            .save_snapshot(&ana, 10, &state)
+            .await
+            .expect("refused")
+    );
     assert_eq!(store.load_snapshot(&ana).await.expect("load"), None);
 }

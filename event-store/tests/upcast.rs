@@ -35,7 +35,10 @@ async fn a_stored_v0_message_reads_back_as_v1(db: TestDatabase) {
         .await
         .expect("append v0");
     let raw = db.raw_dump().await;
-    assert!(!raw.windows(6).any(|w| w == b"galaxy"), "v0 personal field stored sealed");
+    assert!(
+        !raw.windows(6).any(|w| w == b"galaxy"),
+        "v0 personal field stored sealed"
+    );
 
     let events = store.read_all(0, 10).await.expect("read");
     assert_eq!(events[0].schema_version, 1);
@@ -64,5 +67,8 @@ async fn a_stored_v0_message_reads_back_as_v1(db: TestDatabase) {
         })
         .await
         .expect_err("invalid payload");
-    assert!(matches!(err, event_store::AppendError::Invalid(_)), "{err:?}");
+    assert!(
+        matches!(err, event_store::AppendError::Invalid(_)),
+        "{err:?}"
+    );
 }

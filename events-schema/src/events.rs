@@ -439,7 +439,10 @@ mod tests {
             let payload = event.payload_json().expect("serialises");
             let back = Event::from_payload(event.event_type(), payload).expect("parses");
             assert_eq!(back, event);
-            assert_eq!(EventType::parse(event.event_type().as_str()), Some(event.event_type()));
+            assert_eq!(
+                EventType::parse(event.event_type().as_str()),
+                Some(event.event_type())
+            );
         }
     }
 
@@ -449,11 +452,16 @@ mod tests {
             let mut payload = event.payload_json().expect("serialises");
             let object = payload.as_object_mut().expect("payloads are objects");
             for field in event.event_type().personal_fields() {
-                assert!(object.contains_key(*field), "{} has no `{field}`", event.event_type());
+                assert!(
+                    object.contains_key(*field),
+                    "{} has no `{field}`",
+                    event.event_type()
+                );
                 object.insert((*field).to_owned(), serde_json::Value::Null);
             }
-            Event::from_payload(event.event_type(), payload)
-                .unwrap_or_else(|e| panic!("{} with personal fields erased: {e}", event.event_type()));
+            Event::from_payload(event.event_type(), payload).unwrap_or_else(|e| {
+                panic!("{} with personal fields erased: {e}", event.event_type())
+            });
         }
     }
 

@@ -26,7 +26,9 @@ impl Channel {
 /// Why a string is not a valid id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
-    #[error("user id `{0}` must look like `<channel>:<id>`, e.g. `telegram:424242001` or `web:ana`")]
+    #[error(
+        "user id `{0}` must look like `<channel>:<id>`, e.g. `telegram:424242001` or `web:ana`"
+    )]
     Shape(String),
     #[error("unknown channel `{0}` (expected `telegram` or `web`)")]
     Channel(String),
@@ -42,7 +44,9 @@ pub enum IdError {
 /// A user: `<channel>:<external id>`, e.g. `telegram:424242001` or `web:ana`.
 ///
 /// The channel prefix is part of the identity, so a web user can never write as a Telegram user.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct UserId(String);
 
@@ -97,7 +101,9 @@ impl FromStr for UserId {
     type Err = IdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (channel, external) = s.split_once(':').ok_or_else(|| IdError::Shape(s.to_owned()))?;
+        let (channel, external) = s
+            .split_once(':')
+            .ok_or_else(|| IdError::Shape(s.to_owned()))?;
         let channel = match channel {
             "telegram" => Channel::Telegram,
             "web" => Channel::Web,
@@ -129,7 +135,9 @@ impl fmt::Display for UserId {
 
 /// The id of one stream of events. Every stream salesbot writes belongs to one user:
 /// `user-<user id>`, e.g. `user-telegram:424242001`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct StreamId(String);
 
@@ -178,10 +186,22 @@ mod tests {
     #[test]
     fn bad_user_ids_are_refused_with_a_reason() {
         assert!(matches!("ana".parse::<UserId>(), Err(IdError::Shape(_))));
-        assert!(matches!("sms:1".parse::<UserId>(), Err(IdError::Channel(_))));
-        assert!(matches!("web:".parse::<UserId>(), Err(IdError::External(_))));
-        assert!(matches!("web:a b".parse::<UserId>(), Err(IdError::External(_))));
-        assert!(matches!("web:ana@example.com".parse::<UserId>(), Err(IdError::External(_))));
+        assert!(matches!(
+            "sms:1".parse::<UserId>(),
+            Err(IdError::Channel(_))
+        ));
+        assert!(matches!(
+            "web:".parse::<UserId>(),
+            Err(IdError::External(_))
+        ));
+        assert!(matches!(
+            "web:a b".parse::<UserId>(),
+            Err(IdError::External(_))
+        ));
+        assert!(matches!(
+            "web:ana@example.com".parse::<UserId>(),
+            Err(IdError::External(_))
+        ));
         assert!(matches!(
             "telegram:ana".parse::<UserId>(),
             Err(IdError::TelegramNotNumeric(_))

@@ -12,7 +12,9 @@ pub enum MoneyError {
 }
 
 /// An ISO 4217 currency code such as `USD` or `EUR`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schemars(with = "CurrencySchema")]
 pub struct Currency(String);

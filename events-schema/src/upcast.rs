@@ -22,7 +22,13 @@ pub struct Upcaster {
 pub static UPCASTERS: &[Upcaster] = &[Upcaster {
     event_type: EventType::MessageReceived,
     from_version: 0,
-    fields: &["user_message", "bot_response", "intent", "emotion", "product"],
+    fields: &[
+        "user_message",
+        "bot_response",
+        "intent",
+        "emotion",
+        "product",
+    ],
     personal_fields: &["user_message", "bot_response"],
     upcast: message_received_v0_to_v1,
 }];
@@ -110,7 +116,11 @@ pub fn personal_fields(
 
 /// Refuses a stored-form payload of an old version that has fields its version never had.
 /// (Current-version payloads are checked by parsing them into their type.)
-pub fn check_fields(event_type: EventType, version: u32, payload: &Value) -> Result<(), UpcastError> {
+pub fn check_fields(
+    event_type: EventType,
+    version: u32,
+    payload: &Value,
+) -> Result<(), UpcastError> {
     if version == event_type.current_version() {
         return Ok(());
     }
@@ -194,7 +204,8 @@ fn message_received_v0_to_v1(v0: Value) -> Result<Value, String> {
         Some(Value::String(s)) => Value::String(s.clone()),
         Some(_) => return Err("`user_message` is not a string".into()),
     };
-    let str_field = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+    let str_field =
+        |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
     let intent = match str_field(&v0, "intent").as_deref() {
         Some("greeting") => "greeting",
         Some("browse" | "browsing" | "product_list") => "browse",
@@ -211,12 +222,14 @@ fn message_received_v0_to_v1(v0: Value) -> Result<Value, String> {
         Some("angry" | "frustrated" | "sad" | "negative") => "negative",
         _ => "neutral",
     };
-    let product_id = str_field(&v0, "product").filter(|p| !p.trim().is_empty()).map(|p| {
-        p.split_whitespace()
-            .map(str::to_lowercase)
-            .collect::<Vec<_>>()
-            .join("-")
-    });
+    let product_id = str_field(&v0, "product")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.split_whitespace()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+                .join("-")
+        });
     let kind = if text.is_null() { "other" } else { "text" };
     Ok(json!({
         "kind": kind,

@@ -28,9 +28,23 @@ pub async fn run(config: &Config, args: &BenchAppendArgs) -> anyhow::Result<()> 
     };
     let result = async {
         let batched = batched(&store, args).await?;
-        println!("{}", batched.to_json(backend, "append_batched", json!({"batch_size": args.batch_size})));
+        println!(
+            "{}",
+            batched.to_json(
+                backend,
+                "append_batched",
+                json!({"batch_size": args.batch_size})
+            )
+        );
         let concurrent = concurrent(&store, args).await?;
-        println!("{}", concurrent.to_json(backend, "append_concurrent", json!({"writers": args.writers})));
+        println!(
+            "{}",
+            concurrent.to_json(
+                backend,
+                "append_concurrent",
+                json!({"writers": args.writers})
+            )
+        );
         anyhow::Ok(())
     }
     .await;
@@ -83,7 +97,9 @@ fn event(user: u64, i: u64) -> anyhow::Result<NewEvent> {
             MessageReceived {
                 kind: MessageKind::Text,
                 message_id: Some(i.to_string()),
-                text: Some(format!("hi, how much is {product}? I need it for work #{i}")),
+                text: Some(format!(
+                    "hi, how much is {product}? I need it for work #{i}"
+                )),
                 intent: Intent::PriceInquiry,
                 sentiment: Sentiment::Neutral,
                 product_id: Some(product),

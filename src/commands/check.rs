@@ -18,7 +18,11 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         && config.master_key.is_none()
         && !path.exists()
     {
-        line("database", false, &format!("({url}) has never been started: run `salesbot migrate` or `salesbot`"));
+        line(
+            "database",
+            false,
+            &format!("({url}) has never been started: run `salesbot migrate` or `salesbot`"),
+        );
         return Ok(ExitCode::FAILURE);
     }
     let store_config = match config.store_config() {
@@ -45,7 +49,11 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     };
     let applied = format!("{} of {} applied", status.applied.len(), status.known);
     if !status.pending.is_empty() {
-        line("migrations", false, &format!("{applied}; run `salesbot migrate`"));
+        line(
+            "migrations",
+            false,
+            &format!("{applied}; run `salesbot migrate`"),
+        );
         return Ok(ExitCode::FAILURE);
     }
     line("migrations", true, &applied);

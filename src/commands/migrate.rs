@@ -13,7 +13,10 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let store = super::open_store(config).await?;
     store.close().await;
     if before.pending.is_empty() {
-        println!("migrations: up to date ({} of {} applied)", before.known, before.known);
+        println!(
+            "migrations: up to date ({} of {} applied)",
+            before.known, before.known
+        );
     } else {
         let versions: Vec<String> = before.pending.iter().map(i64::to_string).collect();
         println!(

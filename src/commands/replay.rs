@@ -13,7 +13,10 @@ const PAGE: usize = 2_000;
 
 pub async fn run(config: &Config, args: &ReplayArgs) -> anyhow::Result<()> {
     if args.from_position < 1 {
-        anyhow::bail!("--from-position must be 1 or more, got {}", args.from_position);
+        anyhow::bail!(
+            "--from-position must be 1 or more, got {}",
+            args.from_position
+        );
     }
     let store = super::open_store(config).await?;
     let result = replay(&store, args).await;

@@ -19,6 +19,9 @@ pub async fn run(config: &Config, args: &ResetArgs) -> anyhow::Result<()> {
         Err(e) => Err(e),
     };
     store.close().await;
-    println!("reset: deleted {} events from {}", result?, config.database_url);
+    println!(
+        "reset: deleted {} events from {}",
+        result?, config.database_url
+    );
     Ok(())
 }

@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use event_store::EventStore;
 use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::web::{Data, Json};
-use poem::{EndpointExt as _, IntoResponse, Response, Route, Server, get, handler, http::StatusCode};
+use poem::{
+    EndpointExt as _, IntoResponse, Response, Route, Server, get, handler, http::StatusCode,
+};
 
 use crate::config::Config;
 

@@ -30,11 +30,22 @@ pub async fn run(config: &Config, args: &StatsArgs) -> anyhow::Result<()> {
     println!("events          {}", stats.events);
     println!("streams         {}", stats.streams);
     println!("head position   {}", stats.head_position);
-    println!("first event     {}", time(stats.first_occurred_at).unwrap_or_else(none));
-    println!("last event      {}", time(stats.last_occurred_at).unwrap_or_else(none));
+    println!(
+        "first event     {}",
+        time(stats.first_occurred_at).unwrap_or_else(none)
+    );
+    println!(
+        "last event      {}",
+        time(stats.last_occurred_at).unwrap_or_else(none)
+    );
     if !stats.by_type.is_empty() {
         println!("events by type");
-        let width = stats.by_type.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+        let width = stats
+            .by_type
+            .iter()
+            .map(|(t, _)| t.len())
+            .max()
+            .unwrap_or(0);
         for (event_type, count) in &stats.by_type {
             println!("  {event_type:<width$}  {count}");
         }

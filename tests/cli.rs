@@ -1,0 +1,445 @@
+//! The `salesbot` binary as a user runs it: subcommands, their output and exit codes, against
+//! real SQLite files and real Postgres databases.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use event_store::testing::TestDatabase;
+use event_store::{BackendKind, ExpectedVersion};
+use events_schema::{
+    Channel, ConversationStarted, Intent, MessageKind, MessageReceived, NewEvent, RecordedEvent,
+    Sentiment, UserId,
+};
+
+/// Every variable salesbot reads, so the developer's environment cannot leak into a test.
+const VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "NATS_URL",
+    "ADMIN_API_KEY",
+    "SALESBOT_MASTER_KEY",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_URL",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_API_URL",
+    "TELEGRAM_PAYMENT_PROVIDER_TOKEN",
+    "PARTITIONS",
+    "CATALOG_PATH",
+    "LLM_API_URL",
+    "LLM_API_KEY",
+    "LLM_MODEL",
+    "REPORT_TIMEZONE",
+    "BIND_ADDR",
+    "STREAM_REPLICAS",
+    "STREAM_MAX_AGE",
+    "RUST_LOG",
+    "LOG_FORMAT",
+];
+
+/// `salesbot` in `dir` (where no `.env` lives) with only the given variables set.
+fn salesbot(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesbot"));
+    cmd.current_dir(dir).args(args);
+    for v in VARIABLES {
+        cmd.env_remove(v);
+    }
+    cmd.env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run salesbot")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The environment that points the CLI at a test database.
+fn env_of(db: &TestDatabase) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", db.config.database_url.expose().to_owned()),
+        ("SALESBOT_MASTER_KEY", db.config.master_key.to_base64()),
+    ]
+}
+
+fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[test]
+fn help_lists_every_built_subcommand_and_each_has_help() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let help = salesbot(dir.path(), &[], &["--help"]);
+    assert!(help.status.success());
+    let text = stdout(&help);
+    for sub in [
+        "serve", "migrate", "check", "stats", "reset", "replay", "bench",
+    ] {
+        assert!(text.contains(sub), "--help lacks {sub}: {text}");
+        let sub_help = salesbot(dir.path(), &[], &[sub, "--help"]);
+        assert!(sub_help.status.success(), "{sub} --help failed");
+    }
+    let bench = salesbot(dir.path(), &[], &["bench", "append", "--help"]);
+    assert!(stdout(&bench).contains("--writers"));
+}
+
+#[test]
+fn embedded_mode_starts_from_nothing_with_a_generated_master_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let check = salesbot(dir.path(), &[], &["check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stdout(&check));
+    assert!(stdout(&check).starts_with("database: FAIL"));
+    assert!(
+        !dir.path().join("data").exists(),
+        "check must not create anything"
+    );
+
+    let migrate = salesbot(dir.path(), &[], &["migrate"]);
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    assert!(stdout(&migrate).contains("applied"));
+    let key = std::fs::read_to_string(dir.path().join("data/master.key")).expect("key written");
+    assert!(event_store::MasterKey::from_base64(&key).is_ok());
+
+    let check = salesbot(dir.path(), &[], &["check"]);
+    assert!(check.status.success(), "{}", stdout(&check));
+    let lines: Vec<String> = stdout(&check).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    for (line, name) in lines.iter().zip([
+        "database",
+        "migrations",
+        "master key",
+        "events",
+        "head position",
+    ]) {
+        assert!(line.starts_with(&format!("{name}: ok")), "{line}");
+    }
+    assert_eq!(lines[3], "events: ok 0");
+
+    let again = salesbot(dir.path(), &[], &["migrate"]);
+    assert!(stdout(&again).contains("up to date"), "{}", stdout(&again));
+}
+
+async fn fill(db: &TestDatabase) {
+    let store = db.open_for_test().await;
+    let ana = UserId::new(Channel::Telegram, "424242001").expect("id");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
+        .expect("time")
+        .to_utc();
+    store
+        .append(
+            &ana.stream_id(),
+            ExpectedVersion::NoStream,
+            vec![
+                NewEvent::new(
+                    ConversationStarted {
+                        channel: Channel::Telegram,
+                        username: Some("ana_shop".into()),
+                        display_name: Some("Ana".into()),
+                        language: Some("en".into()),
+                        returning: false,
+                    },
+                    at,
+                ),
+                NewEvent::new(
+                    MessageReceived {
+                        kind: MessageKind::Text,
+                        message_id: Some("2".into()),
+                        text: Some("what phones do you have?".into()),
+                        intent: Intent::Browse,
+                        sentiment: Sentiment::Neutral,
+                        product_id: None,
+                    },
+                    at,
+                ),
+            ],
+        )
+        .await
+        .expect("append");
+    let bo = UserId::new(Channel::Web, "bo").expect("id");
+    store
+        .append(
+            &bo.stream_id(),
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new(
+                MessageReceived {
+                    kind: MessageKind::Text,
+                    message_id: None,
+                    text: Some("hello".into()),
+                    intent: Intent::Greeting,
+                    sentiment: Sentiment::Positive,
+                    product_id: None,
+                },
+                at,
+            )],
+        )
+        .await
+        .expect("append");
+    store.close().await;
+}
+
+async fn commands_work_on(kind: BackendKind) {
+    let Some(db) = TestDatabase::new(kind).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env_of(&db);
+    let env = as_refs(&env);
+    fill(&db).await;
+
+    let check = salesbot(dir.path(), &env, &["check"]);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
+    assert!(stdout(&check).contains("events: ok 3"));
+    assert!(stdout(&check).contains("head position: ok 3"));
+
+    let stats = salesbot(dir.path(), &env, &["stats"]);
+    let text = stdout(&stats);
+    assert!(text.contains("events          3"), "{text}");
+    assert!(text.contains("streams         2"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["MessageReceived", "2"]),
+        "{text}"
+    );
+    assert!(
+        text.contains("first event     2026-11-20T10:00:00+00:00"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&salesbot(dir.path(), &env, &["stats", "--json"])))
+            .expect("json");
+    assert_eq!(json["events_by_type"]["ConversationStarted"], 1);
+
+    let replay = salesbot(dir.path(), &env, &["replay"]);
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    let events: Vec<RecordedEvent> = stdout(&replay)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is an envelope"))
+        .collect();
+    assert_eq!(
+        events.iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(
+        stdout(&replay).contains("\"text\":\"what phones do you have?\""),
+        "decrypted"
+    );
+    let from = salesbot(dir.path(), &env, &["replay", "--from-position", "3"]);
+    assert_eq!(stdout(&from).lines().count(), 1);
+    let out = dir.path().join("log.ndjson");
+    let to_file = salesbot(
+        dir.path(),
+        &env,
+        &[
+            "replay",
+            "--format",
+            "ndjson",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert!(to_file.status.success(), "{}", stderr(&to_file));
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("file"),
+        stdout(&replay)
+    );
+
+    let refused = salesbot(dir.path(), &env, &["reset"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    assert!(stdout(&salesbot(dir.path(), &env, &["check"])).contains("events: ok 3"));
+    let reset = salesbot(dir.path(), &env, &["reset", "--yes"]);
+    assert!(reset.status.success(), "{}", stderr(&reset));
+    assert!(stdout(&reset).contains("deleted 3 events"));
+    assert!(stdout(&salesbot(dir.path(), &env, &["check"])).contains("events: ok 0"));
+    assert_eq!(stdout(&salesbot(dir.path(), &env, &["replay"])), "");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_work_on_postgres() {
+    commands_work_on(BackendKind::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_work_on_sqlite() {
+    commands_work_on(BackendKind::Sqlite).await;
+}
+
+#[test]
+fn bad_configuration_is_one_line_naming_the_variable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (var, value) in [
+        ("DATABASE_URL", "mysql://localhost/shop"),
+        ("PARTITIONS", "zero"),
+        ("REPORT_TIMEZONE", "Mars/Olympus"),
+        ("BIND_ADDR", "localhost"),
+        ("SALESBOT_MASTER_KEY", "c2hvcnQ="),
+        ("LOG_FORMAT", "xml"),
+        ("STREAM_MAX_AGE", "forever"),
+        ("TELEGRAM_WEBHOOK_URL", "http://example.com/hook"),
+    ] {
+        let o = salesbot(dir.path(), &[(var, value)], &["check"]);
+        assert_eq!(o.status.code(), Some(1), "{var}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{var}: {err}");
+        assert!(
+            err.starts_with("error: configuration: ") && err.contains(var),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(!dir.path().join("data").exists(), "nothing written");
+}
+
+#[test]
+fn postgres_without_a_master_key_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = salesbot(
+        dir.path(),
+        &[(
+            "DATABASE_URL",
+            "postgres://postgres:postgres@127.0.0.1:5432/postgres",
+        )],
+        &["migrate"],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("SALESBOT_MASTER_KEY"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_unreachable_database_fails_check_and_commands_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = event_store::MasterKey::generate().to_base64();
+    let env = [
+        (
+            "DATABASE_URL",
+            "postgres://postgres:secret@127.0.0.1:1/shop",
+        ),
+        ("SALESBOT_MASTER_KEY", key.as_str()),
+    ];
+    let check = salesbot(dir.path(), &env, &["check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        stdout(&check).starts_with("database: FAIL"),
+        "{}",
+        stdout(&check)
+    );
+    assert!(!stdout(&check).contains("secret"));
+    let stats = salesbot(dir.path(), &env, &["stats"]);
+    assert_eq!(stats.status.code(), Some(1));
+    assert_eq!(stderr(&stats).lines().count(), 1, "{}", stderr(&stats));
+    assert!(!stderr(&stats).contains("secret"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_health_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesbot"));
+    cmd.current_dir(dir.path());
+    for v in VARIABLES {
+        cmd.env_remove(v);
+    }
+    let mut child = cmd
+        .env("BIND_ADDR", &addr)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("spawn serve");
+    let url = format!("http://{addr}/health");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let body: serde_json::Value = loop {
+        match client.get(&url).send().await {
+            Ok(r) if r.status().is_success() => break r.json().await.expect("json"),
+            _ if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            other => panic!("health never answered: {other:?}"),
+        }
+    };
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["head_position"], 0);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert!(
+        status.success(),
+        "serve exits cleanly on SIGTERM: {status:?}"
+    );
+    assert!(dir.path().join("data/salesbot.db").exists());
+}
+
+async fn store_damage_is_one_line_on(kind: BackendKind) {
+    let Some(db) = TestDatabase::new(kind).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env_of(&db);
+    let env = as_refs(&env);
+    fill(&db).await;
+    let (uuid, cast) = match kind {
+        BackendKind::Postgres => ("gen_random_uuid()", "::jsonb"),
+        BackendKind::Sqlite => ("randomblob(16)", ""),
+    };
+    db.execute(&format!(
+        "UPDATE log_head SET position = 4; \
+         INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, \
+           schema_version, occurred_at, recorded_at, correlation_id, payload) \
+         VALUES (4, {uuid}, 'broken', 1, 'PriceInquired', 1, '2026-11-20T10:00:00Z', \
+           '2026-11-20T10:00:00Z', {uuid}, '{{\"product_id\": \"x\"}}'{cast})"
+    ))
+    .await;
+    let replay = salesbot(dir.path(), &env, &["replay"]);
+    assert_eq!(replay.status.code(), Some(1));
+    let err = stderr(&replay);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("global position 4 is corrupt"), "{err}");
+
+    let checksum = match kind {
+        BackendKind::Postgres => "'\\x00'::bytea",
+        BackendKind::Sqlite => "x'00'",
+    };
+    db.execute(&format!(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99999999, 'from the future', true, {checksum}, 0)"
+    ))
+    .await;
+    for args in [&["migrate"][..], &["stats"], &["serve"]] {
+        let o = salesbot(dir.path(), &env, args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("migration 99999999"), "{err}");
+    }
+    let check = salesbot(dir.path(), &env, &["check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        stdout(&check).contains("migrations: FAIL"),
+        "{}",
+        stdout(&check)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn store_damage_is_one_line_on_postgres() {
+    store_damage_is_one_line_on(BackendKind::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn store_damage_is_one_line_on_sqlite() {
+    store_damage_is_one_line_on(BackendKind::Sqlite).await;
+}

@@ -1,17 +1,18 @@
-//! `salesbot serve` (the default): the all-in-one process. So far it opens the event store
-//! (applying migrations) and serves `/health`; the bot, projector and query API join it as their
-//! issues land, and it says so at start-up.
+//! `salesbot serve` (the default): the all-in-one process. It opens the event store (applying
+//! migrations), runs the bot's web chat (`/chat`, `POST /api/messages`) and serves `/health`;
+//! the projector and query API join it as their issues land, and it says so at start-up.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use command_service::catalog::Catalog;
+use command_service::service::{CommandService, SystemClock};
 use event_store::EventStore;
 use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::web::{Data, Json};
-use poem::{
-    EndpointExt as _, IntoResponse, Response, Route, Server, get, handler, http::StatusCode,
-};
+use poem::{EndpointExt as _, IntoResponse, Response, Server, get, handler, http::StatusCode};
 
 use crate::config::Config;
 
@@ -19,7 +20,9 @@ pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let catalog = Arc::new(load_catalog(config)?);
     let store = super::open_store(config).await?;
+    let service = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
     let acceptor = TcpListener::bind(config.bind_addr)
         .into_acceptor()
         .await
@@ -38,18 +41,36 @@ pub async fn run(
         %local,
         database = %config.database_url,
         mode,
-        "salesbot is running: event store ready, health at http://{local}/health"
+        products = catalog.products().len(),
+        "salesbot is running: chat with the bot at http://{local}/chat"
     );
     tracing::info!(
-        "not built yet: the bot (command-service), the projector and the query API with its \
-         dashboard; this process serves the event store's health only"
+        "not built yet: Telegram, the projector and the query API with its dashboard; this \
+         process runs the web chat and the event store"
     );
-    let app = Route::new().at("/health", get(health)).data(store.clone());
+    let app = command_service::web::routes()
+        .at(
+            "/",
+            get(poem::endpoint::make_sync(|_| {
+                poem::web::Redirect::see_other("/chat")
+            })),
+        )
+        .at("/health", get(health))
+        .data(store.clone())
+        .data(service);
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
         .await;
     store.close().await;
     served.context("serving HTTP")
+}
+
+/// The shop's catalog (`CATALOG_PATH`) or the bundled demo.
+fn load_catalog(config: &Config) -> anyhow::Result<Catalog> {
+    match &config.catalog_path {
+        Some(path) => Catalog::load(path).context("CATALOG_PATH"),
+        None => Catalog::demo().context("the bundled demo catalog"),
+    }
 }
 
 /// 200 with the head position while the database answers; 503 otherwise.

@@ -1,0 +1,161 @@
+//! What the bot remembers of one shopper, folded from their own stream of events. Because it
+//! is rebuilt from the log (or a snapshot of it), it survives restarts.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use events_schema::{Event, Money, RecordedEvent};
+use serde::{Deserialize, Serialize};
+
+/// The most recent messages kept for context (the LLM prompt carries them).
+pub const HISTORY: usize = 20;
+
+/// A purchase the bot has asked the shopper to confirm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub product_id: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+/// Who said a line of the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Shopper,
+    Bot,
+}
+
+/// A question that waits for the shopper to pick a product ("which one do you mean?").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Awaiting {
+    Price,
+    Specs,
+    Purchase { quantity: u32 },
+}
+
+/// The folded state of one user's stream.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConversationState {
+    /// The stream version this state includes (0: no events yet).
+    pub version: i64,
+    pub last_activity: Option<DateTime<Utc>>,
+    pub sessions: u32,
+    pub display_name: Option<String>,
+    /// Products the last list offered, in order ("the second one").
+    pub offered: Vec<String>,
+    /// The product the conversation is about ("how much is it?").
+    pub focus: Option<String>,
+    /// Whether the focus product came up after the last list (then "it" means the focus; else
+    /// "it" after a list is ambiguous).
+    #[serde(default)]
+    pub focus_latest: bool,
+    pub budget: Option<Money>,
+    pub category: Option<String>,
+    pub pending: Option<Pending>,
+    pub awaiting: Option<Awaiting>,
+    pub orders: u32,
+    /// The user was erased: personal fields of earlier events read as `null`.
+    pub erased: bool,
+    pub history: VecDeque<(Speaker, String)>,
+}
+
+impl ConversationState {
+    /// Folds one event of the user's stream into the state.
+    pub fn apply(&mut self, event: &RecordedEvent) {
+        self.version = event.stream_version;
+        self.erased |= event.erased;
+        match &event.event {
+            Event::ConversationStarted(e) => {
+                self.sessions += 1;
+                if e.display_name.is_some() {
+                    self.display_name.clone_from(&e.display_name);
+                }
+                self.last_activity = Some(event.occurred_at);
+            }
+            Event::MessageReceived(m) => {
+                self.last_activity = Some(event.occurred_at);
+                if m.intent == events_schema::Intent::Cancel {
+                    self.pending = None;
+                }
+                if let Some(text) = &m.text {
+                    self.remember(Speaker::Shopper, text);
+                }
+            }
+            Event::BotReplied(r) => {
+                // A reply about one product moves the focus (below); only a list replaces the
+                // list that "the second one" refers to.
+                if r.products.len() >= 2 {
+                    self.offered.clone_from(&r.products);
+                    self.focus_latest = false;
+                }
+                if let Some(text) = &r.text {
+                    self.remember(Speaker::Bot, text);
+                }
+            }
+            Event::ProductViewed(v) => self.set_focus(&v.product_id),
+            Event::PriceInquired(p) => self.set_focus(&p.product_id),
+            Event::SpecsRequested(s) => self.set_focus(&s.product_id),
+            Event::PreferenceStated(p) => {
+                if p.budget.is_some() {
+                    self.budget.clone_from(&p.budget);
+                }
+                if p.category.is_some() {
+                    self.category.clone_from(&p.category);
+                }
+            }
+            Event::PurchaseIntended(p) => {
+                self.set_focus(&p.product_id);
+                self.pending = Some(Pending {
+                    product_id: p.product_id.clone(),
+                    quantity: p.quantity,
+                    unit_price: p.unit_price.clone(),
+                });
+            }
+            Event::OrderPlaced(_) => {
+                self.orders += 1;
+                self.pending = None;
+            }
+            Event::UserErased(_) => {
+                self.erased = true;
+                self.display_name = None;
+                self.history.clear();
+            }
+        }
+        self.awaiting = awaiting_after(&event.event, self.awaiting);
+    }
+
+    fn set_focus(&mut self, product_id: &str) {
+        self.focus = Some(product_id.to_owned());
+        self.focus_latest = true;
+    }
+
+    fn remember(&mut self, who: Speaker, text: &str) {
+        self.history.push_back((who, text.to_owned()));
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+    }
+}
+
+/// The "which one?" question survives only until the next shopper message is answered; the
+/// bot's reply records a new one by offering products with the `Awaiting` marker in its
+/// buttons (`pick:<what>:<product>`).
+fn awaiting_after(event: &Event, current: Option<Awaiting>) -> Option<Awaiting> {
+    match event {
+        Event::MessageReceived(_) => None,
+        Event::BotReplied(r) => {
+            let marker = r.buttons.first().and_then(|b| b.data.strip_prefix("pick:"));
+            match marker.and_then(|m| m.split(':').next()) {
+                Some("price") => Some(Awaiting::Price),
+                Some("specs") => Some(Awaiting::Specs),
+                Some(q) if q.starts_with("buy") => Some(Awaiting::Purchase {
+                    quantity: q.trim_start_matches("buy").parse().unwrap_or(1),
+                }),
+                _ => current,
+            }
+        }
+        _ => current,
+    }
+}

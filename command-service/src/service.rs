@@ -1,0 +1,235 @@
+//! The command path: load the shopper's state from their stream (a snapshot plus the events
+//! after it), decide, append the new events with the expected version, and retry on a
+//! conflict so that no message is ever lost. The reply goes back to the caller; for Telegram,
+//! the `BotReplied` event is also the outbox the sender works from.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use event_store::{AppendError, EventStore, ExpectedVersion, StoreError};
+use events_schema::{Event, NewEvent, UserId};
+use uuid::Uuid;
+
+use crate::catalog::Catalog;
+use crate::engine::{ConversationState, Inbound, Reply, decide, order_id};
+
+/// Save a snapshot when loading had to fold more events than this after the last one.
+const SNAPSHOT_EVERY: usize = 100;
+/// Conflicts retried before giving up (each retry reloads and decides again). Within one
+/// process a user's messages queue on a lock, so conflicts only come from other processes.
+const MAX_ATTEMPTS: usize = 50;
+/// Lock stripes: a user's messages are decided one at a time in this process.
+const STRIPES: usize = 1024;
+
+/// Where "now" comes from: the system clock, or a simulated one.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// How the ids of a message's events are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventIds {
+    /// Fresh UUID v7s (web chat: every request is a new message).
+    Fresh,
+    /// UUID v5 of the bot, the Telegram `update_id` and the event's index, so a redelivered
+    /// update appends nothing and triggers no second reply.
+    Telegram { bot_id: i64, update_id: i64 },
+}
+
+impl EventIds {
+    fn id(self, index: usize) -> Uuid {
+        match self {
+            EventIds::Fresh => Uuid::now_v7(),
+            EventIds::Telegram { bot_id, update_id } => Uuid::new_v5(
+                &TELEGRAM_NAMESPACE,
+                format!("telegram:{bot_id}:{update_id}:{index}").as_bytes(),
+            ),
+        }
+    }
+}
+
+/// Namespace of the deterministic ids of events caused by Telegram updates.
+const TELEGRAM_NAMESPACE: Uuid = Uuid::from_u128(0x5a1e_5b07_7e1e_4a3a_9b1d_0c0f_f1ce_d00d);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The store failed; the message was not recorded and may be retried.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Others kept writing to this stream faster than we could decide.
+    #[error("the conversation of {0} is too busy; try again")]
+    Busy(UserId),
+    #[error("could not record the message: {0}")]
+    Rejected(String),
+}
+
+/// The outcome of one inbound message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handled {
+    /// Recorded and answered.
+    Answered { reply: Reply, events: Vec<Uuid> },
+    /// Already recorded before (a redelivery): nothing appended, nothing to send.
+    Duplicate,
+    /// Ignored on purpose (e.g. a button the bot never produced): nothing appended.
+    Ignored,
+}
+
+/// The bot's command side over one event store and catalog.
+#[derive(Debug, Clone)]
+pub struct CommandService {
+    store: EventStore,
+    catalog: Arc<Catalog>,
+    clock: Arc<dyn Clock>,
+    /// Striped per-user locks: concurrent messages of one user queue (in arrival order)
+    /// instead of racing to append and retrying.
+    stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
+}
+
+impl CommandService {
+    pub fn new(store: EventStore, catalog: Arc<Catalog>, clock: Arc<dyn Clock>) -> Self {
+        CommandService {
+            store,
+            catalog,
+            clock,
+            stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
+        }
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The user's state as of the latest event: snapshot, then the events after it.
+    pub async fn load(&self, user: &UserId) -> Result<ConversationState, StoreError> {
+        let stream = user.stream_id();
+        let mut state = match self.store.load_snapshot(&stream).await? {
+            Some(s) => serde_json::from_value(s.state).unwrap_or_default(),
+            None => ConversationState::default(),
+        };
+        let events = self.store.read_stream(&stream, state.version + 1).await?;
+        if state.version > 0
+            && events
+                .first()
+                .is_some_and(|e| e.stream_version != state.version + 1)
+        {
+            // The snapshot does not line up with the stream (e.g. after a reset): fold it all.
+            state = ConversationState::default();
+            for e in self.store.read_stream(&stream, 1).await? {
+                state.apply(&e);
+            }
+            return Ok(state);
+        }
+        let folded = events.len();
+        for e in &events {
+            state.apply(e);
+        }
+        if folded > SNAPSHOT_EVERY
+            && let Ok(json) = serde_json::to_value(&state)
+            && let Err(error) = self
+                .store
+                .save_snapshot(&stream, state.version, &json)
+                .await
+        {
+            tracing::warn!(%error, "saving a snapshot failed; the stream stays the source");
+        }
+        Ok(state)
+    }
+
+    /// Records one message and decides the answer.
+    #[tracing::instrument(skip(self, inbound), fields(user = %user))]
+    pub async fn handle(
+        &self,
+        user: &UserId,
+        inbound: &Inbound,
+        ids: EventIds,
+    ) -> Result<Handled, ServiceError> {
+        let stream = user.stream_id();
+        let stripe = {
+            use std::hash::{Hash as _, Hasher as _};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            user.hash(&mut h);
+            usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0)
+        };
+        let _turn = match self.stripes.get(stripe) {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                // Another process wrote to this stream: back off a little, growing.
+                let pause = 2u64.saturating_pow(u32::try_from(attempt.min(6)).unwrap_or(6));
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            let state = self.load(user).await?;
+            let order = order_id(stream.as_str(), state.version);
+            let Some(decision) = decide(&state, inbound, &self.catalog, &order) else {
+                return Ok(Handled::Ignored);
+            };
+            let events = stamp(decision.events, ids, inbound.at);
+            let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+            match self
+                .store
+                .append(&stream, ExpectedVersion::Exact(state.version), events)
+                .await
+            {
+                Ok(appended) if appended.duplicate => return Ok(Handled::Duplicate),
+                Ok(_) => {
+                    return Ok(Handled::Answered {
+                        reply: decision.reply,
+                        events: event_ids,
+                    });
+                }
+                Err(AppendError::PartialDuplicate(_)) => return Ok(Handled::Duplicate),
+                Err(AppendError::Conflict { .. }) => continue,
+                Err(AppendError::Store(e)) => return Err(e.into()),
+                Err(AppendError::Invalid(reason)) => return Err(ServiceError::Rejected(reason)),
+            }
+        }
+        Err(ServiceError::Busy(user.clone()))
+    }
+}
+
+/// Ids, time and causation: every event of the message is caused by its `MessageReceived` and
+/// correlated with the first event; the reply points at the message it answers.
+fn stamp(events: Vec<Event>, ids: EventIds, at: DateTime<Utc>) -> Vec<NewEvent> {
+    let ids: Vec<Uuid> = (0..events.len()).map(|i| ids.id(i)).collect();
+    let correlation = ids.first().copied().unwrap_or_else(Uuid::now_v7);
+    let message = events
+        .iter()
+        .position(|e| matches!(e, Event::MessageReceived(_)))
+        .and_then(|i| ids.get(i).copied());
+    events
+        .into_iter()
+        .zip(ids)
+        .map(|(mut event, id)| {
+            if let Event::BotReplied(r) = &mut event {
+                r.in_reply_to = message;
+            }
+            let new = NewEvent::new(event, at).with_id(id);
+            match message {
+                Some(cause) if cause != id => new.caused_by(cause, correlation),
+                _ => NewEvent {
+                    correlation_id: correlation,
+                    ..new
+                },
+            }
+        })
+        .collect()
+}

@@ -141,6 +141,14 @@ impl Config {
                 Err("must be 1-256 characters of A-Z, a-z, 0-9, `_` and `-`".into())
             }
         })?;
+        if telegram_webhook_url.is_some() && telegram_webhook_secret.is_none() {
+            return Err(ConfigError {
+                variable: "TELEGRAM_WEBHOOK_SECRET",
+                message: "is required when TELEGRAM_WEBHOOK_URL is set (webhook calls are checked \
+                          against it)"
+                    .into(),
+            });
+        }
         let partitions = parse("PARTITIONS", |v| match v.parse::<u16>() {
             Ok(n) if (1..=1024).contains(&n) => Ok(n),
             _ => Err(format!("must be a whole number from 1 to 1024, got `{v}`")),

@@ -6,4 +6,7 @@
 pub mod catalog;
 pub mod engine;
 pub mod service;
+pub mod telegram;
+#[cfg(feature = "test-util")]
+pub mod testing;
 pub mod web;

@@ -92,6 +92,8 @@ pub struct CommandService {
     /// Striped per-user locks: concurrent messages of one user queue (in arrival order)
     /// instead of racing to append and retrying.
     stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
+    /// Notified after every append, so followers of the log (the Telegram outbox) wake up.
+    appended: Arc<tokio::sync::Notify>,
 }
 
 impl CommandService {
@@ -101,6 +103,7 @@ impl CommandService {
             catalog,
             clock,
             stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
+            appended: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -114,6 +117,45 @@ impl CommandService {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Notified after each append of this service.
+    pub fn appended(&self) -> Arc<tokio::sync::Notify> {
+        self.appended.clone()
+    }
+
+    /// Appends events that are facts in their own right (not decided from a message), e.g. a
+    /// payment Telegram reports. Idempotent with deterministic ids.
+    pub async fn record(
+        &self,
+        user: &UserId,
+        at: DateTime<Utc>,
+        events: Vec<Event>,
+        ids: EventIds,
+    ) -> Result<Handled, ServiceError> {
+        let events = stamp(events, ids, at);
+        let event_ids = events.iter().map(|e| e.event_id).collect();
+        match self
+            .store
+            .append(&user.stream_id(), ExpectedVersion::Any, events)
+            .await
+        {
+            Ok(a) if a.duplicate => Ok(Handled::Duplicate),
+            Ok(_) => {
+                self.appended.notify_one();
+                Ok(Handled::Answered {
+                    reply: Reply {
+                        text: String::new(),
+                        buttons: Vec::new(),
+                        products: Vec::new(),
+                    },
+                    events: event_ids,
+                })
+            }
+            Err(AppendError::PartialDuplicate(_)) => Ok(Handled::Duplicate),
+            Err(AppendError::Store(e)) => Err(e.into()),
+            Err(e) => Err(ServiceError::Rejected(e.to_string())),
+        }
     }
 
     /// The user's state as of the latest event: snapshot, then the events after it.
@@ -191,6 +233,7 @@ impl CommandService {
             {
                 Ok(appended) if appended.duplicate => return Ok(Handled::Duplicate),
                 Ok(_) => {
+                    self.appended.notify_one();
                     return Ok(Handled::Answered {
                         reply: decision.reply,
                         events: event_ids,

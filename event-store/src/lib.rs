@@ -3,6 +3,7 @@
 //! Postgres and SQLite sit behind one interface, chosen by `DATABASE_URL`.
 
 mod baseline;
+mod checkpoint;
 mod config;
 mod crypto;
 mod error;

@@ -531,7 +531,7 @@ pub(crate) async fn destroy_user_key(
 pub(crate) async fn reset(pool: &PgPool) -> Result<(), StoreError> {
     // `log_head` keeps its value: positions never repeat, so a reader that missed the reset
     // cannot mistake new events for ones it has passed.
-    sqlx::query("TRUNCATE events, user_keys, snapshots")
+    sqlx::query("TRUNCATE events, user_keys, snapshots, checkpoints")
         .execute(pool)
         .await?;
     Ok(())

@@ -398,7 +398,7 @@ pub(crate) async fn destroy_user_key(
 pub(crate) async fn reset(pool: &SqlitePool) -> Result<(), StoreError> {
     // `log_head` keeps its value: positions never repeat.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    for table in ["events", "user_keys", "snapshots"] {
+    for table in ["events", "user_keys", "snapshots", "checkpoints"] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)
             .await?;

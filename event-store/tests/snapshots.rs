@@ -82,3 +82,18 @@ async fn snapshots_round_trip_and_never_go_backwards(db: TestDatabase) {
     );
     assert_eq!(store.load_snapshot(&ana).await.expect("load"), None);
 }
+
+both_backends!(checkpoints_start_absent_and_only_move_forward);
+async fn checkpoints_start_absent_and_only_move_forward(db: TestDatabase) {
+    let store = db.open_for_test().await;
+    assert_eq!(store.checkpoint("outbox").await.expect("read"), None);
+    store.save_checkpoint("outbox", 5).await.expect("save");
+    store
+        .save_checkpoint("outbox", 3)
+        .await
+        .expect("older is ignored");
+    assert_eq!(store.checkpoint("outbox").await.expect("read"), Some(5));
+    store.save_checkpoint("outbox", 9).await.expect("save");
+    assert_eq!(store.checkpoint("outbox").await.expect("read"), Some(9));
+    assert_eq!(store.checkpoint("other").await.expect("read"), None);
+}

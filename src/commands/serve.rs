@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use command_service::catalog::Catalog;
 use command_service::service::{CommandService, SystemClock};
+use command_service::telegram::{Telegram, TelegramConfig};
 use event_store::EventStore;
 use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::web::{Data, Json};
@@ -23,6 +24,7 @@ pub async fn run(
     let catalog = Arc::new(load_catalog(config)?);
     let store = super::open_store(config).await?;
     let service = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
+    let telegram = start_telegram(config, &service).await?;
     let acceptor = TcpListener::bind(config.bind_addr)
         .into_acceptor()
         .await
@@ -45,24 +47,93 @@ pub async fn run(
         "salesbot is running: chat with the bot at http://{local}/chat"
     );
     tracing::info!(
-        "not built yet: Telegram, the projector and the query API with its dashboard; this \
-         process runs the web chat and the event store"
+        "not built yet: the projector and the query API with its dashboard; this process runs \
+         the bot and the event store"
     );
-    let app = command_service::web::routes()
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop_signal = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let mut tasks = Vec::new();
+    let routes = command_service::web::routes()
         .at(
             "/",
             get(poem::endpoint::make_sync(|_| {
                 poem::web::Redirect::see_other("/chat")
             })),
         )
-        .at("/health", get(health))
-        .data(store.clone())
-        .data(service);
+        .at("/health", get(health));
+    let app = match &telegram {
+        Some(tg) => {
+            let outbox = command_service::telegram::outbox::run(
+                store.clone(),
+                tg.sender(),
+                service.appended(),
+                stop_signal(),
+            );
+            tasks.push(tokio::spawn(async move {
+                if let Err(error) = outbox.await {
+                    tracing::error!(%error, "the Telegram outbox sender stopped");
+                }
+            }));
+            if config.telegram_webhook_url.is_none() {
+                tasks.push(tokio::spawn(tg.clone().poll(stop_signal())));
+            }
+            routes
+                .at(
+                    "/telegram/webhook",
+                    command_service::telegram::webhook_endpoint(),
+                )
+                .data(store.clone())
+                .data(service)
+                .data(tg.clone())
+                .boxed()
+        }
+        None => routes.data(store.clone()).data(service).boxed(),
+    };
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
         .await;
+    // Stop taking work, let the sender and poller finish what is in flight, then close.
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
     store.close().await;
     served.context("serving HTTP")
+}
+
+/// Telegram, when `TELEGRAM_BOT_TOKEN` is set: webhook mode with `TELEGRAM_WEBHOOK_URL`, long
+/// polling otherwise.
+async fn start_telegram(
+    config: &Config,
+    service: &CommandService,
+) -> anyhow::Result<Option<Arc<Telegram>>> {
+    let Some(token) = &config.telegram_bot_token else {
+        tracing::info!("TELEGRAM_BOT_TOKEN is not set: web chat only");
+        return Ok(None);
+    };
+    let telegram = Telegram::connect(
+        &TelegramConfig {
+            token: token.clone(),
+            api_url: config.telegram_api_url.clone(),
+            webhook_url: config.telegram_webhook_url.clone(),
+            webhook_secret: config.telegram_webhook_secret.clone(),
+        },
+        service.clone(),
+    )
+    .await
+    .context("connecting to Telegram (TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL)")?;
+    let mode = if config.telegram_webhook_url.is_some() {
+        "webhook"
+    } else {
+        "long polling"
+    };
+    tracing::info!(bot = %telegram.identity().username, mode, "Telegram connected");
+    Ok(Some(telegram))
 }
 
 /// The shop's catalog (`CATALOG_PATH`) or the bundled demo.

@@ -1,0 +1,276 @@
+//! Telegram: updates arrive by webhook (`POST /telegram/webhook`) or long polling, go through
+//! the same command path as the web chat (with ids derived from the `update_id`, so a
+//! redelivery appends nothing), and replies leave through the outbox sender, which follows the
+//! log and sends every `BotReplied` for Telegram exactly once it can.
+
+pub mod outbox;
+pub mod update;
+
+use std::sync::Arc;
+
+use events_schema::{BotReplied, Channel, Currency, Event, Money, OrderPlaced, PaymentMethod};
+use poem::http::StatusCode;
+use poem::web::{Data, Json};
+use poem::{IntoResponse, Request, Response, handler, post};
+use secrecy::{ExposeSecret as _, SecretString};
+use subtle::ConstantTimeEq as _;
+use teloxide::Bot;
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::payloads::{
+    AnswerPreCheckoutQuerySetters as _, GetUpdatesSetters as _, SetWebhookSetters as _,
+};
+use teloxide::requests::{Request as _, Requester as _};
+use teloxide::types::Update;
+
+use crate::service::{CommandService, EventIds, Handled, ServiceError};
+pub use update::{Action, BotIdentity};
+
+/// Largest webhook body accepted.
+const MAX_UPDATE_BYTES: usize = 1024 * 1024;
+
+/// How to reach Telegram.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    pub token: SecretString,
+    /// Another Bot API server (a local one, or a test fake).
+    pub api_url: Option<url::Url>,
+    /// Public https URL for webhook mode; unset: long polling.
+    pub webhook_url: Option<url::Url>,
+    pub webhook_secret: Option<SecretString>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    #[error("TELEGRAM_BOT_TOKEN must look like <bot id>:<secret>")]
+    Token,
+    #[error("TELEGRAM_WEBHOOK_SECRET is required in webhook mode (TELEGRAM_WEBHOOK_URL is set)")]
+    NoSecret,
+    #[error("Telegram API: {0}")]
+    Api(#[from] teloxide::RequestError),
+}
+
+/// The bot on Telegram.
+#[derive(Debug)]
+pub struct Telegram {
+    bot: Bot,
+    me: BotIdentity,
+    service: CommandService,
+    secret: Option<SecretString>,
+}
+
+impl Telegram {
+    /// Connects (`getMe`), and registers the webhook when one is configured.
+    pub async fn connect(
+        config: &TelegramConfig,
+        service: CommandService,
+    ) -> Result<Arc<Telegram>, TelegramError> {
+        let token = config.token.expose_secret();
+        let id = update::bot_id_of_token(token).ok_or(TelegramError::Token)?;
+        let mut bot = Bot::new(token);
+        if let Some(url) = &config.api_url {
+            bot = bot.set_api_url(url.clone());
+        }
+        let me = bot.get_me().send().await?;
+        let username = me.user.username.clone().unwrap_or_default();
+        if let Some(url) = &config.webhook_url {
+            let secret = config
+                .webhook_secret
+                .as_ref()
+                .ok_or(TelegramError::NoSecret)?;
+            bot.set_webhook(url.clone())
+                .secret_token(secret.expose_secret().to_owned())
+                .send()
+                .await?;
+            tracing::info!(%url, bot = %username, "Telegram webhook registered");
+        }
+        Ok(Arc::new(Telegram {
+            bot,
+            me: BotIdentity { id, username },
+            service,
+            secret: config.webhook_secret.clone(),
+        }))
+    }
+
+    pub fn identity(&self) -> &BotIdentity {
+        &self.me
+    }
+
+    /// A rate-limited sender for the outbox (Telegram's limits per chat and overall).
+    pub fn sender(&self) -> Throttle<Bot> {
+        Throttle::new_spawn(self.bot.clone(), Limits::default())
+    }
+
+    /// Handles one update through the command path; returns once its events are committed.
+    #[tracing::instrument(skip(self, update), fields(update_id = update.id.0))]
+    pub async fn handle(&self, update: &Update) -> Result<(), ServiceError> {
+        let ids = EventIds::Telegram {
+            bot_id: self.me.id,
+            update_id: i64::from(update.id.0),
+        };
+        match update::read(update, &self.me, self.service.now()) {
+            Action::Message { user, inbound } => {
+                let handled = self.service.handle(&user, &inbound, ids).await?;
+                tracing::debug!(?handled, "message");
+            }
+            Action::Button {
+                query_id,
+                user,
+                inbound,
+            } => {
+                // Telegram shows a spinner until the query is answered: always answer.
+                if let Err(error) = self.bot.answer_callback_query(query_id).send().await {
+                    tracing::warn!(%error, "answerCallbackQuery failed");
+                }
+                match self.service.handle(&user, &inbound, ids).await? {
+                    Handled::Ignored => {
+                        tracing::info!("button data the bot never produced: ignored")
+                    }
+                    other => tracing::debug!(?other, "button"),
+                }
+            }
+            Action::PreCheckout { query_id } => {
+                // salesbot issues no invoices yet, so every invoice is unknown: refuse before
+                // any money moves, within Telegram's 10 seconds.
+                if let Err(error) = self
+                    .bot
+                    .answer_pre_checkout_query(query_id, false)
+                    .error_message("Sorry, this invoice is not one of ours or has expired. Please ask the bot for a new one.")
+                    .send()
+                    .await
+                {
+                    tracing::warn!(%error, "answerPreCheckoutQuery failed");
+                }
+            }
+            Action::Payment {
+                user,
+                chat_id,
+                at,
+                payment,
+            } => {
+                let Ok(currency) = Currency::new(&payment.currency.to_uppercase()) else {
+                    tracing::error!(currency = %payment.currency, "payment in a currency that is not ISO 4217: not recorded");
+                    return Ok(());
+                };
+                tracing::warn!(
+                    invoice = %payment.invoice_payload,
+                    "payment for an invoice the bot never issued: recorded and flagged"
+                );
+                let events = vec![
+                    Event::OrderPlaced(OrderPlaced {
+                        order_id: format!("tg-{}", payment.telegram_charge_id),
+                        lines: Vec::new(),
+                        total: Money::new(payment.total_minor, currency),
+                        payment: PaymentMethod::TelegramPayments {
+                            telegram_payment_charge_id: payment.telegram_charge_id,
+                            provider_payment_charge_id: payment.provider_charge_id,
+                            flagged: true,
+                        },
+                        contact: None,
+                    }),
+                    Event::BotReplied(BotReplied {
+                        channel: Channel::Telegram,
+                        in_reply_to: None,
+                        chat_id: Some(chat_id),
+                        text: Some("Thank you, we received your payment. It doesn't match an open order, so our team will contact you to sort it out.".to_owned()),
+                        buttons: Vec::new(),
+                        products: Vec::new(),
+                    }),
+                ];
+                self.service.record(&user, at, events, ids).await?;
+            }
+            Action::Ignore(why) => tracing::debug!(why, "update ignored"),
+        }
+        Ok(())
+    }
+
+    /// Long polling: fetch updates, handle each (committed) before asking for the next.
+    pub async fn poll(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        if let Err(error) = self.bot.delete_webhook().send().await {
+            tracing::warn!(%error, "deleteWebhook failed; polling anyway");
+        }
+        tracing::info!(bot = %self.me.username, "Telegram long polling started");
+        let mut offset: i32 = 0;
+        tokio::pin!(shutdown);
+        loop {
+            let fetch = self.bot.get_updates().offset(offset).timeout(25).send();
+            let updates = tokio::select! {
+                () = &mut shutdown => break,
+                result = fetch => match result {
+                    Ok(updates) => updates,
+                    Err(error) => {
+                        tracing::warn!(%error, "getUpdates failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                        continue;
+                    }
+                },
+            };
+            for update in updates {
+                while let Err(error) = self.handle(&update).await {
+                    tracing::error!(%error, "handling an update failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                offset = i32::try_from(update.id.0)
+                    .unwrap_or(i32::MAX)
+                    .saturating_add(1);
+            }
+        }
+    }
+}
+
+/// The endpoint of `POST /telegram/webhook`; the server adds `.data(Arc<Telegram>)`.
+pub fn webhook_endpoint() -> impl poem::Endpoint {
+    post(webhook)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    Json(serde_json::json!({ "error": message }))
+        .with_status(status)
+        .into_response()
+}
+
+#[handler]
+async fn webhook(
+    req: &Request,
+    Data(telegram): Data<&Arc<Telegram>>,
+    body: poem::Body,
+) -> Response {
+    let given = req
+        .header("X-Telegram-Bot-Api-Secret-Token")
+        .unwrap_or_default()
+        .as_bytes();
+    let authorised = telegram
+        .secret
+        .as_ref()
+        .is_some_and(|s| bool::from(s.expose_secret().as_bytes().ct_eq(given)));
+    if !authorised {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong X-Telegram-Bot-Api-Secret-Token",
+        );
+    }
+    let bytes = match body.into_bytes_limit(MAX_UPDATE_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "update too large"),
+    };
+    let update: Update = match serde_json::from_slice(&bytes) {
+        Ok(u) => u,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("not a Telegram update: {e}"),
+            );
+        }
+    };
+    match telegram.handle(&update).await {
+        // 200 only now that the update's events are committed.
+        Ok(()) => Json(serde_json::json!({})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "webhook update failed; Telegram will retry");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "could not record the update; retry",
+            )
+        }
+    }
+}

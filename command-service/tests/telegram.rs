@@ -1,0 +1,239 @@
+//! Telegram end to end: every fixture update through the real webhook route, the real store
+//! and the outbox sender, against a fake Bot API on loopback that records what the bot sent.
+
+mod common;
+
+use command_service::testing::fake_telegram::FakeTelegram;
+use common::{TestApp, WEBHOOK_SECRET};
+use event_store::testing::TestDatabase;
+use events_schema::{Channel, Event, MessageKind, PaymentMethod, UserId};
+use serde_json::Value;
+
+fn fixtures() -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/telegram-updates.jsonl"
+    );
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn telegram_user(id: i64) -> UserId {
+    UserId::new(Channel::Telegram, &id.to_string()).expect("id")
+}
+
+async fn events_of(app: &TestApp, id: i64) -> Vec<events_schema::RecordedEvent> {
+    app.store
+        .read_stream(&telegram_user(id).stream_id(), 1)
+        .await
+        .expect("read")
+}
+
+fn sent_text(call: &Value) -> &str {
+    call["text"].as_str().unwrap_or_default()
+}
+
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = event_store::testing::TestDatabase::for_test().await {
+                    super::$name(db).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(event_store::testing::TestDatabase::sqlite_for_test()).await;
+            }
+        }
+    };
+}
+
+both_backends!(every_fixture_update_is_handled_as_documented);
+async fn every_fixture_update_is_handled_as_documented(db: TestDatabase) {
+    let fake = FakeTelegram::start().await;
+    let app = TestApp::spawn_with_telegram(&db, &fake.url).await;
+    let lines = fixtures();
+    assert_eq!(lines.len(), 12);
+    let mut heads = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let (status, body) = app.webhook(Some(WEBHOOK_SECRET), line).await;
+        assert_eq!(status, 200, "line {}: {body}", i + 1);
+        heads.push(app.store.head_position().await.expect("head"));
+    }
+    // Lines that must append nothing: the edit (4), the foreign button (7), the pre-checkout
+    // query (9), the channel post (11) and the redelivery (12).
+    for line in [4, 7, 9, 11, 12] {
+        assert_eq!(
+            heads[line - 1],
+            heads[line - 2],
+            "line {line} appended something"
+        );
+    }
+    let sent = fake.wait_for("sendMessage", 7).await;
+    assert_eq!(sent.len(), 7, "{sent:#?}");
+
+    // 1: /start → welcome saying what the bot does.
+    assert_eq!(sent[0]["chat_id"], 424242001);
+    assert!(
+        sent_text(&sent[0]).starts_with("Hi Ana!"),
+        "{}",
+        sent_text(&sent[0])
+    );
+    // 2: phones with prices, and buttons.
+    assert!(
+        sent_text(&sent[1]).contains("Here are our phones"),
+        "{}",
+        sent_text(&sent[1])
+    );
+    assert!(sent_text(&sent[1]).contains('$'));
+    assert!(
+        sent[1]["reply_markup"]["inline_keyboard"]
+            .as_array()
+            .is_some_and(|k| !k.is_empty())
+    );
+    // 3: "how much is it?" after a list → which one, with the products offered.
+    assert!(
+        sent_text(&sent[2]).starts_with("Which one"),
+        "{}",
+        sent_text(&sent[2])
+    );
+    let ana = events_of(&app, 424242001).await;
+    assert!(
+        !ana.iter()
+            .any(|e| matches!(e.event, Event::PriceInquired(_))),
+        "no PriceInquired yet"
+    );
+    // 5: photo from Bo → asked for text; recorded without text.
+    assert_eq!(sent[3]["chat_id"], 424242002);
+    assert!(
+        sent_text(&sent[3]).contains("text"),
+        "{}",
+        sent_text(&sent[3])
+    );
+    let bo = events_of(&app, 424242002).await;
+    assert!(bo.iter().any(|e| matches!(&e.event, Event::MessageReceived(m) if m.kind == MessageKind::Photo && m.text.is_none())));
+    // 6: the group mention → answered in the group, recorded for the sender.
+    assert_eq!(sent[4]["chat_id"], -100987654321_i64);
+    let chen = events_of(&app, 424242003).await;
+    assert!(chen.iter().any(
+        |e| matches!(&e.event, Event::MessageReceived(m) if m.text.as_deref() == Some("我想买两台"))
+    ));
+    // 7: the foreign button is answered, nothing recorded.
+    let answered = fake.calls("answerCallbackQuery");
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0]["callback_query_id"], "4382bfdwdsb323b2d9");
+    // 8: sticker → like the photo.
+    assert_eq!(sent[5]["chat_id"], 424242001);
+    assert!(sent_text(&sent[5]).contains("text"));
+    // 9: pre-checkout for an invoice never issued → refused with a reason.
+    let checkout = fake.calls("answerPreCheckoutQuery");
+    assert_eq!(checkout.len(), 1);
+    assert_eq!(checkout[0]["ok"], false);
+    assert!(
+        checkout[0]["error_message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    // 10: the unknown payment is recorded, flagged, and acknowledged.
+    let ana = events_of(&app, 424242001).await;
+    let paid = ana.iter().find_map(|e| match &e.event {
+        Event::OrderPlaced(o) => Some(o.clone()),
+        _ => None,
+    });
+    let paid = paid.expect("payment recorded");
+    assert_eq!(paid.total.amount_minor, 129_900);
+    assert!(matches!(
+        paid.payment,
+        PaymentMethod::TelegramPayments { flagged: true, .. }
+    ));
+    assert!(
+        sent_text(&sent[6]).contains("received your payment"),
+        "{}",
+        sent_text(&sent[6])
+    );
+    // 12: the redelivery sent nothing more.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(fake.calls("sendMessage").len(), 7);
+    app.stop().await;
+}
+
+both_backends!(bad_webhook_calls_are_refused_and_write_nothing);
+async fn bad_webhook_calls_are_refused_and_write_nothing(db: TestDatabase) {
+    let fake = FakeTelegram::start().await;
+    let app = TestApp::spawn_with_telegram(&db, &fake.url).await;
+    let line = fixtures().remove(0);
+    assert_eq!(app.webhook(None, &line).await.0, 401);
+    assert_eq!(app.webhook(Some("test-secret_12"), &line).await.0, 401);
+    assert_eq!(app.webhook(Some(WEBHOOK_SECRET), "{not json").await.0, 400);
+    assert_eq!(
+        app.webhook(Some(WEBHOOK_SECRET), r#"{"message": {}}"#)
+            .await
+            .0,
+        400
+    );
+    let (status, _) = app
+        .webhook(
+            Some(WEBHOOK_SECRET),
+            r#"{"update_id": 1, "some_future_kind": {"x": 1}}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "unknown kinds are answered 200 and ignored");
+    assert_eq!(app.store.head_position().await.expect("head"), 0);
+    app.stop().await;
+}
+
+both_backends!(a_reply_cut_off_by_a_crash_is_sent_after_restart);
+async fn a_reply_cut_off_by_a_crash_is_sent_after_restart(db: TestDatabase) {
+    let fake = FakeTelegram::start().await;
+    let mut app = TestApp::spawn_with_telegram(&db, &fake.url).await;
+    let lines = fixtures();
+    app.webhook(Some(WEBHOOK_SECRET), &lines[0]).await;
+    fake.wait_for("sendMessage", 1).await;
+    // The sender dies; a message is committed meanwhile, its reply not sent.
+    app.stop_outbox().await;
+    let (status, _) = app.webhook(Some(WEBHOOK_SECRET), &lines[1]).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(fake.calls("sendMessage").len(), 1);
+    app.start_outbox();
+    let sent = fake.wait_for("sendMessage", 2).await;
+    assert!(sent_text(&sent[1]).contains("Here are our phones"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(fake.calls("sendMessage").len(), 2, "each reply once");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_polling_handles_updates_and_answers() {
+    let db = TestDatabase::sqlite_for_test();
+    let fake = FakeTelegram::start().await;
+    let app = TestApp::spawn_with_telegram(&db, &fake.url).await;
+    let line: Value = serde_json::from_str(&fixtures()[1]).expect("json");
+    fake.queue_update(line);
+    let telegram = app.telegram.clone().expect("telegram");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let poller = tokio::spawn(telegram.poll(async {
+        let _ = stopped.await;
+    }));
+    let sent = fake.wait_for("sendMessage", 1).await;
+    assert!(sent_text(&sent[0]).contains("Here are our phones"));
+    assert_eq!(
+        fake.calls("deleteWebhook").len(),
+        1,
+        "polling and a webhook exclude each other"
+    );
+    let _ = stop.send(());
+    poller.await.expect("poller stops on shutdown");
+    let ana = events_of(&app, 424242001).await;
+    assert!(
+        ana.iter()
+            .any(|e| matches!(e.event, Event::MessageReceived(_)))
+    );
+    app.stop().await;
+}

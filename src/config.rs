@@ -149,6 +149,14 @@ impl Config {
                     .into(),
             });
         }
+        let llm_api_url = parse("LLM_API_URL", http_url)?;
+        let llm_model = var("LLM_MODEL")?;
+        if llm_api_url.is_some() && llm_model.is_none() {
+            return Err(ConfigError {
+                variable: "LLM_MODEL",
+                message: "is required when LLM_API_URL is set (e.g. gpt-4o-mini)".into(),
+            });
+        }
         let partitions = parse("PARTITIONS", |v| match v.parse::<u16>() {
             Ok(n) if (1..=1024).contains(&n) => Ok(n),
             _ => Err(format!("must be a whole number from 1 to 1024, got `{v}`")),
@@ -218,9 +226,9 @@ impl Config {
             telegram_payment_provider_token: secret("TELEGRAM_PAYMENT_PROVIDER_TOKEN")?,
             partitions,
             catalog_path,
-            llm_api_url: parse("LLM_API_URL", http_url)?,
+            llm_api_url,
             llm_api_key: secret("LLM_API_KEY")?,
-            llm_model: var("LLM_MODEL")?,
+            llm_model,
             report_timezone,
             bind_addr,
             stream_replicas,

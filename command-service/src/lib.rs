@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod engine;
+pub mod llm;
 pub mod service;
 pub mod telegram;
 #[cfg(feature = "test-util")]

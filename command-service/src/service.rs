@@ -11,7 +11,8 @@ use events_schema::{Event, NewEvent, UserId};
 use uuid::Uuid;
 
 use crate::catalog::Catalog;
-use crate::engine::{ConversationState, Inbound, Reply, decide, order_id};
+use crate::engine::{ConversationState, Decision, Inbound, Reply, decide, order_id};
+use crate::llm::Llm;
 
 /// Save a snapshot when loading had to fold more events than this after the last one.
 const SNAPSHOT_EVERY: usize = 100;
@@ -94,6 +95,8 @@ pub struct CommandService {
     stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Notified after every append, so followers of the log (the Telegram outbox) wake up.
     appended: Arc<tokio::sync::Notify>,
+    /// Words small-talk and not-understood replies when configured.
+    llm: Option<Arc<Llm>>,
 }
 
 impl CommandService {
@@ -104,7 +107,14 @@ impl CommandService {
             clock,
             stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
             appended: Arc::new(tokio::sync::Notify::new()),
+            llm: None,
         }
+    }
+
+    /// Lets the model word the replies it may word (see [`crate::llm`]).
+    pub fn with_llm(mut self, llm: Llm) -> Self {
+        self.llm = Some(Arc::new(llm));
+        self
     }
 
     pub fn store(&self) -> &EventStore {
@@ -221,9 +231,10 @@ impl CommandService {
             }
             let state = self.load(user).await?;
             let order = order_id(stream.as_str(), state.version);
-            let Some(decision) = decide(&state, inbound, &self.catalog, &order) else {
+            let Some(mut decision) = decide(&state, inbound, &self.catalog, &order) else {
                 return Ok(Handled::Ignored);
             };
+            self.word_with_llm(&state, inbound, &mut decision).await;
             let events = stamp(decision.events, ids, inbound.at);
             let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
             match self
@@ -246,6 +257,39 @@ impl CommandService {
             }
         }
         Err(ServiceError::Busy(user.clone()))
+    }
+}
+
+impl CommandService {
+    /// Replaces the reply's wording with the model's where it may (the events stay the rules').
+    async fn word_with_llm(
+        &self,
+        state: &ConversationState,
+        inbound: &Inbound,
+        decision: &mut Decision,
+    ) {
+        let (Some(llm), Some(text)) = (&self.llm, inbound.text.as_deref()) else {
+            return;
+        };
+        let intent = decision.events.iter().find_map(|e| match e {
+            Event::MessageReceived(m) => Some(m.intent),
+            _ => None,
+        });
+        if !intent.is_some_and(crate::llm::words_reply) {
+            return;
+        }
+        let Some(worded) = llm
+            .reply(&self.catalog, state, text, &decision.reply.text)
+            .await
+        else {
+            return;
+        };
+        for event in &mut decision.events {
+            if let Event::BotReplied(r) = event {
+                r.text = Some(worded.clone());
+            }
+        }
+        decision.reply.text = worded;
     }
 }
 

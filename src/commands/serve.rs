@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use command_service::catalog::Catalog;
+use command_service::llm::{Llm, LlmConfig};
 use command_service::service::{CommandService, SystemClock};
 use command_service::telegram::{Telegram, TelegramConfig};
 use event_store::EventStore;
@@ -23,7 +24,18 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let catalog = Arc::new(load_catalog(config)?);
     let store = super::open_store(config).await?;
-    let service = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
+    let mut service = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
+    if let (Some(url), Some(model)) = (&config.llm_api_url, &config.llm_model) {
+        let llm = Llm::new(LlmConfig {
+            url: url.clone(),
+            api_key: config.llm_api_key.clone(),
+            model: model.clone(),
+            timeout: Duration::from_secs(10),
+        })
+        .context("LLM_API_URL: building the HTTP client")?;
+        tracing::info!(%url, %model, "LLM wording enabled for small talk and not-understood messages");
+        service = service.with_llm(llm);
+    }
     let telegram = start_telegram(config, &service).await?;
     let acceptor = TcpListener::bind(config.bind_addr)
         .into_acceptor()

@@ -28,6 +28,9 @@ pub enum Command {
     Reset(ResetArgs),
     /// Write the log in global order, one event per line, personal fields decrypted.
     Replay(ReplayArgs),
+    /// Realistic shoppers chatting with the bot through the real command path, deterministic
+    /// by --seed: back-dated over --days in-process, or live over HTTP with --target.
+    Simulate(SimulateArgs),
     /// Benchmarks; each prints one JSON object per line.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -65,11 +68,36 @@ pub struct ReplayArgs {
     pub format: ReplayFormat,
 }
 
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Number of shoppers.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub users: u32,
+    /// Seed of the generator: the same seed gives the same conversations.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Most messages per second overall (default: as fast as the bot answers).
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Send live traffic to a running salesbot (e.g. http://127.0.0.1:8080) instead of
+    /// appending in-process; messages then happen now, not back-dated.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<url::Url>,
+    /// Spread the shoppers' first visits over the last D days (in-process).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// Shoppers chatting at the same time.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub concurrency: u64,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Append throughput and latency: batched appends, and concurrent single-event appends
     /// (group commit), each against a plain batched INSERT of the same rows.
     Append(BenchAppendArgs),
+    /// Chat throughput and latency through POST /api/messages (in-process server, loopback).
+    Chat(BenchChatArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,4 +121,20 @@ pub struct BenchAppendArgs {
     /// Events per append in the batched measurement.
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub batch_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchChatArgs {
+    /// Which store to measure (in a scratch database, as for `bench append`).
+    #[arg(long, value_enum, default_value_t = BenchBackend::Postgres)]
+    pub backend: BenchBackend,
+    /// Shoppers chatting at once.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub users: u64,
+    /// Messages in all.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub messages: u64,
+    /// Also measure latency at this steady rate (messages per second), e.g. 1000.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
 }

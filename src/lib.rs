@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod shutdown;
+pub mod simulate;
 pub mod telemetry;
 
 use std::process::ExitCode;
@@ -26,7 +27,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => commands::stats::run(&config, &args).await?,
         Command::Reset(args) => commands::reset::run(&config, &args).await?,
         Command::Replay(args) => commands::replay::run(&config, &args).await?,
+        Command::Simulate(args) => commands::simulate::run(&config, &args).await?,
         Command::Bench(BenchCommand::Append(args)) => bench::append::run(&config, &args).await?,
+        Command::Bench(BenchCommand::Chat(args)) => bench::chat::run(&config, &args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

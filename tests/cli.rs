@@ -443,3 +443,108 @@ async fn store_damage_is_one_line_on_postgres() {
 async fn store_damage_is_one_line_on_sqlite() {
     store_damage_is_one_line_on(BackendKind::Sqlite).await;
 }
+
+#[test]
+fn simulate_is_deterministic_by_seed_and_back_dates_the_conversations() {
+    let stats_after = |seed: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let o = salesbot(
+            dir.path(),
+            &[],
+            &["simulate", "--users", "120", "--seed", seed, "--days", "14"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).starts_with("simulate: 120 shoppers"),
+            "{}",
+            stdout(&o)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(&salesbot(dir.path(), &[], &["stats", "--json"])))
+                .expect("json");
+        json
+    };
+    let a = stats_after("7");
+    let b = stats_after("7");
+    let c = stats_after("8");
+    assert_eq!(
+        a["events_by_type"], b["events_by_type"],
+        "same seed, same conversations"
+    );
+    assert_ne!(
+        a["events_by_type"], c["events_by_type"],
+        "another seed, other conversations"
+    );
+    assert_eq!(a["streams"], 120);
+    assert!(
+        a["events_by_type"]["OrderPlaced"].as_i64().unwrap_or(0) > 0,
+        "some shoppers buy"
+    );
+    let first =
+        chrono::DateTime::parse_from_rfc3339(a["first_occurred_at"].as_str().expect("time"))
+            .expect("rfc3339");
+    let age = chrono::Utc::now().signed_duration_since(first);
+    assert!(
+        age > chrono::Duration::days(1) && age <= chrono::Duration::days(15),
+        "back-dated: {age}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simulate_sends_live_traffic_to_a_running_salesbot() {
+    let server_dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesbot"));
+    cmd.current_dir(server_dir.path());
+    for v in VARIABLES {
+        cmd.env_remove(v);
+    }
+    let mut child = cmd
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("spawn serve");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !reqwest::get(format!("{url}/health"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve never became healthy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let client_dir = tempfile::tempdir().expect("tempdir");
+    let o = salesbot(
+        client_dir.path(),
+        &[],
+        &[
+            "simulate", "--users", "10", "--target", &url, "--rate", "200",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sent: usize = stdout(&o)
+        .split_whitespace()
+        .nth(3)
+        .and_then(|n| n.parse().ok())
+        .expect("message count");
+    let health: serde_json::Value = reqwest::get(format!("{url}/health"))
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        health["head_position"].as_i64().unwrap_or(0) >= i64::try_from(sent * 2).unwrap_or(0),
+        "{health}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use event_store::{AppendError, EventStore, ExpectedVersion, StoreError};
-use events_schema::{Event, NewEvent, UserId};
+use std::collections::HashMap;
+
+use events_schema::{Event, NewEvent, RecordedEvent, UserId};
 use uuid::Uuid;
 
 use crate::catalog::Catalog;
@@ -97,7 +99,14 @@ pub struct CommandService {
     appended: Arc<tokio::sync::Notify>,
     /// Words small-talk and not-understood replies when configured.
     llm: Option<Arc<Llm>>,
+    /// The folded state of recently active users, so a message needs no read of the log: a
+    /// write by another process since is caught by the expected version, and then the state is
+    /// reloaded from the log.
+    states: Arc<std::sync::Mutex<HashMap<UserId, ConversationState>>>,
 }
+
+/// Users whose state is kept in memory at most (the cache is emptied when full).
+const CACHED_STATES: usize = 100_000;
 
 impl CommandService {
     pub fn new(store: EventStore, catalog: Arc<Catalog>, clock: Arc<dyn Clock>) -> Self {
@@ -108,6 +117,30 @@ impl CommandService {
             stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
             appended: Arc::new(tokio::sync::Notify::new()),
             llm: None,
+            states: Arc::new(std::sync::Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn cached(&self, user: &UserId) -> Option<ConversationState> {
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(user)
+            .cloned()
+    }
+
+    fn cache(&self, user: &UserId, state: Option<ConversationState>) {
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        match state {
+            Some(state) => {
+                if states.len() >= CACHED_STATES {
+                    states.clear();
+                }
+                states.insert(user.clone(), state);
+            }
+            None => {
+                states.remove(user);
+            }
         }
     }
 
@@ -229,7 +262,10 @@ impl CommandService {
                 let pause = 2u64.saturating_pow(u32::try_from(attempt.min(6)).unwrap_or(6));
                 tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
-            let state = self.load(user).await?;
+            let state = match self.cached(user) {
+                Some(state) if attempt == 0 => state,
+                _ => self.load(user).await?,
+            };
             let order = order_id(stream.as_str(), state.version);
             let Some(mut decision) = decide(&state, inbound, &self.catalog, &order) else {
                 return Ok(Handled::Ignored);
@@ -237,21 +273,49 @@ impl CommandService {
             self.word_with_llm(&state, inbound, &mut decision).await;
             let events = stamp(decision.events, ids, inbound.at);
             let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+            let folded = events.clone();
             match self
                 .store
                 .append(&stream, ExpectedVersion::Exact(state.version), events)
                 .await
             {
-                Ok(appended) if appended.duplicate => return Ok(Handled::Duplicate),
-                Ok(_) => {
+                Ok(appended) if appended.duplicate => {
+                    self.cache(user, None);
+                    return Ok(Handled::Duplicate);
+                }
+                Ok(appended) => {
                     self.appended.notify_one();
+                    let mut next = state;
+                    for (i, event) in folded.into_iter().enumerate() {
+                        let offset = i64::try_from(i).unwrap_or(0);
+                        next.apply(&RecordedEvent {
+                            global_position: appended.first_position + offset,
+                            event_id: event.event_id,
+                            stream_id: stream.clone(),
+                            stream_version: next.version + 1,
+                            event: event.event,
+                            schema_version: 1,
+                            occurred_at: event.occurred_at,
+                            recorded_at: event.occurred_at,
+                            correlation_id: event.correlation_id,
+                            causation_id: event.causation_id,
+                            erased: false,
+                        });
+                    }
+                    self.cache(user, Some(next));
                     return Ok(Handled::Answered {
                         reply: decision.reply,
                         events: event_ids,
                     });
                 }
-                Err(AppendError::PartialDuplicate(_)) => return Ok(Handled::Duplicate),
-                Err(AppendError::Conflict { .. }) => continue,
+                Err(AppendError::PartialDuplicate(_)) => {
+                    self.cache(user, None);
+                    return Ok(Handled::Duplicate);
+                }
+                Err(AppendError::Conflict { .. }) => {
+                    self.cache(user, None);
+                    continue;
+                }
                 Err(AppendError::Store(e)) => return Err(e.into()),
                 Err(AppendError::Invalid(reason)) => return Err(ServiceError::Rejected(reason)),
             }

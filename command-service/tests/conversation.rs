@@ -313,6 +313,17 @@ fn a_purchase_is_intended_confirmed_and_ordered_against_stock() {
         "nothing pending any more"
     );
 
+    let d = chat.send("I'll take the pixelon 8");
+    let intended = d.events.iter().find_map(|e| match e {
+        Event::PurchaseIntended(p) => Some(p.quantity),
+        _ => None,
+    });
+    assert_eq!(
+        intended,
+        Some(1),
+        "the 8 is part of the name, not a quantity"
+    );
+    chat.send("cancel");
     let d = chat.send("I want 5 pixelon 8");
     assert!(!types(&d).contains(&"PurchaseIntended"), "only 2 in stock");
     assert!(d.reply.text.contains("only have 2"), "{}", d.reply.text);

@@ -160,3 +160,29 @@ async fn bad_requests_get_a_clear_4xx_and_write_nothing(db: TestDatabase) {
     );
     app.stop().await;
 }
+
+both_backends!(two_processes_share_one_conversation_without_losing_a_message);
+async fn two_processes_share_one_conversation_without_losing_a_message(db: TestDatabase) {
+    // Two command services over one database stand in for two processes, each with its own
+    // in-memory state of the user.
+    let a = TestApp::spawn(&db).await;
+    let b = TestApp::spawn(&db).await;
+    a.say("ana", "what laptops do you have?").await;
+    b.say("ana", "tell me about the vertex 14").await;
+    // A's cached state is stale: the append conflicts, A reloads and sees what B was told.
+    let reply = a.say("ana", "how much is it?").await;
+    assert!(reply.contains("The Vertex 14 costs $749.00"), "{reply}");
+    let ana = UserId::new(Channel::Web, "ana").expect("id");
+    let events = a
+        .store
+        .read_stream(&ana.stream_id(), 1)
+        .await
+        .expect("read");
+    let messages = events
+        .iter()
+        .filter(|e| matches!(e.event, Event::MessageReceived(_)))
+        .count();
+    assert_eq!(messages, 3);
+    a.stop().await;
+    b.stop().await;
+}

@@ -2,6 +2,7 @@
 //! in the shop's own.
 
 pub mod append;
+pub mod chat;
 
 use anyhow::Context as _;
 use event_store::{BackendKind, ScratchDatabase};

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use command_service::catalog::Catalog;
 use command_service::llm::{Llm, LlmConfig};
 use command_service::service::{CommandService, SystemClock};
 use command_service::telegram::{Telegram, TelegramConfig};
@@ -22,7 +21,7 @@ pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let catalog = Arc::new(load_catalog(config)?);
+    let catalog = Arc::new(super::load_catalog(config)?);
     let store = super::open_store(config).await?;
     let mut service = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
     if let (Some(url), Some(model)) = (&config.llm_api_url, &config.llm_model) {
@@ -146,14 +145,6 @@ async fn start_telegram(
     };
     tracing::info!(bot = %telegram.identity().username, mode, "Telegram connected");
     Ok(Some(telegram))
-}
-
-/// The shop's catalog (`CATALOG_PATH`) or the bundled demo.
-fn load_catalog(config: &Config) -> anyhow::Result<Catalog> {
-    match &config.catalog_path {
-        Some(path) => Catalog::load(path).context("CATALOG_PATH"),
-        None => Catalog::demo().context("the bundled demo catalog"),
-    }
 }
 
 /// 200 with the head position while the database answers; 503 otherwise.

@@ -316,9 +316,21 @@ pub fn understand(text: &str, catalog: &Catalog, pending_purchase: bool) -> Unde
     let lowered = text.to_lowercase().replace('’', "'");
     let words = words(text);
     let products = products(&lowered, &words, catalog);
+    // Numbers inside product names ("Vertex 14", "Pixelon 8") are neither budgets nor
+    // quantities: read those from the text without the names.
+    let mut unnamed = lowered.clone();
+    for p in products.iter().filter_map(|id| catalog.product(id)) {
+        let mut names: Vec<String> = vec![p.name.to_lowercase(), p.id.replace('-', " ")];
+        names.extend(p.aliases.iter().map(|a| a.to_lowercase()));
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        for n in names.iter().filter(|n| !n.is_empty()) {
+            unnamed = unnamed.replace(n.as_str(), " ");
+        }
+    }
+    let number_words = self::words(&unnamed);
     let reference = reference(&lowered, &words);
-    let quantity = quantity(&words);
-    let budget = budget(&words, catalog);
+    let quantity = quantity(&number_words);
+    let budget = budget(&number_words, catalog);
     let category = category(&words, &lowered, catalog);
     let first = words.first().map(String::as_str).unwrap_or_default();
 

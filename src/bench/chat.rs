@@ -1,0 +1,141 @@
+//! `salesbot bench chat`: messages per second from request to committed events through
+//! `POST /api/messages`, with U shoppers chatting at once, and the latency of each request. The
+//! server runs in this process on a loopback port, over a scratch database.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use poem::EndpointExt as _;
+use poem::listener::{Acceptor as _, Listener as _, TcpListener};
+use serde_json::json;
+
+use super::{histogram, progress, quantile_ms};
+use crate::cli::{BenchBackend, BenchChatArgs};
+use crate::config::Config;
+
+/// A shopper's conversation, repeated as long as the benchmark needs messages.
+const CONVERSATION: &[&str] = &[
+    "hi! what phones do you have?",
+    "tell me about the nova x1",
+    "how much is it?",
+    "specs?",
+    "compare the nova x1 and the pixelon 8",
+    "laptops under $800",
+    "the second one",
+    "I'll take it",
+    "no, cancel",
+    "thanks!",
+];
+
+pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
+    let db = super::scratch(args.backend, config).await?;
+    let store = db.open().await.context("opening the scratch store")?;
+    let catalog = Arc::new(crate::commands::load_catalog(config)?);
+    let service = crate::simulate::service(store.clone(), catalog);
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("no local address")?;
+    let app = command_service::web::routes().data(service);
+    let server = tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
+    });
+    let url = format!("http://{addr}/api/messages");
+    let backend = match args.backend {
+        BenchBackend::Postgres => "postgres",
+        BenchBackend::Sqlite => "sqlite",
+    };
+    let result = async {
+        let (rate, latency, elapsed) = load(&url, args, None).await?;
+        println!(
+            "{}",
+            json!({
+                "bench": "chat", "backend": backend, "users": args.users, "messages": args.messages,
+                "messages_per_sec": rate.round(), "p50_ms": quantile_ms(&latency, 0.5),
+                "p99_ms": quantile_ms(&latency, 0.99), "seconds": elapsed.as_secs_f64(),
+            })
+        );
+        if let Some(target) = args.rate {
+            let (rate, latency, elapsed) = load(&url, args, Some(target)).await?;
+            println!(
+                "{}",
+                json!({
+                    "bench": "chat_paced", "backend": backend, "users": args.users,
+                    "messages": args.messages, "target_messages_per_sec": target,
+                    "messages_per_sec": rate.round(), "p50_ms": quantile_ms(&latency, 0.5),
+                    "p99_ms": quantile_ms(&latency, 0.99), "seconds": elapsed.as_secs_f64(),
+                })
+            );
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    server.abort();
+    store.close().await;
+    drop(db);
+    result
+}
+
+/// Sends `args.messages` messages from `args.users` shoppers; paced to `rate` per second if
+/// given. Returns (messages/s, latency histogram in µs, elapsed).
+async fn load(
+    url: &str,
+    args: &BenchChatArgs,
+    rate: Option<f64>,
+) -> anyhow::Result<(f64, hdrhistogram::Histogram<u64>, Duration)> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(usize::try_from(args.users).unwrap_or(200))
+        .build()?;
+    let per_user = args.messages.div_ceil(args.users);
+    let total = per_user * args.users;
+    let bar = progress(total, if rate.is_some() { "paced chat" } else { "chat" });
+    let started = Instant::now();
+    let round = if rate.is_some() { "paced" } else { "max" };
+    let mut tasks = Vec::new();
+    let users = args.users;
+    for u in 0..args.users {
+        let (client, url, bar) = (client.clone(), url.to_owned(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latency = histogram()?;
+            let user = format!("bench-{round}-{u}");
+            for i in 0..per_user {
+                if let Some(rate) = rate {
+                    // Each shopper sends every users/rate seconds, offset by u/rate so that
+                    // together they make `rate` messages a second, evenly spread.
+                    let due = started
+                        + Duration::from_secs_f64((i as f64 * users as f64 + u as f64) / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let text = CONVERSATION[usize::try_from(i).unwrap_or(0) % CONVERSATION.len()];
+                let t = Instant::now();
+                let response = client
+                    .post(&url)
+                    .json(&json!({"user_id": user, "text": text}))
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "status {}",
+                    response.status()
+                );
+                latency.record(t.elapsed().as_micros().max(1) as u64)?;
+                bar.inc(1);
+            }
+            anyhow::Ok(latency)
+        }));
+    }
+    let mut latency = histogram()?;
+    for t in tasks {
+        latency.add(t.await??)?;
+    }
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    Ok((
+        total as f64 / elapsed.as_secs_f64().max(1e-9),
+        latency,
+        elapsed,
+    ))
+}

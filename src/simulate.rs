@@ -277,6 +277,7 @@ pub async fn run_in_process(
                         display_name: None,
                         language: Some("en".into()),
                         at: line.at,
+                        payments: false,
                     };
                     if let Err(error) = service.handle(&user, &inbound, EventIds::Fresh).await {
                         tracing::warn!(%error, user = %user, "simulated message failed");

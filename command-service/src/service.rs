@@ -167,6 +167,15 @@ impl CommandService {
         self.appended.clone()
     }
 
+    /// The user's current state: from memory when this process saw their last message, else
+    /// folded from the log.
+    pub async fn state_of(&self, user: &UserId) -> Result<ConversationState, StoreError> {
+        match self.cached(user) {
+            Some(state) => Ok(state),
+            None => self.load(user).await,
+        }
+    }
+
     /// Appends events that are facts in their own right (not decided from a message), e.g. a
     /// payment Telegram reports. Idempotent with deterministic ids.
     pub async fn record(
@@ -178,6 +187,8 @@ impl CommandService {
     ) -> Result<Handled, ServiceError> {
         let events = stamp(events, ids, at);
         let event_ids = events.iter().map(|e| e.event_id).collect();
+        // The user's stream moves on without a decision: forget the state kept in memory.
+        self.cache(user, None);
         match self
             .store
             .append(&user.stream_id(), ExpectedVersion::Any, events)

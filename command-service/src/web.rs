@@ -119,6 +119,7 @@ async fn post_message(Data(service): Data<&CommandService>, body: poem::Body) ->
         display_name: request.username,
         language: None,
         at: service.now(),
+        payments: false,
     };
     match service.handle(&user, &inbound, EventIds::Fresh).await {
         Ok(Handled::Answered { reply, .. }) => Json(MessageResponse {

@@ -108,6 +108,7 @@ impl Chat {
             display_name: Some("Ana".into()),
             language: None,
             at: self.now,
+            payments: false,
         }
     }
 

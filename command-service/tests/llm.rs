@@ -37,6 +37,7 @@ fn text(message: &str) -> Inbound {
         display_name: None,
         language: None,
         at: Utc::now(),
+        payments: false,
     }
 }
 

@@ -237,3 +237,119 @@ async fn long_polling_handles_updates_and_answers() {
     );
     app.stop().await;
 }
+
+fn update(update_id: i64, kind: &str, body: Value) -> String {
+    let mut u = serde_json::json!({"update_id": update_id});
+    u[kind] = body;
+    u.to_string()
+}
+
+fn text_message(id: i64, text: &str) -> String {
+    update(
+        id,
+        "message",
+        serde_json::json!({
+            "message_id": id,
+            "from": {"id": 424242001, "is_bot": false, "first_name": "Ana"},
+            "chat": {"id": 424242001, "first_name": "Ana", "type": "private"},
+            "date": 1764028800 + id,
+            "text": text
+        }),
+    )
+}
+
+fn pre_checkout(id: i64, payload: &str, amount: i64) -> String {
+    update(
+        id,
+        "pre_checkout_query",
+        serde_json::json!({
+            "id": format!("pcq-{id}"),
+            "from": {"id": 424242001, "is_bot": false, "first_name": "Ana"},
+            "currency": "USD", "total_amount": amount, "invoice_payload": payload
+        }),
+    )
+}
+
+both_backends!(with_telegram_payments_a_confirmed_purchase_is_invoiced_checked_and_paid);
+async fn with_telegram_payments_a_confirmed_purchase_is_invoiced_checked_and_paid(
+    db: TestDatabase,
+) {
+    let fake = FakeTelegram::start().await;
+    let app = common::TestApp::spawn_with_payments(&db, &fake.url).await;
+    for (id, text) in [
+        (1, "tell me about the nova x1"),
+        (2, "I'll take two"),
+        (3, "yes"),
+    ] {
+        assert_eq!(
+            app.webhook(Some(WEBHOOK_SECRET), &text_message(id, text))
+                .await
+                .0,
+            200
+        );
+    }
+    let invoices = fake.wait_for("sendInvoice", 1).await;
+    let invoice = &invoices[0];
+    assert_eq!(invoice["chat_id"], 424242001);
+    assert_eq!(invoice["currency"], "USD");
+    assert_eq!(invoice["provider_token"], common::PROVIDER_TOKEN);
+    assert_eq!(invoice["prices"][0]["amount"], 159_800);
+    let payload = invoice["payload"].as_str().expect("payload").to_owned();
+    let ana = events_of(&app, 424242001).await;
+    assert!(
+        !ana.iter().any(|e| matches!(e.event, Event::OrderPlaced(_))),
+        "not paid yet"
+    );
+
+    // Telegram asks before taking the money: yes for the open invoice, no for a changed amount.
+    app.webhook(Some(WEBHOOK_SECRET), &pre_checkout(4, &payload, 100))
+        .await;
+    app.webhook(Some(WEBHOOK_SECRET), &pre_checkout(5, &payload, 159_800))
+        .await;
+    let answers = fake.wait_for("answerPreCheckoutQuery", 2).await;
+    assert_eq!(
+        (answers[0]["ok"].clone(), answers[1]["ok"].clone()),
+        (false.into(), true.into())
+    );
+
+    let paid = update(
+        6,
+        "message",
+        serde_json::json!({
+            "message_id": 6,
+            "from": {"id": 424242001, "is_bot": false, "first_name": "Ana"},
+            "chat": {"id": 424242001, "first_name": "Ana", "type": "private"},
+            "date": 1764028900,
+            "successful_payment": {
+                "currency": "USD", "total_amount": 159_800, "invoice_payload": payload,
+                "telegram_payment_charge_id": "tg_1", "provider_payment_charge_id": "prov_1"
+            }
+        }),
+    );
+    assert_eq!(app.webhook(Some(WEBHOOK_SECRET), &paid).await.0, 200);
+    let ana = events_of(&app, 424242001).await;
+    let order = ana.iter().find_map(|e| match &e.event {
+        Event::OrderPlaced(o) => Some(o.clone()),
+        _ => None,
+    });
+    let order = order.expect("paid order placed");
+    assert_eq!(order.order_id, payload);
+    assert_eq!(order.total.amount_minor, 159_800);
+    assert_eq!(order.lines.len(), 1);
+    assert!(matches!(
+        order.payment,
+        PaymentMethod::TelegramPayments { flagged: false, .. }
+    ));
+    let sent = fake.wait_for("sendMessage", 4).await;
+    assert!(
+        sent_text(&sent[3]).starts_with("Payment received"),
+        "{}",
+        sent_text(&sent[3])
+    );
+    // Paid once: asking again for the same invoice is refused.
+    app.webhook(Some(WEBHOOK_SECRET), &pre_checkout(7, &payload, 159_800))
+        .await;
+    let answers = fake.wait_for("answerPreCheckoutQuery", 3).await;
+    assert_eq!(answers[2]["ok"], false);
+    app.stop().await;
+}

@@ -135,6 +135,9 @@ events! {
     PreferenceStated version 1 personal [],
     /// The user said they want to buy a quantity of one product.
     PurchaseIntended version 1 personal [],
+    /// An invoice for a confirmed purchase was issued (Telegram Payments); the order is placed
+    /// when it is paid.
+    InvoiceIssued version 1 personal [],
     /// An order was placed (confirmed in chat, or paid through Telegram Payments).
     OrderPlaced version 1 personal ["contact"],
     /// The user's personal data was erased (their key destroyed). Aggregates keep counting them.
@@ -325,6 +328,16 @@ pub struct OrderPlaced {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InvoiceIssued {
+    /// Also the invoice payload Telegram echoes back, and the order id once paid.
+    pub invoice_id: String,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    /// The Telegram chat the invoice goes to.
+    pub chat_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserErased {
     /// Who asked for the erasure, e.g. `admin-api` or `cli`.
     pub requested_by: String,
@@ -416,6 +429,17 @@ pub(crate) mod examples {
             .into(),
             UserErased {
                 requested_by: "cli".into(),
+            }
+            .into(),
+            InvoiceIssued {
+                invoice_id: "ord-2".into(),
+                lines: vec![OrderLine {
+                    product_id: "phone-x1".into(),
+                    quantity: 1,
+                    unit_price: usd(79_900),
+                }],
+                total: usd(79_900),
+                chat_id: Some(424242001),
             }
             .into(),
         ]

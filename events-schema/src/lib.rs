@@ -13,10 +13,10 @@ pub mod upcast;
 
 pub use envelope::{NewEvent, RawEvent, RecordedEvent};
 pub use events::{
-    BotReplied, ConversationStarted, Event, EventType, Intent, MessageKind, MessageReceived,
-    OrderContact, OrderLine, OrderPlaced, Payload, PaymentMethod, PreferenceStated, PriceInquired,
-    ProductViewed, PurchaseIntended, ReplyButton, Sentiment, SpecsRequested, UserErased,
-    ViewSource,
+    BotReplied, ConversationStarted, Event, EventType, Intent, InvoiceIssued, MessageKind,
+    MessageReceived, OrderContact, OrderLine, OrderPlaced, Payload, PaymentMethod,
+    PreferenceStated, PriceInquired, ProductViewed, PurchaseIntended, ReplyButton, Sentiment,
+    SpecsRequested, UserErased, ViewSource,
 };
 pub use ids::{Channel, IdError, StreamId, UserId};
 pub use money::{Currency, Money, MoneyError};

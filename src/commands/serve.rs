@@ -82,6 +82,7 @@ pub async fn run(
             let outbox = command_service::telegram::outbox::run(
                 store.clone(),
                 tg.sender(),
+                tg.payment_token(),
                 service.appended(),
                 stop_signal(),
             );
@@ -133,6 +134,7 @@ async fn start_telegram(
             api_url: config.telegram_api_url.clone(),
             webhook_url: config.telegram_webhook_url.clone(),
             webhook_secret: config.telegram_webhook_secret.clone(),
+            payment_provider_token: config.telegram_payment_provider_token.clone(),
         },
         service.clone(),
     )

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use events_schema::{
-    BotReplied, Channel, ConversationStarted, Event, Intent, MessageKind, MessageReceived, Money,
-    OrderLine, OrderPlaced, PaymentMethod, PreferenceStated, PriceInquired, ProductViewed,
-    PurchaseIntended, ReplyButton, SpecsRequested, ViewSource,
+    BotReplied, Channel, ConversationStarted, Event, Intent, InvoiceIssued, MessageKind,
+    MessageReceived, Money, OrderLine, OrderPlaced, PaymentMethod, PreferenceStated, PriceInquired,
+    ProductViewed, PurchaseIntended, ReplyButton, SpecsRequested, ViewSource,
 };
 use uuid::Uuid;
 
@@ -34,6 +34,9 @@ pub struct Inbound {
     pub display_name: Option<String>,
     pub language: Option<String>,
     pub at: DateTime<Utc>,
+    /// Confirmed purchases are paid by invoice (Telegram Payments) rather than confirmed in
+    /// chat.
+    pub payments: bool,
 }
 
 /// The bot's answer.
@@ -105,6 +108,7 @@ pub fn decide(
         catalog,
         name: name.as_deref(),
         new_session,
+        invoice_to: inbound.payments.then_some(inbound.chat_id),
     };
     let (mut more, reply) = ctx.respond(&understood, order_id);
     let product_id = more
@@ -220,6 +224,8 @@ struct Ctx<'a> {
     catalog: &'a Catalog,
     name: Option<&'a str>,
     new_session: bool,
+    /// `Some(chat)` when purchases are paid by an invoice sent to that chat.
+    invoice_to: Option<Option<i64>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -742,13 +748,32 @@ impl<'a> Ctx<'a> {
             pending.unit_price.amount_minor * i64::from(pending.quantity),
             pending.unit_price.currency.clone(),
         );
+        let lines = vec![OrderLine {
+            product_id: pending.product_id.clone(),
+            quantity: pending.quantity,
+            unit_price: pending.unit_price.clone(),
+        }];
+        if let Some(chat_id) = self.invoice_to {
+            events.push(Event::InvoiceIssued(InvoiceIssued {
+                invoice_id: order_id.to_owned(),
+                lines,
+                total: total.clone(),
+                chat_id,
+            }));
+            return Reply {
+                text: format!(
+                    "I've sent you the invoice for {} × {}, {}. Tap Pay to complete your order.",
+                    pending.quantity,
+                    product.name,
+                    money(&total)
+                ),
+                buttons: Vec::new(),
+                products: vec![product.id.clone()],
+            };
+        }
         events.push(Event::OrderPlaced(OrderPlaced {
             order_id: order_id.to_owned(),
-            lines: vec![OrderLine {
-                product_id: pending.product_id.clone(),
-                quantity: pending.quantity,
-                unit_price: pending.unit_price.clone(),
-            }],
+            lines,
             total: total.clone(),
             payment: PaymentMethod::ChatConfirmation,
             contact: None,

@@ -56,6 +56,9 @@ pub struct ConversationState {
     pub pending: Option<Pending>,
     pub awaiting: Option<Awaiting>,
     pub orders: u32,
+    /// Invoices sent and not paid yet (Telegram Payments).
+    #[serde(default)]
+    pub invoices: Vec<events_schema::InvoiceIssued>,
     /// The user was erased: personal fields of earlier events read as `null`.
     pub erased: bool,
     pub history: VecDeque<(Speaker, String)>,
@@ -113,9 +116,14 @@ impl ConversationState {
                     unit_price: p.unit_price.clone(),
                 });
             }
-            Event::OrderPlaced(_) => {
+            Event::OrderPlaced(o) => {
                 self.orders += 1;
                 self.pending = None;
+                self.invoices.retain(|i| i.invoice_id != o.order_id);
+            }
+            Event::InvoiceIssued(i) => {
+                self.pending = None;
+                self.invoices.push(i.clone());
             }
             Event::UserErased(_) => {
                 self.erased = true;

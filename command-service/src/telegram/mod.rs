@@ -38,6 +38,8 @@ pub struct TelegramConfig {
     /// Public https URL for webhook mode; unset: long polling.
     pub webhook_url: Option<url::Url>,
     pub webhook_secret: Option<SecretString>,
+    /// Telegram Payments provider token: confirmed purchases are then paid by invoice.
+    pub payment_provider_token: Option<SecretString>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,7 @@ pub struct Telegram {
     me: BotIdentity,
     service: CommandService,
     secret: Option<SecretString>,
+    payment_token: Option<SecretString>,
 }
 
 impl Telegram {
@@ -89,11 +92,19 @@ impl Telegram {
             me: BotIdentity { id, username },
             service,
             secret: config.webhook_secret.clone(),
+            payment_token: config.payment_provider_token.clone(),
         }))
     }
 
     pub fn identity(&self) -> &BotIdentity {
         &self.me
+    }
+
+    /// The payments provider token, for the outbox's invoices.
+    pub fn payment_token(&self) -> Option<String> {
+        self.payment_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned())
     }
 
     /// A rate-limited sender for the outbox (Telegram's limits per chat and overall).
@@ -108,7 +119,8 @@ impl Telegram {
             bot_id: self.me.id,
             update_id: i64::from(update.id.0),
         };
-        match update::read(update, &self.me, self.service.now()) {
+        let payments = self.payment_token.is_some();
+        match update::read(update, &self.me, self.service.now(), payments) {
             Action::Message { user, inbound } => {
                 let handled = self.service.handle(&user, &inbound, ids).await?;
                 tracing::debug!(?handled, "message");
@@ -129,16 +141,37 @@ impl Telegram {
                     other => tracing::debug!(?other, "button"),
                 }
             }
-            Action::PreCheckout { query_id } => {
-                // salesbot issues no invoices yet, so every invoice is unknown: refuse before
-                // any money moves, within Telegram's 10 seconds.
-                if let Err(error) = self
-                    .bot
-                    .answer_pre_checkout_query(query_id, false)
-                    .error_message("Sorry, this invoice is not one of ours or has expired. Please ask the bot for a new one.")
-                    .send()
-                    .await
-                {
+            Action::PreCheckout {
+                query_id,
+                user,
+                invoice_payload,
+                currency,
+                total_minor,
+            } => {
+                // Answer at once (Telegram waits at most 10 s): yes only for an open invoice of
+                // this user with the same amount.
+                let open = match &user {
+                    Some(user) => {
+                        self.service
+                            .state_of(user)
+                            .await?
+                            .invoices
+                            .into_iter()
+                            .any(|i| {
+                                i.invoice_id == invoice_payload
+                                    && i.total.amount_minor == total_minor
+                                    && i.total.currency.as_str() == currency
+                            })
+                    }
+                    None => false,
+                };
+                let mut answer = self.bot.answer_pre_checkout_query(query_id, open);
+                if !open {
+                    answer = answer.error_message(
+                        "Sorry, this invoice is not one of ours, was paid already or has changed. Please ask the bot for a new one.",
+                    );
+                }
+                if let Err(error) = answer.send().await {
                     tracing::warn!(%error, "answerPreCheckoutQuery failed");
                 }
             }
@@ -152,19 +185,45 @@ impl Telegram {
                     tracing::error!(currency = %payment.currency, "payment in a currency that is not ISO 4217: not recorded");
                     return Ok(());
                 };
-                tracing::warn!(
-                    invoice = %payment.invoice_payload,
-                    "payment for an invoice the bot never issued: recorded and flagged"
-                );
+                let total = Money::new(payment.total_minor, currency);
+                let invoice = self
+                    .service
+                    .state_of(&user)
+                    .await?
+                    .invoices
+                    .into_iter()
+                    .find(|i| i.invoice_id == payment.invoice_payload && i.total == total);
+                let (order_id, lines, flagged, text) = match invoice {
+                    Some(i) => {
+                        let text = format!(
+                            "Payment received: order {} is confirmed, {}. Thank you! We'll be in touch about delivery.",
+                            i.invoice_id,
+                            crate::engine::reply::money(&total)
+                        );
+                        (i.invoice_id, i.lines, false, text)
+                    }
+                    None => {
+                        tracing::warn!(
+                            invoice = %payment.invoice_payload,
+                            "payment for an invoice the bot never issued: recorded and flagged"
+                        );
+                        (
+                            format!("tg-{}", payment.telegram_charge_id),
+                            Vec::new(),
+                            true,
+                            "Thank you, we received your payment. It doesn't match an open order, so our team will contact you to sort it out.".to_owned(),
+                        )
+                    }
+                };
                 let events = vec![
                     Event::OrderPlaced(OrderPlaced {
-                        order_id: format!("tg-{}", payment.telegram_charge_id),
-                        lines: Vec::new(),
-                        total: Money::new(payment.total_minor, currency),
+                        order_id,
+                        lines,
+                        total,
                         payment: PaymentMethod::TelegramPayments {
                             telegram_payment_charge_id: payment.telegram_charge_id,
                             provider_payment_charge_id: payment.provider_charge_id,
-                            flagged: true,
+                            flagged,
                         },
                         contact: None,
                     }),
@@ -172,7 +231,7 @@ impl Telegram {
                         channel: Channel::Telegram,
                         in_reply_to: None,
                         chat_id: Some(chat_id),
-                        text: Some("Thank you, we received your payment. It doesn't match an open order, so our team will contact you to sort it out.".to_owned()),
+                        text: Some(text),
                         buttons: Vec::new(),
                         products: Vec::new(),
                     }),

@@ -7,11 +7,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use event_store::{EventStore, StoreError};
-use events_schema::{BotReplied, Channel, Event};
+use events_schema::{BotReplied, Channel, Event, InvoiceIssued};
 use teloxide::RequestError;
-use teloxide::payloads::SendMessageSetters as _;
+use teloxide::payloads::{SendInvoiceSetters as _, SendMessageSetters as _};
 use teloxide::requests::{Request as _, Requester};
-use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup};
+use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice};
 use tokio::sync::Notify;
 
 /// The checkpoint's name in the store.
@@ -25,6 +25,7 @@ const MAX_CALLBACK_BYTES: usize = 64;
 pub async fn run<B>(
     store: EventStore,
     bot: B,
+    payment_token: Option<String>,
     wake: std::sync::Arc<Notify>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StoreError>
@@ -60,14 +61,78 @@ where
             continue;
         }
         for event in batch {
-            if let Event::BotReplied(reply) = &event.event
-                && reply.channel == Channel::Telegram
-            {
-                deliver(&bot, reply, &mut shutdown).await;
+            match &event.event {
+                Event::BotReplied(reply) if reply.channel == Channel::Telegram => {
+                    deliver(&bot, reply, &mut shutdown).await;
+                }
+                Event::InvoiceIssued(invoice) => {
+                    if let (Some(token), Some(chat_id)) = (&payment_token, invoice.chat_id) {
+                        send_invoice(&bot, token, chat_id, invoice, &mut shutdown).await;
+                    }
+                }
+                _ => {}
             }
             after = event.global_position;
             store.save_checkpoint(CHECKPOINT, after).await?;
         }
+    }
+}
+
+/// Sends an invoice (Telegram Payments); its payload is the invoice id, which comes back in the
+/// pre-checkout query and the successful payment.
+async fn send_invoice<B>(
+    bot: &B,
+    token: &str,
+    chat_id: i64,
+    invoice: &InvoiceIssued,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+) where
+    B: Requester<Err = RequestError>,
+{
+    let prices: Vec<LabeledPrice> = invoice
+        .lines
+        .iter()
+        .map(|l| LabeledPrice {
+            label: format!("{} × {}", l.quantity, l.product_id),
+            amount: u32::try_from(
+                l.unit_price
+                    .amount_minor
+                    .saturating_mul(i64::from(l.quantity)),
+            )
+            .unwrap_or(u32::MAX),
+        })
+        .collect();
+    let description: Vec<String> = invoice
+        .lines
+        .iter()
+        .map(|l| format!("{} × {}", l.quantity, l.product_id))
+        .collect();
+    let mut wait = Duration::from_millis(500);
+    loop {
+        let request = bot
+            .send_invoice(
+                ChatId(chat_id),
+                format!("Order {}", invoice.invoice_id),
+                description.join(", "),
+                invoice.invoice_id.clone(),
+                invoice.total.currency.as_str(),
+                prices.clone(),
+            )
+            .provider_token(token);
+        match request.send().await {
+            Ok(_) => return,
+            Err(RequestError::Api(error)) => {
+                tracing::warn!(%error, chat_id, "Telegram refused an invoice; skipped");
+                return;
+            }
+            Err(RequestError::RetryAfter(after)) => wait = after.duration(),
+            Err(error) => tracing::warn!(%error, chat_id, "sending an invoice failed; retrying"),
+        }
+        tokio::select! {
+            () = shutdown.as_mut() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -40,8 +40,14 @@ pub enum Action {
         user: UserId,
         inbound: Inbound,
     },
-    /// Telegram asks whether to take a payment: only for invoices the bot issued.
-    PreCheckout { query_id: PreCheckoutQueryId },
+    /// Telegram asks whether to take a payment: only for open invoices the bot issued.
+    PreCheckout {
+        query_id: PreCheckoutQueryId,
+        user: Option<UserId>,
+        invoice_payload: String,
+        currency: String,
+        total_minor: i64,
+    },
     /// Money arrived: always record it.
     Payment {
         user: UserId,
@@ -57,9 +63,10 @@ fn user_id(user: &User) -> Option<UserId> {
     UserId::new(Channel::Telegram, &user.id.0.to_string()).ok()
 }
 
-pub fn read(update: &Update, me: &BotIdentity, now: DateTime<Utc>) -> Action {
+/// `payments`: confirmed purchases are paid by invoice (a provider token is configured).
+pub fn read(update: &Update, me: &BotIdentity, now: DateTime<Utc>, payments: bool) -> Action {
     match &update.kind {
-        UpdateKind::Message(message) => read_message(message, me),
+        UpdateKind::Message(message) => read_message(message, me, payments),
         UpdateKind::EditedMessage(_) => Action::Ignore("edited message: the original was answered"),
         UpdateKind::ChannelPost(_) | UpdateKind::EditedChannelPost(_) => {
             Action::Ignore("channel post: the bot sells in chats, not channels")
@@ -82,17 +89,22 @@ pub fn read(update: &Update, me: &BotIdentity, now: DateTime<Utc>) -> Action {
                     display_name: Some(query.from.first_name.clone()),
                     language: query.from.language_code.clone(),
                     at: now,
+                    payments,
                 },
             }
         }
         UpdateKind::PreCheckoutQuery(query) => Action::PreCheckout {
             query_id: query.id.clone(),
+            user: user_id(&query.from),
+            invoice_payload: query.invoice_payload.clone(),
+            currency: query.currency.clone(),
+            total_minor: i64::from(query.total_amount),
         },
         _ => Action::Ignore("update kind the bot does not use"),
     }
 }
 
-fn read_message(message: &Message, me: &BotIdentity) -> Action {
+fn read_message(message: &Message, me: &BotIdentity, payments: bool) -> Action {
     let Some(from) = message.from.as_ref() else {
         return Action::Ignore("message without a sender");
     };
@@ -156,6 +168,7 @@ fn read_message(message: &Message, me: &BotIdentity) -> Action {
             display_name: Some(from.first_name.clone()),
             language: from.language_code.clone(),
             at: message.date,
+            payments,
         },
     }
 }

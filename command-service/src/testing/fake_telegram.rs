@@ -138,7 +138,7 @@ fn respond(state: &Mutex<Calls>, method: &str, params: &Value) -> Value {
             "can_read_all_group_messages": false, "supports_inline_queries": false,
             "has_main_web_app": false
         }),
-        "sendMessage" => json!({
+        "sendMessage" | "sendInvoice" => json!({
             "message_id": calls.calls.len(),
             "date": 1764028800,
             "chat": {"id": params["chat_id"], "type": "private", "first_name": "Shopper"},

@@ -28,22 +28,34 @@ pub struct TestApp {
 }
 
 pub const WEBHOOK_SECRET: &str = "test-secret_123";
+pub const PROVIDER_TOKEN: &str = "284685063:TEST:provider";
 
 impl TestApp {
     /// Opens the store of `db` and serves the web chat routes on 127.0.0.1:<free port>.
     pub async fn spawn(db: &TestDatabase) -> TestApp {
-        Self::spawn_with(db, None).await
+        Self::spawn_with(db, None, None).await
     }
 
     /// The web chat plus Telegram against the fake Bot API at `api_url` (webhook routes mounted,
     /// outbox sender running).
     pub async fn spawn_with_telegram(db: &TestDatabase, api_url: &str) -> TestApp {
-        let mut app = Self::spawn_with(db, Some(api_url)).await;
+        let mut app = Self::spawn_with(db, Some(api_url), None).await;
         app.start_outbox();
         app
     }
 
-    async fn spawn_with(db: &TestDatabase, telegram_api: Option<&str>) -> TestApp {
+    /// As [`Self::spawn_with_telegram`], with Telegram Payments (a provider token) on.
+    pub async fn spawn_with_payments(db: &TestDatabase, api_url: &str) -> TestApp {
+        let mut app = Self::spawn_with(db, Some(api_url), Some(PROVIDER_TOKEN)).await;
+        app.start_outbox();
+        app
+    }
+
+    async fn spawn_with(
+        db: &TestDatabase,
+        telegram_api: Option<&str>,
+        provider_token: Option<&str>,
+    ) -> TestApp {
         let store = db.open_for_test().await;
         let catalog = Arc::new(Catalog::demo().expect("demo catalog"));
         let service = CommandService::new(store.clone(), catalog, Arc::new(SystemClock));
@@ -55,6 +67,7 @@ impl TestApp {
                     api_url: Some(url.parse().expect("url")),
                     webhook_url: None,
                     webhook_secret: Some(WEBHOOK_SECRET.to_owned().into()),
+                    payment_provider_token: provider_token.map(|t| t.to_owned().into()),
                 };
                 Some(
                     Telegram::connect(&config, service.clone())
@@ -105,12 +118,13 @@ impl TestApp {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let store = self.store.clone();
         let bot = telegram.sender();
+        let token = telegram.payment_token();
         let wake = self.service.appended();
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            command_service::telegram::outbox::run(store, bot, wake, shutdown)
+            command_service::telegram::outbox::run(store, bot, token, wake, shutdown)
                 .await
                 .expect("outbox");
         });

@@ -293,7 +293,12 @@ pub fn products(text: &str, words: &[String], catalog: &Catalog) -> Vec<String> 
                 {
                     for w in words.iter().filter(|w| w.len() >= 4) {
                         let limit = if t.len() >= 7 { 2 } else { 1 };
-                        if strsim::damerau_levenshtein(t, w) <= limit && tokens.len() == 1 {
+                        // Cheap length check first; optimal string alignment (transpositions
+                        // count as one typo) without the allocations of full Damerau.
+                        if tokens.len() == 1
+                            && t.len().abs_diff(w.len()) <= limit
+                            && strsim::osa_distance(t, w) <= limit
+                        {
                             at = text.find(w.as_str());
                             break 'outer;
                         }

@@ -548,3 +548,27 @@ async fn simulate_sends_live_traffic_to_a_running_salesbot() {
         .status();
     let _ = child.wait();
 }
+
+#[test]
+fn a_bad_catalog_stops_start_up_with_the_line_and_field_at_fault() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("shop.toml");
+    std::fs::write(
+        &path,
+        "currency = \"USD\"\n\n[[categories]]\nid = \"phones\"\nname = \"Phones\"\n\n[[products]]\nid = \"p1\"\nname = \"P1\"\ncategory = \"phone\"\nprice = 10.00\ndescription = \"x\"\nstock = 1\n",
+    )
+    .expect("write catalog");
+    let path = path.to_str().expect("utf-8 path");
+    let o = salesbot(dir.path(), &[("CATALOG_PATH", path)], &["serve"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("line 10") && err.contains("products[0].category"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing started, nothing written"
+    );
+}

@@ -167,15 +167,6 @@ impl CommandService {
         self.appended.clone()
     }
 
-    /// The user's current state: from memory when this process saw their last message, else
-    /// folded from the log.
-    pub async fn state_of(&self, user: &UserId) -> Result<ConversationState, StoreError> {
-        match self.cached(user) {
-            Some(state) => Ok(state),
-            None => self.load(user).await,
-        }
-    }
-
     /// Appends events that are facts in their own right (not decided from a message), e.g. a
     /// payment Telegram reports. Idempotent with deterministic ids.
     pub async fn record(
@@ -187,13 +178,14 @@ impl CommandService {
     ) -> Result<Handled, ServiceError> {
         let events = stamp(events, ids, at);
         let event_ids = events.iter().map(|e| e.event_id).collect();
-        // The user's stream moves on without a decision: forget the state kept in memory.
-        self.cache(user, None);
-        match self
+        let _turn = self.turn(user).await;
+        let appended = self
             .store
             .append(&user.stream_id(), ExpectedVersion::Any, events)
-            .await
-        {
+            .await;
+        // The user's stream moved on without a decision: forget the state kept in memory.
+        self.cache(user, None);
+        match appended {
             Ok(a) if a.duplicate => Ok(Handled::Duplicate),
             Ok(_) => {
                 self.appended.notify_one();
@@ -257,31 +249,28 @@ impl CommandService {
         ids: EventIds,
     ) -> Result<Handled, ServiceError> {
         let stream = user.stream_id();
-        let stripe = {
-            use std::hash::{Hash as _, Hasher as _};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            user.hash(&mut h);
-            usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0)
-        };
-        let _turn = match self.stripes.get(stripe) {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
-        };
+        let _turn = self.turn(user).await;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 // Another process wrote to this stream: back off a little, growing.
                 let pause = 2u64.saturating_pow(u32::try_from(attempt.min(6)).unwrap_or(6));
                 tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
-            let state = match self.cached(user) {
-                Some(state) if attempt == 0 => state,
-                _ => self.load(user).await?,
+            let (state, from_memory) = match self.cached(user) {
+                Some(state) if attempt == 0 => (state, true),
+                _ => (self.load(user).await?, false),
             };
             let order = order_id(stream.as_str(), state.version);
             let Some(mut decision) = decide(&state, inbound, &self.catalog, &order) else {
+                if from_memory {
+                    // Another process may have moved the conversation on (e.g. offered the
+                    // button pressed): decide again on the log's state before ignoring.
+                    self.cache(user, None);
+                    continue;
+                }
                 return Ok(Handled::Ignored);
             };
-            self.word_with_llm(&state, inbound, &mut decision).await;
+            self.word_with_llm(user, inbound, &mut decision).await;
             let events = stamp(decision.events, ids, inbound.at);
             let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
             let folded = events.clone();
@@ -337,12 +326,21 @@ impl CommandService {
 
 impl CommandService {
     /// Replaces the reply's wording with the model's where it may (the events stay the rules').
-    async fn word_with_llm(
-        &self,
-        state: &ConversationState,
-        inbound: &Inbound,
-        decision: &mut Decision,
-    ) {
+    /// This user's turn: their messages are decided one at a time in this process.
+    async fn turn(&self, user: &UserId) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        user.hash(&mut h);
+        let stripe = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
+        match self.stripes.get(stripe) {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
+    }
+
+    /// The prompt's history comes from the log, never from memory, so an erasure made by
+    /// another process is never sent to the model.
+    async fn word_with_llm(&self, user: &UserId, inbound: &Inbound, decision: &mut Decision) {
         let (Some(llm), Some(text)) = (&self.llm, inbound.text.as_deref()) else {
             return;
         };
@@ -353,8 +351,15 @@ impl CommandService {
         if !intent.is_some_and(crate::llm::words_reply) {
             return;
         }
+        let state = match self.load(user).await {
+            Ok(state) => state,
+            Err(error) => {
+                tracing::warn!(%error, "loading history for the LLM failed; rule-based reply");
+                return;
+            }
+        };
         let Some(worded) = llm
-            .reply(&self.catalog, state, text, &decision.reply.text)
+            .reply(&self.catalog, &state, text, &decision.reply.text)
             .await
         else {
             return;

@@ -31,6 +31,16 @@ aliases = ["nova", "x1"]
 stock = 10
 
 [[products]]
+id = "nova-x1-pro"
+name = "Nova X1 Pro"
+category = "phones"
+price = 1099.00
+description = "The big one."
+specs = [{ name = "screen", value = "6.7 in OLED" }]
+aliases = ["x1 pro"]
+stock = 4
+
+[[products]]
 id = "pixelon-8"
 name = "Pixelon 8"
 category = "phones"
@@ -203,7 +213,7 @@ fn browsing_lists_a_category_with_prices_and_budget() {
     );
     assert_eq!(
         d.reply.products,
-        ["kite-mini", "pixelon-8", "nova-x1"],
+        ["kite-mini", "pixelon-8", "nova-x1", "nova-x1-pro"],
         "cheapest first"
     );
     assert!(d.reply.buttons.iter().any(|b| b.data == "view:nova-x1"));
@@ -232,7 +242,7 @@ fn an_ambiguous_price_question_asks_which_one_and_the_answer_resolves_it() {
         "no PriceInquired yet"
     );
     assert!(d.reply.text.starts_with("Which one"), "{}", d.reply.text);
-    assert_eq!(d.reply.buttons.len(), 3);
+    assert_eq!(d.reply.buttons.len(), 4);
 
     let d = chat.send("the second one");
     assert!(types(&d).contains(&"PriceInquired"), "{:?}", types(&d));
@@ -373,4 +383,64 @@ fn media_without_text_and_nonsense_get_helpful_answers() {
         _ => None,
     });
     assert_eq!(sentiment, Some(events_schema::Sentiment::Positive));
+}
+
+#[test]
+fn ordinary_words_are_not_products_prices_or_quantities() {
+    let mut chat = Chat::new();
+    let d = chat.send("how much is the Nova X1 Pro?");
+    assert!(
+        d.reply.text.contains("Nova X1 Pro costs $1,099.00"),
+        "a longer name wins: {}",
+        d.reply.text
+    );
+    let d = chat.send("Thank you so much!");
+    assert_eq!(intent(&d), Intent::Thanks);
+    assert!(!types(&d).contains(&"PriceInquired"));
+    let d = chat.send("I want a phone with zero bloatware");
+    assert!(
+        !types(&d).contains(&"PurchaseIntended"),
+        "zero is not the Aero: {:?}",
+        types(&d)
+    );
+    let d = chat.send("I'm thinking about 2 laptops");
+    assert!(
+        !types(&d).contains(&"PreferenceStated"),
+        "2 is not a budget: {:?}",
+        types(&d)
+    );
+    let d = chat.send("I'll take the one with 16 GB");
+    let quantity = d.events.iter().find_map(|e| match e {
+        Event::PurchaseIntended(p) => Some(p.quantity),
+        _ => None,
+    });
+    assert_ne!(quantity, Some(16), "16 GB is a spec, not a quantity");
+}
+
+#[test]
+fn only_a_plain_yes_to_the_question_confirms_an_order() {
+    let mut chat = Chat::new();
+    chat.send("tell me about the Nova X1");
+    chat.send("I'll take it");
+    for not_a_yes in [
+        "ok, show me laptops",
+        "I'm not sure",
+        "sure, but compare nova x1 and pixelon 8 first",
+    ] {
+        let d = chat.send(not_a_yes);
+        assert!(
+            !types(&d).contains(&"OrderPlaced"),
+            "{not_a_yes}: {:?}",
+            types(&d)
+        );
+    }
+    let d = chat.send("Yes, place the order");
+    assert_eq!(intent(&d), Intent::Confirm);
+    assert!(types(&d).contains(&"OrderPlaced"));
+
+    // A purchase left hanging does not survive into a new session.
+    chat.send("I'll take the pixelon 8");
+    chat.now += Duration::hours(5);
+    let d = chat.send("ok");
+    assert!(!types(&d).contains(&"OrderPlaced"), "{:?}", types(&d));
 }

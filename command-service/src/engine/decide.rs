@@ -88,7 +88,8 @@ pub fn decide(
 
     let mut understood = match (inbound.kind, text) {
         (MessageKind::Button, Some(data)) => button_meaning(data, catalog, state)?,
-        (_, Some(text)) => understand(text, catalog, state.pending.is_some()),
+        // A purchase left unconfirmed in an earlier session is not confirmed by today's "ok".
+        (_, Some(text)) => understand(text, catalog, state.pending.is_some() && !new_session),
         (_, None) => Understanding {
             intent: Intent::NonText,
             products: Vec::new(),

@@ -57,27 +57,7 @@ fn has_phrase(text: &str, any: &[&str]) -> bool {
 
 /// `phrase` occurs in `text` on word boundaries.
 fn contains_phrase(text: &str, phrase: &str) -> bool {
-    let mut start = 0;
-    while let Some(i) = text[start..].find(phrase) {
-        let at = start + i;
-        let end = at + phrase.len();
-        let before = text[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric());
-        let after = text[end..]
-            .chars()
-            .next()
-            .is_none_or(|c| !c.is_alphanumeric());
-        if before && after {
-            return true;
-        }
-        start = at + phrase.len().max(1);
-        if start >= text.len() {
-            break;
-        }
-    }
-    false
+    phrase_at(text, phrase).is_some()
 }
 
 const NUMBER_WORDS: &[(&str, u32)] = &[
@@ -87,7 +67,6 @@ const NUMBER_WORDS: &[(&str, u32)] = &[
     ("single", 1),
     ("two", 2),
     ("couple", 2),
-    ("pair", 2),
     ("both", 2),
     ("three", 3),
     ("four", 4),
@@ -158,7 +137,7 @@ fn budget(words: &[String], catalog: &Catalog) -> Option<Money> {
             .is_some_and(|n| matches!(n.as_str(), "dollars" | "usd" | "bucks" | "eur" | "euros"));
         if (money_word || after_cue || before_currency)
             && let Some(minor) = amount(w)
-            && minor >= 100
+            && minor >= 1_000
         {
             return Some(Money::new(minor, catalog.currency().clone()));
         }
@@ -168,8 +147,31 @@ fn budget(words: &[String], catalog: &Catalog) -> Option<Money> {
 
 fn quantity(words: &[String]) -> Option<u32> {
     for (i, w) in words.iter().enumerate() {
+        // "16 gb", "6.1 in": a number with a unit is a spec, not a quantity.
+        let unit = words.get(i + 1).is_some_and(|u| {
+            matches!(
+                u.as_str(),
+                "gb" | "tb"
+                    | "mb"
+                    | "mp"
+                    | "mah"
+                    | "hz"
+                    | "in"
+                    | "inch"
+                    | "inches"
+                    | "mm"
+                    | "g"
+                    | "kg"
+                    | "w"
+                    | "hours"
+                    | "h"
+                    | "core"
+                    | "cores"
+            )
+        });
         if let Ok(n) = w.parse::<u32>()
             && (1..=99).contains(&n)
+            && !unit
         {
             // A bare number after "under"/"$" is a price, not a quantity.
             let price_like = i > 0
@@ -272,47 +274,119 @@ fn category(words: &[String], text: &str, catalog: &Catalog) -> Option<String> {
 /// Products named in the text, best match first, by name, alias, or a near spelling of either
 /// (one typo in short words, two in long ones).
 pub fn products(text: &str, words: &[String], catalog: &Catalog) -> Vec<String> {
-    let mut found: Vec<(usize, String)> = Vec::new();
+    // (start, end, product): where in the text each product is named.
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
     for p in catalog.products() {
         let mut names: Vec<String> = vec![p.name.to_lowercase(), p.id.replace('-', " ")];
         names.extend(p.aliases.iter().map(|a| a.to_lowercase()));
-        let mut at: Option<usize> = None;
-        for n in &names {
-            if n.len() >= 2 && contains_phrase(text, n) {
-                at = text.find(n.as_str());
-                break;
-            }
+        // The longest name that occurs, so "nova x1 pro" is not read as "nova x1".
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        let mut span = names
+            .iter()
+            .filter(|n| n.len() >= 2)
+            .find_map(|n| phrase_at(text, n).map(|at| (at, at + n.len())));
+        if span.is_none() {
+            // One typo in a distinctive single-word name of 6+ letters ("pixleon"), two in
+            // 9+; shorter words are too often ordinary words ("zero" is not "aero").
+            span = names
+                .iter()
+                .filter(|n| !n.contains(' ') && n.len() >= 6 && n.chars().all(char::is_alphabetic))
+                .find_map(|n| {
+                    let limit = if n.len() >= 9 { 2 } else { 1 };
+                    words
+                        .iter()
+                        .filter(|w| !COMMON_WORDS.contains(&w.as_str()))
+                        .find(|w| {
+                            n.len().abs_diff(w.len()) <= limit
+                                && strsim::osa_distance(n, w) <= limit
+                        })
+                        .and_then(|w| phrase_at(text, w).map(|at| (at, at + w.len())))
+                });
         }
-        if at.is_none() {
-            // Typos: compare each multi-letter name token with each word.
-            'outer: for n in &names {
-                let tokens: Vec<&str> = n.split_whitespace().collect();
-                for t in tokens
-                    .iter()
-                    .filter(|t| t.len() >= 4 && t.chars().any(char::is_alphabetic))
-                {
-                    for w in words.iter().filter(|w| w.len() >= 4) {
-                        let limit = if t.len() >= 7 { 2 } else { 1 };
-                        // Cheap length check first; optimal string alignment (transpositions
-                        // count as one typo) without the allocations of full Damerau.
-                        if tokens.len() == 1
-                            && t.len().abs_diff(w.len()) <= limit
-                            && strsim::osa_distance(t, w) <= limit
-                        {
-                            at = text.find(w.as_str());
-                            break 'outer;
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(at) = at {
-            found.push((at, p.id.clone()));
+        if let Some((start, end)) = span {
+            found.push((start, end, p.id.clone()));
         }
     }
+    // A name inside a longer name found at the same place is not a second product.
+    let spans: Vec<(usize, usize)> = found.iter().map(|(s, e, _)| (*s, *e)).collect();
+    found.retain(|(s, e, _)| {
+        !spans
+            .iter()
+            .any(|(os, oe)| os <= s && e <= oe && (oe - os) > (e - s))
+    });
     found.sort();
-    found.dedup_by(|a, b| a.1 == b.1);
-    found.into_iter().map(|(_, id)| id).collect()
+    found.dedup_by(|a, b| a.2 == b.2);
+    found.into_iter().map(|(_, _, id)| id).collect()
+}
+
+/// Ordinary words never taken for a misspelt product name.
+const COMMON_WORDS: &[&str] = &[
+    "please",
+    "thanks",
+    "phones",
+    "tablet",
+    "tablets",
+    "laptop",
+    "laptops",
+    "camera",
+    "cameras",
+    "should",
+    "would",
+    "could",
+    "better",
+    "cheaper",
+    "bigger",
+    "smaller",
+    "battery",
+    "screen",
+    "storage",
+    "memory",
+    "budget",
+    "dollars",
+    "people",
+    "office",
+    "school",
+    "travel",
+    "gaming",
+    "friend",
+    "mother",
+    "father",
+    "sister",
+    "brother",
+    "around",
+    "little",
+    "really",
+    "pretty",
+    "something",
+    "anything",
+    "another",
+    "between",
+    "compare",
+    "display",
+    "charger",
+    "charge",
+];
+
+/// Where `phrase` occurs in `text` on word boundaries.
+fn phrase_at(text: &str, phrase: &str) -> Option<usize> {
+    let mut start = 0;
+    while let Some(i) = text.get(start..)?.find(phrase) {
+        let at = start + i;
+        let end = at + phrase.len();
+        let before = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after = text[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if before && after {
+            return Some(at);
+        }
+        start = at + text[at..].chars().next().map_or(1, char::len_utf8);
+    }
+    None
 }
 
 /// Reads one message. `pending_purchase` is whether a confirmation is awaited (so "yes" means
@@ -435,10 +509,8 @@ pub fn understand(text: &str, catalog: &Catalog, pending_purchase: bool) -> Unde
             "differences",
         ],
     ) || has_phrase(&lowered, &["which is better", "which one is better"]);
-    let price = has(
-        &words,
-        &["price", "prices", "cost", "costs", "priced", "much", "$"],
-    ) || has_phrase(&lowered, &["how much"]);
+    let price = has(&words, &["price", "prices", "cost", "costs", "priced", "$"])
+        || has_phrase(&lowered, &["how much"]);
     let specs = has(
         &words,
         &[
@@ -504,11 +576,25 @@ pub fn understand(text: &str, catalog: &Catalog, pending_purchase: bool) -> Unde
         Intent::Greeting
     } else if first == "/help" {
         Intent::Help
-    } else if pending_purchase && yes && !no && !purchase {
+    } else if pending_purchase
+        && yes
+        && !no
+        && !has_phrase(&lowered, &["not sure", "not yet", "maybe", "later"])
+        && products.is_empty()
+        && !browse
+        && !compare
+        && (words.len() <= 5 || purchase)
+    {
+        // A short "yes" (or "yes, I want it") to the question just asked; "ok, show me
+        // laptops" or "I'm not sure" confirm nothing.
         Intent::Confirm
     } else if pending_purchase && no {
         Intent::Cancel
-    } else if purchase && !price {
+    } else if purchase
+        && !price
+        && !(category.is_some() && products.is_empty() && reference.is_none())
+    {
+        // "I want a phone" asks to see phones; "I want it" buys the one in focus.
         Intent::Purchase
     } else if compare && (products.len() >= 2 || reference.is_some() || !products.is_empty()) {
         Intent::Compare

@@ -151,18 +151,17 @@ impl Telegram {
                 // Answer at once (Telegram waits at most 10 s): yes only for an open invoice of
                 // this user with the same amount.
                 let open = match &user {
-                    Some(user) => {
-                        self.service
-                            .state_of(user)
-                            .await?
-                            .invoices
-                            .into_iter()
-                            .any(|i| {
-                                i.invoice_id == invoice_payload
-                                    && i.total.amount_minor == total_minor
-                                    && i.total.currency.as_str() == currency
-                            })
-                    }
+                    Some(user) => self
+                        .service
+                        .load(user)
+                        .await?
+                        .invoices
+                        .into_iter()
+                        .any(|i| {
+                            i.invoice_id == invoice_payload
+                                && i.total.amount_minor == total_minor
+                                && i.total.currency.as_str() == currency
+                        }),
                     None => false,
                 };
                 let mut answer = self.bot.answer_pre_checkout_query(query_id, open);
@@ -188,7 +187,7 @@ impl Telegram {
                 let total = Money::new(payment.total_minor, currency);
                 let invoice = self
                     .service
-                    .state_of(&user)
+                    .load(&user)
                     .await?
                     .invoices
                     .into_iter()
@@ -265,9 +264,14 @@ impl Telegram {
                 },
             };
             for update in updates {
+                // An update is done only when its events are committed; until then it is
+                // retried (and Telegram keeps it), unless the process is stopping.
                 while let Err(error) = self.handle(&update).await {
                     tracing::error!(%error, "handling an update failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    tokio::select! {
+                        () = &mut shutdown => return,
+                        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    }
                 }
                 offset = i32::try_from(update.id.0)
                     .unwrap_or(i32::MAX)

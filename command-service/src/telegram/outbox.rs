@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use event_store::{EventStore, StoreError};
 use events_schema::{BotReplied, Channel, Event, InvoiceIssued};
-use teloxide::RequestError;
 use teloxide::payloads::{SendInvoiceSetters as _, SendMessageSetters as _};
 use teloxide::requests::{Request as _, Requester};
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice};
+use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
 
 /// The checkpoint's name in the store.
@@ -61,20 +61,56 @@ where
             continue;
         }
         for event in batch {
-            match &event.event {
+            let outcome = match &event.event {
                 Event::BotReplied(reply) if reply.channel == Channel::Telegram => {
-                    deliver(&bot, reply, &mut shutdown).await;
+                    deliver(&bot, reply, &mut shutdown).await
                 }
-                Event::InvoiceIssued(invoice) => {
-                    if let (Some(token), Some(chat_id)) = (&payment_token, invoice.chat_id) {
-                        send_invoice(&bot, token, chat_id, invoice, &mut shutdown).await;
+                Event::InvoiceIssued(invoice) => match (&payment_token, invoice.chat_id) {
+                    (Some(token), Some(chat_id)) => {
+                        send_invoice(&bot, token, chat_id, invoice, &mut shutdown).await
                     }
-                }
-                _ => {}
+                    _ => Outcome::Done,
+                },
+                _ => Outcome::Done,
+            };
+            if outcome == Outcome::Stopped {
+                // Not sent: the checkpoint stays before it, so the next start sends it.
+                return Ok(());
             }
             after = event.global_position;
-            store.save_checkpoint(CHECKPOINT, after).await?;
+            let mut wait = Duration::from_millis(200);
+            while let Err(error) = store.save_checkpoint(CHECKPOINT, after).await {
+                tracing::error!(%error, after, "saving the outbox checkpoint failed; retrying");
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
         }
+    }
+}
+
+/// Whether a message left (or was refused for good), or shutdown came first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    Stopped,
+}
+
+/// Tries of a request Telegram answers with an error it does not explain.
+const UNKNOWN_ERROR_TRIES: u32 = 5;
+
+/// What to do after a failed request: give up on this message (`None`), or wait and retry.
+fn after_failure(error: &RequestError, tries: u32) -> Option<Duration> {
+    match error {
+        RequestError::RetryAfter(after) => Some(after.duration()),
+        RequestError::Api(ApiError::Unknown(_)) if tries < UNKNOWN_ERROR_TRIES => {
+            Some(Duration::from_secs(1))
+        }
+        // Telegram's own words for "this will never work" (blocked, chat gone, …): skip.
+        RequestError::Api(_) => None,
+        _ => Some(Duration::from_millis(500)),
     }
 }
 
@@ -86,7 +122,8 @@ async fn send_invoice<B>(
     chat_id: i64,
     invoice: &InvoiceIssued,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
-) where
+) -> Outcome
+where
     B: Requester<Err = RequestError>,
 {
     let prices: Vec<LabeledPrice> = invoice
@@ -107,8 +144,9 @@ async fn send_invoice<B>(
         .iter()
         .map(|l| format!("{} × {}", l.quantity, l.product_id))
         .collect();
-    let mut wait = Duration::from_millis(500);
+    let mut tries = 0;
     loop {
+        tries += 1;
         let request = bot
             .send_invoice(
                 ChatId(chat_id),
@@ -119,20 +157,19 @@ async fn send_invoice<B>(
                 prices.clone(),
             )
             .provider_token(token);
-        match request.send().await {
-            Ok(_) => return,
-            Err(RequestError::Api(error)) => {
-                tracing::warn!(%error, chat_id, "Telegram refused an invoice; skipped");
-                return;
-            }
-            Err(RequestError::RetryAfter(after)) => wait = after.duration(),
-            Err(error) => tracing::warn!(%error, chat_id, "sending an invoice failed; retrying"),
-        }
+        let error = match request.send().await {
+            Ok(_) => return Outcome::Done,
+            Err(error) => error,
+        };
+        let Some(wait) = after_failure(&error, tries) else {
+            tracing::warn!(%error, chat_id, "Telegram refused an invoice; skipped");
+            return Outcome::Done;
+        };
+        tracing::warn!(%error, chat_id, "sending an invoice failed; retrying");
         tokio::select! {
-            () = shutdown.as_mut() => return,
-            () = tokio::time::sleep(wait) => {}
+            () = shutdown.as_mut() => return Outcome::Stopped,
+            () = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
         }
-        wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
 
@@ -142,11 +179,12 @@ async fn deliver<B>(
     bot: &B,
     reply: &BotReplied,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
-) where
+) -> Outcome
+where
     B: Requester<Err = RequestError>,
 {
     let (Some(chat_id), Some(text)) = (reply.chat_id, reply.text.as_deref()) else {
-        return;
+        return Outcome::Done;
     };
     let rows: Vec<Vec<InlineKeyboardButton>> = reply
         .buttons
@@ -159,25 +197,25 @@ async fn deliver<B>(
             )]
         })
         .collect();
-    let mut wait = Duration::from_millis(500);
+    let mut tries = 0;
     loop {
+        tries += 1;
         let mut request = bot.send_message(ChatId(chat_id), text);
         if !rows.is_empty() {
             request = request.reply_markup(InlineKeyboardMarkup::new(rows.clone()));
         }
-        match request.send().await {
-            Ok(_) => return,
-            Err(RequestError::Api(error)) => {
-                tracing::warn!(%error, chat_id, "Telegram refused a reply; skipped");
-                return;
-            }
-            Err(RequestError::RetryAfter(after)) => wait = after.duration(),
-            Err(error) => tracing::warn!(%error, chat_id, "sending a reply failed; retrying"),
-        }
+        let error = match request.send().await {
+            Ok(_) => return Outcome::Done,
+            Err(error) => error,
+        };
+        let Some(wait) = after_failure(&error, tries) else {
+            tracing::warn!(%error, chat_id, "Telegram refused a reply; skipped");
+            return Outcome::Done;
+        };
+        tracing::warn!(%error, chat_id, "sending a reply failed; retrying");
         tokio::select! {
-            () = shutdown.as_mut() => return,
-            () = tokio::time::sleep(wait) => {}
+            () = shutdown.as_mut() => return Outcome::Stopped,
+            () = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
         }
-        wait = (wait * 2).min(Duration::from_secs(30));
     }
 }

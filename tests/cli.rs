@@ -338,44 +338,59 @@ fn an_unreachable_database_fails_check_and_commands_cleanly() {
     assert!(!stderr(&stats).contains("secret"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn serve_answers_health_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// `salesbot serve` (no subcommand) in `dir` on a free port; returns it once `/health` answers.
+async fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let addr = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesbot"));
-    cmd.current_dir(dir.path());
+    cmd.current_dir(dir);
     for v in VARIABLES {
         cmd.env_remove(v);
     }
-    let mut child = cmd
-        .env("BIND_ADDR", &addr)
+    let child = cmd
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("spawn serve");
-    let url = format!("http://{addr}/health");
-    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let body: serde_json::Value = loop {
-        match client.get(&url).send().await {
-            Ok(r) if r.status().is_success() => break r.json().await.expect("json"),
-            _ if std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            other => panic!("health never answered: {other:?}"),
-        }
-    };
-    assert_eq!(body["status"], "ok");
-    assert_eq!(body["head_position"], 0);
+    while !reqwest::get(format!("{url}/health"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve never became healthy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (child, url)
+}
+
+fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let status = child.wait().expect("wait");
+    child.wait().expect("wait")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_health_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, url) = spawn_serve(dir.path()).await;
+    let body: serde_json::Value = reqwest::get(format!("{url}/health"))
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["head_position"], 0);
+    let status = sigterm(&mut child);
     assert!(
         status.success(),
         "serve exits cleanly on SIGTERM: {status:?}"
@@ -493,32 +508,7 @@ fn simulate_is_deterministic_by_seed_and_back_dates_the_conversations() {
 #[tokio::test(flavor = "multi_thread")]
 async fn simulate_sends_live_traffic_to_a_running_salesbot() {
     let server_dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesbot"));
-    cmd.current_dir(server_dir.path());
-    for v in VARIABLES {
-        cmd.env_remove(v);
-    }
-    let mut child = cmd
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("spawn serve");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !reqwest::get(format!("{url}/health"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "serve never became healthy"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let (mut child, url) = spawn_serve(server_dir.path()).await;
     let client_dir = tempfile::tempdir().expect("tempdir");
     let o = salesbot(
         client_dir.path(),

@@ -3,6 +3,8 @@
 
 mod common;
 
+use event_store::both_backends;
+
 use command_service::testing::fake_telegram::FakeTelegram;
 use common::{TestApp, WEBHOOK_SECRET};
 use event_store::testing::TestDatabase;
@@ -34,24 +36,6 @@ async fn events_of(app: &TestApp, id: i64) -> Vec<events_schema::RecordedEvent> 
 
 fn sent_text(call: &Value) -> &str {
     call["text"].as_str().unwrap_or_default()
-}
-
-macro_rules! both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = event_store::testing::TestDatabase::for_test().await {
-                    super::$name(db).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(event_store::testing::TestDatabase::sqlite_for_test()).await;
-            }
-        }
-    };
 }
 
 both_backends!(every_fixture_update_is_handled_as_documented);

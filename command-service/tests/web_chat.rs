@@ -2,27 +2,11 @@
 
 mod common;
 
+use event_store::both_backends;
+
 use common::TestApp;
 use event_store::testing::TestDatabase;
 use events_schema::{Channel, Event, UserId};
-
-macro_rules! both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = event_store::testing::TestDatabase::for_test().await {
-                    super::$name(db).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(event_store::testing::TestDatabase::sqlite_for_test()).await;
-            }
-        }
-    };
-}
 
 both_backends!(a_sales_conversation_ends_in_an_order_and_survives_a_restart);
 async fn a_sales_conversation_ends_in_an_order_and_survives_a_restart(db: TestDatabase) {

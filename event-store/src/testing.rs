@@ -179,3 +179,24 @@ impl EventStore {
         }
     }
 }
+
+/// `both_backends!(name)` turns `async fn name(db: TestDatabase)` into two tests, `name::postgres`
+/// (skipped, or failed under CI, without Postgres) and `name::sqlite`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = $crate::testing::TestDatabase::for_test().await {
+                    super::$name(db).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::testing::TestDatabase::sqlite_for_test()).await;
+            }
+        }
+    };
+}

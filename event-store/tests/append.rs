@@ -3,6 +3,8 @@
 
 mod common;
 
+use event_store::both_backends;
+
 use common::{message, started, stream, text_of, viewed};
 use event_store::testing::TestDatabase;
 use event_store::{AppendError, ExpectedVersion};

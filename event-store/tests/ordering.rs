@@ -5,6 +5,8 @@
 
 mod common;
 
+use event_store::both_backends;
+
 use std::time::Duration;
 
 use common::{message, stream};

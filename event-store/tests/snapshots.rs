@@ -3,6 +3,8 @@
 
 mod common;
 
+use event_store::both_backends;
+
 use common::{message, stream, user};
 use event_store::ExpectedVersion;
 use event_store::testing::TestDatabase;

@@ -2,6 +2,8 @@
 
 mod common;
 
+use event_store::both_backends;
+
 use common::{at, stream};
 use event_store::testing::TestDatabase;
 use event_store::{AppendRequest, ExpectedVersion};

@@ -4,9 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::web::{Data, Json};
-use poem::{EndpointExt as _, IntoResponse, Response, Route, Server, handler, post};
+use poem::{EndpointExt as _, IntoResponse, Response, Route, handler, post};
 use serde_json::{Value, json};
 
 /// How the fake answers.
@@ -36,23 +35,12 @@ impl FakeLlm {
             behaviour,
             requests: Vec::new(),
         }));
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .unwrap_or_else(|| panic!("no local address"));
         let app = Route::new()
             .at("/v1/chat/completions", post(completions))
             .data(state.clone());
-        let server = tokio::spawn(async move {
-            let _ = Server::new_with_acceptor(acceptor).run(app).await;
-        });
+        let (base, server) = super::serve_on_loopback(app).await;
         FakeLlm {
-            url: format!("http://{addr}/v1"),
+            url: format!("{base}/v1"),
             state,
             server,
         }

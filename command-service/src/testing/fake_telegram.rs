@@ -5,9 +5,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::web::{Json, Path};
-use poem::{EndpointExt as _, Route, Server, handler, post};
+use poem::{EndpointExt as _, Route, handler, post};
 use serde_json::{Value, json};
 
 pub const BOT_ID: i64 = 7000000001;
@@ -29,23 +28,12 @@ pub struct FakeTelegram {
 impl FakeTelegram {
     pub async fn start() -> FakeTelegram {
         let state = Arc::new(Mutex::new(Calls::default()));
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("bind");
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .expect("addr");
         let app = Route::new()
             .at("/:bot/:method", post(api))
             .data(state.clone());
-        let server = tokio::spawn(async move {
-            let _ = Server::new_with_acceptor(acceptor).run(app).await;
-        });
+        let (base, server) = super::serve_on_loopback(app).await;
         FakeTelegram {
-            url: format!("http://{addr}/"),
+            url: format!("{base}/"),
             state,
             server,
         }

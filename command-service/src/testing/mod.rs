@@ -4,3 +4,24 @@
 
 pub mod fake_llm;
 pub mod fake_telegram;
+
+use poem::listener::{Acceptor as _, Listener as _, TcpListener};
+
+/// Serves `app` on 127.0.0.1 at a free port: `(http://127.0.0.1:<port>, server task)`.
+pub async fn serve_on_loopback(
+    app: impl poem::Endpoint + 'static,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap_or_else(|e| panic!("bind a loopback port: {e}"));
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or_else(|| panic!("the loopback listener has no address"));
+    let server = tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
+    });
+    (format!("http://{addr}"), server)
+}

@@ -11,8 +11,7 @@ use command_service::service::{CommandService, SystemClock};
 use command_service::telegram::{Telegram, TelegramConfig};
 use event_store::EventStore;
 use event_store::testing::TestDatabase;
-use poem::listener::{Acceptor as _, Listener as _, TcpListener};
-use poem::{EndpointExt as _, Server};
+use poem::EndpointExt as _;
 
 pub struct TestApp {
     pub url: String,
@@ -76,15 +75,6 @@ impl TestApp {
                 )
             }
         };
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("bind");
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .expect("local addr");
         let app = match &telegram {
             Some(t) => command_service::web::routes()
                 .at(
@@ -96,11 +86,9 @@ impl TestApp {
                 .boxed(),
             None => command_service::web::routes().data(service.clone()).boxed(),
         };
-        let server = tokio::spawn(async move {
-            let _ = Server::new_with_acceptor(acceptor).run(app).await;
-        });
+        let (url, server) = command_service::testing::serve_on_loopback(app).await;
         TestApp {
-            url: format!("http://{addr}"),
+            url,
             store,
             service,
             telegram,

@@ -8,27 +8,6 @@ use events_schema::{
     ProductViewed, StreamId, UserId, ViewSource,
 };
 
-/// `both_backends!(name)` turns `async fn name(db: TestDatabase)` into two tests,
-/// `name::postgres` and `name::sqlite`.
-#[macro_export]
-macro_rules! both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = event_store::testing::TestDatabase::for_test().await {
-                    super::$name(db).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(event_store::testing::TestDatabase::sqlite_for_test()).await;
-            }
-        }
-    };
-}
-
 pub fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 10, minute % 60, 0)
         .single()

@@ -185,7 +185,7 @@ async fn a_reply_cut_off_by_a_crash_is_sent_after_restart(db: TestDatabase) {
     assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(fake.calls("sendMessage").len(), 1);
-    app.start_outbox();
+    app.start_outbox().await;
     let sent = fake.wait_for("sendMessage", 2).await;
     assert!(sent_text(&sent[1]).contains("Here are our phones"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -336,4 +336,30 @@ async fn with_telegram_payments_a_confirmed_purchase_is_invoiced_checked_and_pai
     let answers = fake.wait_for("answerPreCheckoutQuery", 3).await;
     assert_eq!(answers[2]["ok"], false);
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_send_each_reply_once() {
+    let Some(db) = TestDatabase::for_test().await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let a = TestApp::spawn_with_telegram(&db, &fake.url).await;
+    let b = TestApp::spawn_with_telegram(&db, &fake.url).await;
+    let lines = fixtures();
+    // Updates reach both instances (webhook behind a load balancer).
+    assert_eq!(a.webhook(Some(WEBHOOK_SECRET), &lines[0]).await.0, 200);
+    assert_eq!(b.webhook(Some(WEBHOOK_SECRET), &lines[1]).await.0, 200);
+    fake.wait_for("sendMessage", 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(
+        fake.calls("sendMessage").len(),
+        2,
+        "one outbox holds the lease"
+    );
+    // The holder goes away: the other takes over and sends what comes next.
+    a.stop().await;
+    assert_eq!(b.webhook(Some(WEBHOOK_SECRET), &lines[2]).await.0, 200);
+    fake.wait_for("sendMessage", 3).await;
+    b.stop().await;
 }

@@ -8,6 +8,7 @@ mod config;
 mod crypto;
 mod error;
 mod keys;
+mod lease;
 mod migrate;
 mod plan;
 mod postgres;
@@ -28,6 +29,7 @@ use tracing::Instrument as _;
 pub use config::{BackendKind, DatabaseUrl, StoreConfig};
 pub use crypto::MasterKey;
 pub use error::{AppendError, StoreError};
+pub use lease::Lease;
 pub use migrate::MigrationStatus;
 pub use scratch::ScratchDatabase;
 

@@ -99,3 +99,37 @@ async fn checkpoints_start_absent_and_only_move_forward(db: TestDatabase) {
     assert_eq!(store.checkpoint("outbox").await.expect("read"), Some(9));
     assert_eq!(store.checkpoint("other").await.expect("read"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_has_one_holder_across_processes_and_frees_when_dropped() {
+    let Some(db) = TestDatabase::for_test().await else {
+        return;
+    };
+    let (a, b) = (db.open_for_test().await, db.open_for_test().await);
+    let mut held = a
+        .try_lease("outbox")
+        .await
+        .expect("try")
+        .expect("free lease");
+    assert!(held.is_held().await);
+    assert!(
+        b.try_lease("outbox").await.expect("try").is_none(),
+        "one holder"
+    );
+    assert!(
+        b.try_lease("other").await.expect("try").is_some(),
+        "leases are by name"
+    );
+    drop(held);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if b.try_lease("outbox").await.expect("try").is_some() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a dropped lease frees"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

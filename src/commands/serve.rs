@@ -79,6 +79,9 @@ pub async fn run(
         .at("/health", get(health));
     let app = match &telegram {
         Some(tg) => {
+            command_service::telegram::outbox::prepare(&store)
+                .await
+                .context("preparing the Telegram outbox")?;
             let outbox = command_service::telegram::outbox::run(
                 store.clone(),
                 tg.sender(),

@@ -1,12 +1,13 @@
 //! The outbox sender: follows the log and sends every `BotReplied` addressed to a Telegram
-//! chat, in order, then moves its checkpoint. A reply committed before a crash is sent after
+//! chat (and every invoice), in order, then moves its checkpoint. One process at a time holds
+//! its lease and sends; others stand by. A reply committed before a crash is sent after
 //! the restart; a redelivered update appended nothing, so nothing is sent twice for it. (A
 //! crash between a send and its checkpoint resends that one reply: at-least-once.)
 
 use std::future::Future;
 use std::time::Duration;
 
-use event_store::{EventStore, StoreError};
+use event_store::{EventStore, Lease, StoreError};
 use events_schema::{BotReplied, Channel, Event, InvoiceIssued};
 use teloxide::payloads::{SendInvoiceSetters as _, SendMessageSetters as _};
 use teloxide::requests::{Request as _, Requester};
@@ -20,8 +21,18 @@ const BATCH: usize = 500;
 /// Telegram's limit on callback data.
 const MAX_CALLBACK_BYTES: usize = 64;
 
-/// Runs until `shutdown`. On its very first start it begins at the current head: replies from
-/// before Telegram was enabled are history, not mail.
+/// Gives the outbox its checkpoint on the very first start: the current head, since replies
+/// from before Telegram was enabled are history, not mail. Call it before the process takes any
+/// traffic, so that no reply of this run can fall before it.
+pub async fn prepare(store: &EventStore) -> Result<(), StoreError> {
+    if store.checkpoint(CHECKPOINT).await?.is_none() {
+        let head = store.head_position().await?;
+        store.save_checkpoint(CHECKPOINT, head).await?;
+    }
+    Ok(())
+}
+
+/// Runs until `shutdown` (after [`prepare`]).
 pub async fn run<B>(
     store: EventStore,
     bot: B,
@@ -32,60 +43,118 @@ pub async fn run<B>(
 where
     B: Requester<Err = RequestError>,
 {
-    let mut after = match store.checkpoint(CHECKPOINT).await? {
-        Some(position) => position,
-        None => {
-            let head = store.head_position().await?;
-            store.save_checkpoint(CHECKPOINT, head).await?;
-            head
-        }
-    };
     tokio::pin!(shutdown);
     loop {
-        let batch = match store.read_all(after, BATCH).await {
-            Ok(b) => b,
+        // Only the lease holder sends, however many instances run; the others stand by.
+        let lease = match store.try_lease(CHECKPOINT).await {
+            Ok(Some(lease)) => Some(lease),
+            Ok(None) => None,
             Err(error) => {
-                tracing::error!(%error, after, "outbox cannot read the log; retrying");
-                tokio::select! {
-                    () = &mut shutdown => return Ok(()),
-                    () = tokio::time::sleep(Duration::from_secs(2)) => continue,
-                }
+                tracing::warn!(%error, "taking the outbox lease failed; retrying");
+                None
             }
         };
-        if batch.is_empty() {
+        let Some(lease) = lease else {
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
-                () = wake.notified() => {}
-                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                () = tokio::time::sleep(STANDBY) => continue,
             }
-            continue;
+        };
+        tracing::info!("this process sends the Telegram outbox");
+        let follower = Follower {
+            store: &store,
+            bot: &bot,
+            payment_token: payment_token.as_deref(),
+            wake: &wake,
+        };
+        match follower.follow(lease, &mut shutdown).await? {
+            Stop::Shutdown => return Ok(()),
+            Stop::LeaseLost => tracing::warn!("the outbox lease was lost; taking it again"),
         }
-        for event in batch {
-            let outcome = match &event.event {
-                Event::BotReplied(reply) if reply.channel == Channel::Telegram => {
-                    deliver(&bot, reply, &mut shutdown).await
+    }
+}
+
+/// How often a standby instance asks for the lease, and the holder checks it still has it.
+const STANDBY: Duration = Duration::from_secs(2);
+const LEASE_CHECK: Duration = Duration::from_secs(5);
+
+enum Stop {
+    Shutdown,
+    LeaseLost,
+}
+
+struct Follower<'a, B> {
+    store: &'a EventStore,
+    bot: &'a B,
+    payment_token: Option<&'a str>,
+    wake: &'a Notify,
+}
+
+impl<B> Follower<'_, B>
+where
+    B: Requester<Err = RequestError>,
+{
+    async fn follow(
+        &self,
+        mut lease: Lease,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<Stop, StoreError> {
+        let store = self.store;
+        prepare(store).await?;
+        let mut after = store.checkpoint(CHECKPOINT).await?.unwrap_or(0);
+        let mut checked = tokio::time::Instant::now();
+        loop {
+            if checked.elapsed() >= LEASE_CHECK {
+                if !lease.is_held().await {
+                    return Ok(Stop::LeaseLost);
                 }
-                Event::InvoiceIssued(invoice) => match (&payment_token, invoice.chat_id) {
-                    (Some(token), Some(chat_id)) => {
-                        send_invoice(&bot, token, chat_id, invoice, &mut shutdown).await
-                    }
-                    _ => Outcome::Done,
-                },
-                _ => Outcome::Done,
-            };
-            if outcome == Outcome::Stopped {
-                // Not sent: the checkpoint stays before it, so the next start sends it.
-                return Ok(());
+                checked = tokio::time::Instant::now();
             }
-            after = event.global_position;
-            let mut wait = Duration::from_millis(200);
-            while let Err(error) = store.save_checkpoint(CHECKPOINT, after).await {
-                tracing::error!(%error, after, "saving the outbox checkpoint failed; retrying");
-                tokio::select! {
-                    () = &mut shutdown => return Ok(()),
-                    () = tokio::time::sleep(wait) => {}
+            let batch = match store.read_all(after, BATCH).await {
+                Ok(b) => b,
+                Err(error) => {
+                    tracing::error!(%error, after, "outbox cannot read the log; retrying");
+                    tokio::select! {
+                        () = shutdown.as_mut() => return Ok(Stop::Shutdown),
+                        () = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                    }
                 }
-                wait = (wait * 2).min(Duration::from_secs(10));
+            };
+            if batch.is_empty() {
+                tokio::select! {
+                    () = shutdown.as_mut() => return Ok(Stop::Shutdown),
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                continue;
+            }
+            for event in batch {
+                let outcome = match &event.event {
+                    Event::BotReplied(reply) if reply.channel == Channel::Telegram => {
+                        deliver(self.bot, reply, shutdown).await
+                    }
+                    Event::InvoiceIssued(invoice) => match (self.payment_token, invoice.chat_id) {
+                        (Some(token), Some(chat_id)) => {
+                            send_invoice(self.bot, token, chat_id, invoice, shutdown).await
+                        }
+                        _ => Outcome::Done,
+                    },
+                    _ => Outcome::Done,
+                };
+                if outcome == Outcome::Stopped {
+                    // Not sent: the checkpoint stays before it, so the next start sends it.
+                    return Ok(Stop::Shutdown);
+                }
+                after = event.global_position;
+                let mut wait = Duration::from_millis(200);
+                while let Err(error) = store.save_checkpoint(CHECKPOINT, after).await {
+                    tracing::error!(%error, after, "saving the outbox checkpoint failed; retrying");
+                    tokio::select! {
+                        () = shutdown.as_mut() => return Ok(Stop::Shutdown),
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
             }
         }
     }

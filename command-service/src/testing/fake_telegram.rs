@@ -58,9 +58,9 @@ impl FakeTelegram {
             .collect()
     }
 
-    /// Waits (up to 10 s) until `method` was called at least `n` times.
+    /// Waits (up to 30 s) until `method` was called at least `n` times.
     pub async fn wait_for(&self, method: &str, n: usize) -> Vec<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             let calls = self.calls(method);
             if calls.len() >= n {

@@ -39,14 +39,14 @@ impl TestApp {
     /// outbox sender running).
     pub async fn spawn_with_telegram(db: &TestDatabase, api_url: &str) -> TestApp {
         let mut app = Self::spawn_with(db, Some(api_url), None).await;
-        app.start_outbox();
+        app.start_outbox().await;
         app
     }
 
     /// As [`Self::spawn_with_telegram`], with Telegram Payments (a provider token) on.
     pub async fn spawn_with_payments(db: &TestDatabase, api_url: &str) -> TestApp {
         let mut app = Self::spawn_with(db, Some(api_url), Some(PROVIDER_TOKEN)).await;
-        app.start_outbox();
+        app.start_outbox().await;
         app
     }
 
@@ -99,10 +99,14 @@ impl TestApp {
     }
 
     /// Starts the Telegram outbox sender.
-    pub fn start_outbox(&mut self) {
+    /// (Its checkpoint exists when this returns.)
+    pub async fn start_outbox(&mut self) {
         let Some(telegram) = &self.telegram else {
             return;
         };
+        command_service::telegram::outbox::prepare(&self.store)
+            .await
+            .expect("outbox checkpoint");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let store = self.store.clone();
         let bot = telegram.sender();

@@ -31,7 +31,20 @@ pub fn money(m: &Money) -> String {
 
 /// `2. Nova X1 — $799.00 (6.1" OLED, 128 GB)`.
 pub fn list_line(n: usize, p: &Product) -> String {
-    let specs: Vec<&str> = p.specs.iter().take(2).map(|s| s.value.as_str()).collect();
+    // A yes/no spec reads as its name ("noise cancelling"), a "no" not at all.
+    let specs: Vec<&str> = p
+        .specs
+        .iter()
+        .filter(|s| !s.value.eq_ignore_ascii_case("no"))
+        .take(2)
+        .map(|s| {
+            if s.value.eq_ignore_ascii_case("yes") {
+                s.name.as_str()
+            } else {
+                s.value.as_str()
+            }
+        })
+        .collect();
     let stock = if p.stock == 0 { ", out of stock" } else { "" };
     if specs.is_empty() {
         format!("{n}. {} — {}{stock}", p.name, money(&p.price))
@@ -77,7 +90,34 @@ pub fn button(label: &str, data: &str) -> ReplyButton {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Spec;
     use events_schema::Currency;
+
+    #[test]
+    fn list_lines_read_yes_no_specs_by_name() {
+        let spec = |name: &str, value: &str| Spec {
+            name: name.into(),
+            value: value.into(),
+        };
+        let product = Product {
+            id: "hush-buds".into(),
+            name: "Hush Buds".into(),
+            category: "headphones".into(),
+            price: Money::new(19_900, Currency::new("USD").expect("valid")),
+            description: "Quiet.".into(),
+            specs: vec![
+                spec("wireless", "no"),
+                spec("noise cancelling", "yes"),
+                spec("battery", "8 h"),
+            ],
+            aliases: Vec::new(),
+            stock: 3,
+        };
+        assert_eq!(
+            list_line(3, &product),
+            "3. Hush Buds — $199.00 (noise cancelling, 8 h)"
+        );
+    }
 
     #[test]
     fn money_reads_like_a_price_tag() {

@@ -444,3 +444,23 @@ fn only_a_plain_yes_to_the_question_confirms_an_order() {
     let d = chat.send("ok");
     assert!(!types(&d).contains(&"OrderPlaced"), "{:?}", types(&d));
 }
+
+#[test]
+fn yes_to_an_offer_of_what_is_left_buys_it() {
+    let mut chat = Chat::new();
+    let d = chat.send("I want 5 pixelon 8");
+    assert!(d.reply.text.contains("only have 2"), "{}", d.reply.text);
+    let d = chat.send("yes");
+    let intended = d.events.iter().find_map(|e| match e {
+        Event::PurchaseIntended(p) => Some((p.product_id.clone(), p.quantity)),
+        _ => None,
+    });
+    assert_eq!(
+        intended,
+        Some(("pixelon-8".to_owned(), 2)),
+        "{}",
+        d.reply.text
+    );
+    let d = chat.send("yes");
+    assert!(types(&d).contains(&"OrderPlaced"), "{:?}", types(&d));
+}

@@ -98,9 +98,10 @@ pub fn decide(
             budget: None,
             category: None,
             states_preference: false,
+            affirmative: false,
         },
     };
-    if let Some(awaiting) = state.awaiting {
+    if let Some(awaiting) = &state.awaiting {
         answer_to_question(&mut understood, awaiting);
     }
     let sentiment = text.map_or(events_schema::Sentiment::Neutral, sentiment);
@@ -192,23 +193,38 @@ fn button_meaning(
         budget: None,
         category,
         states_preference: false,
+        affirmative: false,
     })
 }
 
 /// After "which one do you mean?", a message naming or pointing at a product answers it.
-fn answer_to_question(u: &mut Understanding, awaiting: Awaiting) {
+fn answer_to_question(u: &mut Understanding, awaiting: &Awaiting) {
     let points = !u.products.is_empty() || u.reference.is_some_and(|r| r != Reference::It);
     let neutral = matches!(
         u.intent,
         Intent::ProductInfo | Intent::Unknown | Intent::Confirm
     );
+    if let Awaiting::Purchase {
+        quantity,
+        product: Some(product),
+    } = awaiting
+        && u.affirmative
+        && !points
+        && neutral
+    {
+        // "Would you like 2?" — "yes".
+        u.intent = Intent::Purchase;
+        u.products = vec![product.clone()];
+        u.quantity = Some(*quantity);
+        return;
+    }
     if points && neutral {
         match awaiting {
             Awaiting::Price => u.intent = Intent::PriceInquiry,
             Awaiting::Specs => u.intent = Intent::SpecsRequest,
-            Awaiting::Purchase { quantity } => {
+            Awaiting::Purchase { quantity, .. } => {
                 u.intent = Intent::Purchase;
-                u.quantity = u.quantity.or(Some(quantity));
+                u.quantity = u.quantity.or(Some(*quantity));
             }
         }
     }

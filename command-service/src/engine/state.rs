@@ -27,12 +27,17 @@ pub enum Speaker {
 }
 
 /// A question that waits for the shopper to pick a product ("which one do you mean?").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Awaiting {
     Price,
     Specs,
-    Purchase { quantity: u32 },
+    Purchase {
+        quantity: u32,
+        /// The one product offered ("we only have 2, would you like 2?"), so "yes" buys it.
+        #[serde(default)]
+        product: Option<String>,
+    },
 }
 
 /// The folded state of one user's stream.
@@ -131,7 +136,7 @@ impl ConversationState {
                 self.history.clear();
             }
         }
-        self.awaiting = awaiting_after(&event.event, self.awaiting);
+        self.awaiting = awaiting_after(&event.event, self.awaiting.take());
     }
 
     fn set_focus(&mut self, product_id: &str) {
@@ -160,6 +165,10 @@ fn awaiting_after(event: &Event, current: Option<Awaiting>) -> Option<Awaiting> 
                 Some("specs") => Some(Awaiting::Specs),
                 Some(q) if q.starts_with("buy") => Some(Awaiting::Purchase {
                     quantity: q.trim_start_matches("buy").parse().unwrap_or(1),
+                    product: match &r.buttons[..] {
+                        [only] => only.data.rsplit(':').next().map(str::to_owned),
+                        _ => None,
+                    },
                 }),
                 _ => current,
             }

@@ -34,6 +34,8 @@ pub struct Understanding {
     pub category: Option<String>,
     /// The message also says what the user wants (budget or category), besides its intent.
     pub states_preference: bool,
+    /// A plain "yes" (to whatever the bot just asked).
+    pub affirmative: bool,
 }
 
 /// Lower-case words of the text: letters, digits, `$` amounts and `#n` kept; emoji dropped.
@@ -630,6 +632,7 @@ pub fn understand(text: &str, catalog: &Catalog, pending_purchase: bool) -> Unde
         budget,
         category,
         states_preference,
+        affirmative: yes && !no,
     }
 }
 

@@ -263,6 +263,24 @@ impl Telegram {
                     }
                 },
             };
+            // Telegram waits at most 10 s for a pre-checkout answer: answer those at once, not
+            // behind the batch's other updates (they append nothing, so order does not matter).
+            let (checkouts, updates): (Vec<Update>, Vec<Update>) = updates
+                .into_iter()
+                .partition(|u| matches!(u.kind, teloxide::types::UpdateKind::PreCheckoutQuery(_)));
+            for update in checkouts {
+                offset = offset.max(
+                    i32::try_from(update.id.0)
+                        .unwrap_or(i32::MAX)
+                        .saturating_add(1),
+                );
+                let telegram = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = telegram.handle(&update).await {
+                        tracing::error!(%error, "answering a pre-checkout query failed");
+                    }
+                });
+            }
             for update in updates {
                 // An update is done only when its events are committed; until then it is
                 // retried (and Telegram keeps it), unless the process is stopping.
@@ -273,9 +291,11 @@ impl Telegram {
                         () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
                     }
                 }
-                offset = i32::try_from(update.id.0)
-                    .unwrap_or(i32::MAX)
-                    .saturating_add(1);
+                offset = offset.max(
+                    i32::try_from(update.id.0)
+                        .unwrap_or(i32::MAX)
+                        .saturating_add(1),
+                );
             }
         }
     }

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use event_store::both_backends;
 use event_store::testing::TestDatabase;
 use event_store::{BackendKind, ExpectedVersion};
 use events_schema::{
@@ -180,10 +181,8 @@ async fn fill(db: &TestDatabase) {
     store.close().await;
 }
 
-async fn commands_work_on(kind: BackendKind) {
-    let Some(db) = TestDatabase::new(kind).await else {
-        return;
-    };
+both_backends!(commands_work_on);
+async fn commands_work_on(db: TestDatabase) {
     let dir = tempfile::tempdir().expect("tempdir");
     let env = env_of(&db);
     let env = as_refs(&env);
@@ -260,16 +259,6 @@ async fn commands_work_on(kind: BackendKind) {
     assert!(stdout(&reset).contains("deleted 3 events"));
     assert!(stdout(&salesbot(dir.path(), &env, &["check"])).contains("events: ok 0"));
     assert_eq!(stdout(&salesbot(dir.path(), &env, &["replay"])), "");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn commands_work_on_postgres() {
-    commands_work_on(BackendKind::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn commands_work_on_sqlite() {
-    commands_work_on(BackendKind::Sqlite).await;
 }
 
 #[test]
@@ -398,10 +387,9 @@ async fn serve_answers_health_and_stops_on_sigterm() {
     assert!(dir.path().join("data/salesbot.db").exists());
 }
 
-async fn store_damage_is_one_line_on(kind: BackendKind) {
-    let Some(db) = TestDatabase::new(kind).await else {
-        return;
-    };
+both_backends!(store_damage_is_one_line_on);
+async fn store_damage_is_one_line_on(db: TestDatabase) {
+    let kind = db.kind();
     let dir = tempfile::tempdir().expect("tempdir");
     let env = env_of(&db);
     let env = as_refs(&env);
@@ -447,16 +435,6 @@ async fn store_damage_is_one_line_on(kind: BackendKind) {
         "{}",
         stdout(&check)
     );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn store_damage_is_one_line_on_postgres() {
-    store_damage_is_one_line_on(BackendKind::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn store_damage_is_one_line_on_sqlite() {
-    store_damage_is_one_line_on(BackendKind::Sqlite).await;
 }
 
 #[test]

@@ -243,14 +243,19 @@ impl Pace {
     }
 }
 
-/// Drives the shoppers in-process through `service`, `concurrency` shoppers at a time.
-pub async fn run_in_process(
-    service: &CommandService,
+/// Sends every shopper's lines through `send` (true: the message was recorded),
+/// `concurrency` shoppers at a time, paced to `rate` messages a second if given.
+async fn drive<F, Fut>(
     shoppers: &[Shopper],
     concurrency: usize,
     rate: Option<f64>,
     progress: &indicatif::ProgressBar,
-) -> Summary {
+    send: F,
+) -> Summary
+where
+    F: Fn(String, Line) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let pace = Pace {
         start: Instant::now(),
         rate,
@@ -260,27 +265,11 @@ pub async fn run_in_process(
     let failed = std::sync::atomic::AtomicUsize::new(0);
     futures::stream::iter(shoppers)
         .for_each_concurrent(concurrency.max(1), |shopper| {
-            let (pace, failed) = (&pace, &failed);
+            let (pace, failed, send) = (&pace, &failed, &send);
             async move {
-                let Ok(user) = UserId::new(Channel::Web, &shopper.id) else {
-                    return;
-                };
                 for line in &shopper.lines {
                     pace.wait().await;
-                    let inbound = Inbound {
-                        channel: Channel::Web,
-                        kind: MessageKind::Text,
-                        text: Some(line.text.clone()),
-                        message_id: None,
-                        chat_id: None,
-                        username: Some(shopper.id.clone()),
-                        display_name: None,
-                        language: Some("en".into()),
-                        at: line.at,
-                        payments: false,
-                    };
-                    if let Err(error) = service.handle(&user, &inbound, EventIds::Fresh).await {
-                        tracing::warn!(%error, user = %user, "simulated message failed");
+                    if !send(shopper.id.clone(), line.clone()).await {
                         failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     progress.inc(1);
@@ -294,6 +283,47 @@ pub async fn run_in_process(
         failed: failed.into_inner(),
         elapsed: started.elapsed(),
     }
+}
+
+/// Drives the shoppers in-process through `service`, `concurrency` shoppers at a time.
+pub async fn run_in_process(
+    service: &CommandService,
+    shoppers: &[Shopper],
+    concurrency: usize,
+    rate: Option<f64>,
+    progress: &indicatif::ProgressBar,
+) -> Summary {
+    drive(
+        shoppers,
+        concurrency,
+        rate,
+        progress,
+        move |id, line| async move {
+            let Ok(user) = UserId::new(Channel::Web, &id) else {
+                return false;
+            };
+            let inbound = Inbound {
+                channel: Channel::Web,
+                kind: MessageKind::Text,
+                text: Some(line.text),
+                message_id: None,
+                chat_id: None,
+                username: Some(id),
+                display_name: None,
+                language: Some("en".into()),
+                at: line.at,
+                payments: false,
+            };
+            match service.handle(&user, &inbound, EventIds::Fresh).await {
+                Ok(_) => true,
+                Err(error) => {
+                    tracing::warn!(%error, user = %user, "simulated message failed");
+                    false
+                }
+            }
+        },
+    )
+    .await
 }
 
 /// Sends the shoppers' messages live to `POST <target>/api/messages`.
@@ -310,40 +340,23 @@ pub async fn run_http(
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
-    let pace = Pace {
-        start: Instant::now(),
+    let (client, endpoint) = (&client, &endpoint);
+    Ok(drive(
+        shoppers,
+        concurrency,
         rate,
-        sent: 0.into(),
-    };
-    let started = Instant::now();
-    let failed = std::sync::atomic::AtomicUsize::new(0);
-    futures::stream::iter(shoppers)
-        .for_each_concurrent(concurrency.max(1), |shopper| {
-            let (pace, failed, client, endpoint) = (&pace, &failed, &client, &endpoint);
-            async move {
-                for line in &shopper.lines {
-                    pace.wait().await;
-                    let body = serde_json::json!({"user_id": shopper.id, "text": line.text, "username": shopper.id});
-                    let ok = client
-                        .post(endpoint.clone())
-                        .json(&body)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success());
-                    if !ok {
-                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    progress.inc(1);
-                }
-            }
-        })
-        .await;
-    Ok(Summary {
-        users: shoppers.len(),
-        messages: shoppers.iter().map(|s| s.lines.len()).sum(),
-        failed: failed.into_inner(),
-        elapsed: started.elapsed(),
-    })
+        progress,
+        move |id, line| async move {
+            let body = serde_json::json!({"user_id": id, "text": line.text, "username": id});
+            client
+                .post(endpoint.clone())
+                .json(&body)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        },
+    )
+    .await)
 }
 
 /// A command service over `store` for in-process simulation (and benchmarks).

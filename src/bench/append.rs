@@ -192,58 +192,75 @@ async fn batched(store: &EventStore, args: &BenchAppendArgs) -> anyhow::Result<M
 
 async fn concurrent(store: &EventStore, args: &BenchAppendArgs) -> anyhow::Result<Measured> {
     let per_writer = args.events.div_ceil(args.writers);
-    let events = per_writer * args.writers;
-
-    let bar = progress(events, "concurrent appends");
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..args.writers {
-        let store = store.clone();
-        let bar = bar.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latency = histogram()?;
-            let stream = stream("writer", w)?;
-            for i in 0..per_writer {
-                let e = event(w, i)?;
-                let t = Instant::now();
-                store
-                    .append(&stream, ExpectedVersion::Exact(i64::try_from(i)?), vec![e])
-                    .await?;
-                latency.record(t.elapsed().as_micros().max(1) as u64)?;
-                bar.inc(1);
+    let shared = store.clone();
+    let store_run = writers(
+        args.writers,
+        per_writer,
+        "concurrent appends",
+        move |w, i| {
+            let store = shared.clone();
+            async move {
+                let stream = stream("writer", w)?;
+                let expected = ExpectedVersion::Exact(i64::try_from(i)?);
+                store.append(&stream, expected, vec![event(w, i)?]).await?;
+                Ok(())
             }
-            anyhow::Ok(latency)
-        }));
-    }
-    let store_run = collect(tasks, started).await?;
-    bar.finish_and_clear();
-
-    let bar = progress(events, "baseline single INSERTs");
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..args.writers {
-        let store = store.clone();
-        let bar = bar.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latency = histogram()?;
-            let stream = stream("writer", w)?;
-            for i in 0..per_writer {
-                let request = raw_request(stream.clone(), vec![event(w, i)?])?;
-                let t = Instant::now();
+        },
+    )
+    .await?;
+    let shared = store.clone();
+    let baseline = writers(
+        args.writers,
+        per_writer,
+        "baseline single INSERTs",
+        move |w, i| {
+            let store = shared.clone();
+            async move {
+                let request = raw_request(stream("writer", w)?, vec![event(w, i)?])?;
                 store.baseline_insert(&[request]).await?;
-                latency.record(t.elapsed().as_micros().max(1) as u64)?;
-                bar.inc(1);
+                Ok(())
             }
-            anyhow::Ok(latency)
-        }));
-    }
-    let baseline = collect(tasks, started).await?;
-    bar.finish_and_clear();
+        },
+    )
+    .await?;
     Ok(Measured {
-        events,
+        events: per_writer * args.writers,
         store: store_run,
         baseline,
     })
+}
+
+/// `count` concurrent writers, each running `op(writer, i)` for i in 0..per_writer, timed one
+/// by one.
+async fn writers<F, Fut>(
+    count: u64,
+    per_writer: u64,
+    what: &'static str,
+    op: F,
+) -> anyhow::Result<Run>
+where
+    F: Fn(u64, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let bar = progress(count * per_writer, what);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..count {
+        let (op, bar) = (op.clone(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latency = histogram()?;
+            for i in 0..per_writer {
+                let t = Instant::now();
+                op(w, i).await?;
+                latency.record(t.elapsed().as_micros().max(1) as u64)?;
+                bar.inc(1);
+            }
+            anyhow::Ok(latency)
+        }));
+    }
+    let run = collect(tasks, started).await;
+    bar.finish_and_clear();
+    run
 }
 
 async fn collect(

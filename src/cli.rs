@@ -15,13 +15,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run everything in one process (the default): event store, and the parts built so far.
+    /// Run everything in one process (the default): the bot, the outbox relay (with NATS_URL),
+    /// the projector and the health and metrics routes.
     Serve,
     /// Apply pending database migrations.
     Migrate,
-    /// Check connectivity, migrations, master key, event count and head position; exits
-    /// non-zero when anything is unhealthy.
+    /// Check the database, migrations, master key, NATS, the relay and every projection's lag
+    /// and heartbeat; exits non-zero when anything is unhealthy.
     Check,
+    /// Rebuild read models from the event store beside the live tables, then swap them in.
+    Rebuild(RebuildArgs),
     /// Events by type, streams, first and last event time.
     Stats(StatsArgs),
     /// Delete every event, key and snapshot. Irreversible; needs --yes.
@@ -41,6 +44,12 @@ pub struct StatsArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// One projection (funnel, products, users, conversations, business); all when omitted.
+    pub projection: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod metrics;
 pub mod shutdown;
 pub mod simulate;
 pub mod telemetry;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => commands::serve::run(&config, shutdown::signal()).await?,
         Command::Migrate => commands::migrate::run(&config).await?,
         Command::Check => return commands::check::run(&config).await,
+        Command::Rebuild(args) => commands::rebuild::run(&config, &args).await?,
         Command::Stats(args) => commands::stats::run(&config, &args).await?,
         Command::Reset(args) => commands::reset::run(&config, &args).await?,
         Command::Replay(args) => commands::replay::run(&config, &args).await?,
@@ -32,4 +34,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Chat(args)) => bench::chat::run(&config, &args).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `main` of the `command-service` and `projector` binaries: one role of `salesbot serve`,
+/// configured the same way (environment and `.env`).
+pub fn service_main(name: &str, roles: commands::serve::Roles) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let config = Config::load().context("configuration")?;
+        telemetry::init(config.log_format);
+        commands::serve::run_roles(&config, roles, name, shutdown::signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

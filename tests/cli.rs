@@ -77,7 +77,7 @@ fn help_lists_every_built_subcommand_and_each_has_help() {
     assert!(help.status.success());
     let text = stdout(&help);
     for sub in [
-        "serve", "migrate", "check", "stats", "reset", "replay", "bench",
+        "serve", "migrate", "check", "rebuild", "stats", "reset", "replay", "bench",
     ] {
         assert!(text.contains(sub), "--help lacks {sub}: {text}");
         let sub_help = salesbot(dir.path(), &[], &[sub, "--help"]);
@@ -107,13 +107,14 @@ fn embedded_mode_starts_from_nothing_with_a_generated_master_key() {
     let check = salesbot(dir.path(), &[], &["check"]);
     assert!(check.status.success(), "{}", stdout(&check));
     let lines: Vec<String> = stdout(&check).lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
     for (line, name) in lines.iter().zip([
         "database",
         "migrations",
         "master key",
         "events",
         "head position",
+        "projections",
     ]) {
         assert!(line.starts_with(&format!("{name}: ok")), "{line}");
     }
@@ -188,15 +189,43 @@ async fn commands_work_on(db: TestDatabase) {
     let env = as_refs(&env);
     fill(&db).await;
 
+    // Events nobody has projected: the log is fine, the read models are not.
     let check = salesbot(dir.path(), &env, &["check"]);
-    assert!(
-        check.status.success(),
-        "{}{}",
-        stdout(&check),
-        stderr(&check)
-    );
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
     assert!(stdout(&check).contains("events: ok 3"));
     assert!(stdout(&check).contains("head position: ok 3"));
+    assert!(
+        stdout(&check).contains("projections: FAIL the projector has never run"),
+        "{}",
+        stdout(&check)
+    );
+
+    let rebuild = salesbot(dir.path(), &env, &["rebuild"]);
+    assert!(rebuild.status.success(), "{}", stderr(&rebuild));
+    assert!(
+        stdout(&rebuild).contains("from 3 events (through position 3)"),
+        "{}",
+        stdout(&rebuild)
+    );
+    let one = salesbot(dir.path(), &env, &["rebuild", "users"]);
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert!(stdout(&one).starts_with("rebuilt users from 3 events"));
+    let unknown = salesbot(dir.path(), &env, &["rebuild", "revenue"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("unknown projection `revenue`; the projections are: funnel,"),
+        "{}",
+        stderr(&unknown)
+    );
+    // Rebuilt, but no worker heartbeats: check says the projections are stalled.
+    let check = salesbot(dir.path(), &env, &["check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        stdout(&check).contains("projection users: FAIL 8 partitions, checkpoint >= 3"),
+        "{}",
+        stdout(&check)
+    );
+    assert!(stdout(&check).contains("never heartbeated"));
 
     let stats = salesbot(dir.path(), &env, &["stats"]);
     let text = stdout(&stats);

@@ -12,11 +12,14 @@ mod lease;
 mod migrate;
 mod plan;
 mod postgres;
+pub mod progress;
 mod read;
 mod scratch;
 mod sqlite;
+mod stored;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +35,7 @@ pub use error::{AppendError, StoreError};
 pub use lease::Lease;
 pub use migrate::MigrationStatus;
 pub use scratch::ScratchDatabase;
+pub use stored::StoredEvent;
 
 use keys::KeyCache;
 use plan::Job;
@@ -103,8 +107,10 @@ pub struct Snapshot {
     pub state: serde_json::Value,
 }
 
+/// The store's connection pool, for the read models that live in the same database (the
+/// projector writes them, the query API reads them).
 #[derive(Debug, Clone)]
-pub(crate) enum Pool {
+pub enum Pool {
     Postgres(sqlx::PgPool),
     Sqlite(sqlx::SqlitePool),
 }
@@ -114,6 +120,8 @@ pub(crate) enum Pool {
 pub(crate) struct Shared {
     pub(crate) pool: Pool,
     pub(crate) keys: KeyCache,
+    /// The highest position this process has committed (0 until its first append).
+    pub(crate) committed: tokio::sync::watch::Sender<i64>,
 }
 
 /// A handle to the log. Cheap to clone; all clones share one pool and one writer task.
@@ -161,6 +169,7 @@ impl EventStore {
         let shared = Arc::new(Shared {
             pool,
             keys: KeyCache::new(config.master_key.clone()),
+            committed: tokio::sync::watch::Sender::new(0),
         });
         let (tx, rx) = mpsc::channel(MAX_JOBS_PER_BATCH * 4);
         tokio::spawn(
@@ -186,6 +195,10 @@ impl EventStore {
             Pool::Postgres(_) => BackendKind::Postgres,
             Pool::Sqlite(_) => BackendKind::Sqlite,
         }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.shared.pool
     }
 
     pub fn database_url(&self) -> &DatabaseUrl {
@@ -252,6 +265,13 @@ impl EventStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Follows the highest position committed by appends through this handle (and its clones):
+    /// how in-process followers of the log learn of new events without polling. Appends by
+    /// other processes are not seen here.
+    pub fn watch_committed(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.shared.committed.subscribe()
     }
 
     /// Events of one stream with `stream_version >= from_version`, in order.

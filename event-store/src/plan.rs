@@ -101,6 +101,17 @@ pub(crate) async fn run_writer(shared: Arc<Shared>, mut queue: mpsc::Receiver<Jo
             }
         };
         tracing::debug!(jobs = jobs.len(), events, "batch written");
+        let committed = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|a| a.last_position))
+            .max();
+        if let Some(position) = committed {
+            shared.committed.send_if_modified(|head| {
+                let advanced = position > *head;
+                *head = (*head).max(position);
+                advanced
+            });
+        }
         for (job, result) in jobs.into_iter().zip(results) {
             // The caller may have gone away; its events are committed either way.
             let _ = job.reply.send(result);

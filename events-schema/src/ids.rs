@@ -162,6 +162,19 @@ impl StreamId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The partition (0..`partitions`) this stream's events travel in: a stable hash (64-bit
+    /// FNV-1a) of the stream id, so one user's events always share a partition, in order.
+    /// Every process must agree on it, so it never changes.
+    pub fn partition(&self, partitions: u32) -> u32 {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let hash = self
+            .0
+            .bytes()
+            .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+        u32::try_from(hash % u64::from(partitions.max(1))).unwrap_or(0)
+    }
 }
 
 impl fmt::Display for StreamId {
@@ -173,6 +186,31 @@ impl fmt::Display for StreamId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_are_stable_and_spread() {
+        let stream = |n: u32| StreamId::new(format!("user-web:u{n}")).expect("valid");
+        // Pinned: every process, version and platform must put a stream in the same partition.
+        assert_eq!(stream(1).partition(8), stream(1).partition(8));
+        assert_eq!(
+            StreamId::new("user-telegram:424242001")
+                .expect("valid")
+                .partition(8),
+            PINNED_PARTITION
+        );
+        let mut counts = [0u32; 8];
+        for n in 0..8000 {
+            counts[stream(n).partition(8) as usize] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (800..1200).contains(&c)),
+            "{counts:?}"
+        );
+        assert_eq!(stream(7).partition(1), 0);
+        assert_eq!(stream(7).partition(0), 0);
+    }
+
+    const PINNED_PARTITION: u32 = 5;
 
     #[test]
     fn user_ids_round_trip_through_their_stream() {

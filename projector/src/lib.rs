@@ -1,4 +1,19 @@
-//! projector: workers that fold the event log into read tables (funnel, products, users,
-//! revenue) with exactly-once checkpoints. Built by the projector issue; until then this crate
-//! only fixes its place in the workspace (it depends on `events-schema` and `event-store`, never
-//! on the other services).
+//! projector: folds the event log into the read tables (funnel, products, users,
+//! conversations, business), exactly once per event, in both modes:
+//!
+//! - embedded: one task follows the log in process ([`worker::run_embedded`]);
+//! - distributed: worker processes share the partitions, each read from its JetStream durable
+//!   consumer ([`worker::run_workers`]).
+//!
+//! A batch and its checkpoints commit in one transaction ([`apply`]); `salesbot rebuild`
+//! rebuilds projections beside the live tables and swaps them in ([`rebuild`]). What each table
+//! holds, and which figure it answers, is in docs/metrics.md.
+
+pub mod apply;
+pub mod model;
+pub mod rebuild;
+mod sql;
+pub mod worker;
+
+pub use apply::{Applier, Coverage, ProjectorError};
+pub use model::Projection;

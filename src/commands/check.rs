@@ -1,5 +1,6 @@
 //! `salesbot check`: one line per part (database, migrations, master key, events, head
-//! position); a non-zero exit when any is unhealthy. Changes nothing.
+//! position, NATS and the stream, the relay, each projection's lag and heartbeat); a non-zero
+//! exit when any is unhealthy. Changes nothing.
 
 use std::process::ExitCode;
 
@@ -74,12 +75,156 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         Ok::<_, StoreError>(())
     }
     .await;
+    if let Err(e) = result {
+        line("events", false, &e.to_string());
+        store.close().await;
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut healthy = true;
+    if config.nats_url.is_some() {
+        healthy &= check_nats(config).await;
+    }
+    healthy &= check_followers(&store, config.nats_url.is_some()).await;
     store.close().await;
-    Ok(match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            line("events", false, &e.to_string());
-            ExitCode::FAILURE
-        }
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
+}
+
+async fn check_nats(config: &Config) -> bool {
+    let nats = match tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        super::connect_nats(config, "salesbot-check", true),
+    )
+    .await
+    {
+        Ok(Ok(Some(nats))) => nats,
+        Ok(Ok(None)) => return true,
+        Ok(Err(e)) => {
+            line("nats", false, &format!("{e:#}"));
+            return false;
+        }
+        Err(_) => {
+            line("nats", false, "no answer within 5 s");
+            return false;
+        }
+    };
+    line("nats", true, "connected");
+    match nats.stream_state().await {
+        Ok(Some(state)) => {
+            line(
+                "stream",
+                true,
+                &format!(
+                    "{} holds {} messages, last sequence {}",
+                    event_store::transport::STREAM_NAME,
+                    state.messages,
+                    state.last_sequence
+                ),
+            );
+            true
+        }
+        Ok(None) => {
+            line(
+                "stream",
+                false,
+                &format!(
+                    "{} does not exist yet: start command-service (or salesbot) to create it",
+                    event_store::transport::STREAM_NAME
+                ),
+            );
+            false
+        }
+        Err(e) => {
+            line("stream", false, &e.to_string());
+            false
+        }
+    }
+}
+
+/// The relay (distributed mode) and every projection on every partition.
+async fn check_followers(store: &EventStore, distributed: bool) -> bool {
+    let progress = match store.progress(crate::metrics::STALE_AFTER).await {
+        Ok(p) => p,
+        Err(e) => {
+            line("projections", false, &e.to_string());
+            return false;
+        }
+    };
+    let mut healthy = true;
+    if distributed {
+        match &progress.relay {
+            Some(relay) => line(
+                "relay",
+                true,
+                &format!(
+                    "published through position {} ({} behind), last at {}",
+                    relay.position,
+                    relay.lag_events,
+                    relay.updated_at.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            ),
+            None if progress.head == 0 => line("relay", true, "nothing to publish yet"),
+            None => {
+                healthy = false;
+                line(
+                    "relay",
+                    false,
+                    "has never published: is command-service (or salesbot) running?",
+                );
+            }
+        }
+    }
+    if progress.partitions.is_empty() && progress.head == 0 {
+        line("projections", true, "nothing to project yet");
+        return healthy;
+    }
+    if progress.partitions.is_empty() {
+        line(
+            "projections",
+            false,
+            "the projector has never run: start salesbot (or the projector)",
+        );
+        return false;
+    }
+    let now = chrono::Utc::now();
+    let mut by_projection: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
+    for p in &progress.partitions {
+        by_projection
+            .entry(p.projection.as_str())
+            .or_default()
+            .push(p);
+    }
+    for (projection, parts) in by_projection {
+        let stalled: Vec<String> = parts
+            .iter()
+            .filter(|p| p.stalled)
+            .map(|p| {
+                let age = p.heartbeat_at.map_or("never heartbeated".to_owned(), |at| {
+                    format!("silent for {:.0} s", (now - at).as_seconds_f64())
+                });
+                format!("partition {} {age}", p.partition)
+            })
+            .collect();
+        let lag_events = parts.iter().map(|p| p.lag_events).max().unwrap_or(0);
+        let lag_seconds = parts.iter().map(|p| p.lag_seconds).fold(0.0, f64::max);
+        let checkpoint = parts.iter().map(|p| p.checkpoint).min().unwrap_or(0);
+        let detail = format!(
+            "{} partitions, checkpoint >= {checkpoint}, lag {lag_events} events / {lag_seconds:.1} s",
+            parts.len()
+        );
+        if stalled.is_empty() {
+            line(&format!("projection {projection}"), true, &detail);
+        } else {
+            healthy = false;
+            line(
+                &format!("projection {projection}"),
+                false,
+                &format!("{detail}; stalled: {}", stalled.join(", ")),
+            );
+        }
+    }
+    healthy
 }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod migrate;
+pub mod rebuild;
 pub mod replay;
 pub mod reset;
 pub mod serve;
@@ -28,4 +29,39 @@ pub fn load_catalog(config: &Config) -> anyhow::Result<Catalog> {
         Some(path) => Catalog::load(path).context("CATALOG_PATH"),
         None => Catalog::demo().context("the bundled demo catalog"),
     }
+}
+
+/// The JetStream stream's shape from `STREAM_REPLICAS`, `STREAM_MAX_AGE` and `PARTITIONS`.
+pub fn stream_settings(config: &Config) -> event_store::transport::StreamSettings {
+    event_store::transport::StreamSettings {
+        replicas: usize::from(config.stream_replicas),
+        max_age: config.stream_max_age,
+        partitions: u32::from(config.partitions),
+    }
+}
+
+/// Connects to `NATS_URL` when it is set (distributed mode). With `wait` false the connection
+/// is made in the background, so the process starts while NATS is down.
+pub async fn connect_nats(
+    config: &Config,
+    name: &str,
+    wait: bool,
+) -> anyhow::Result<Option<event_store::transport::Nats>> {
+    let Some(url) = &config.nats_url else {
+        return Ok(None);
+    };
+    let nats =
+        event_store::transport::Nats::connect(url.as_str(), name, stream_settings(config), wait)
+            .await
+            .with_context(|| format!("NATS_URL: cannot connect to {url}"))?;
+    Ok(Some(nats))
+}
+
+/// The live projector applier for this configuration.
+pub fn applier(config: &Config, store: &EventStore) -> projector::Applier {
+    projector::Applier::live(
+        store.pool().clone(),
+        config.report_timezone,
+        u32::from(config.partitions),
+    )
 }

@@ -1,6 +1,12 @@
-//! `salesbot serve` (the default): the all-in-one process. It opens the event store (applying
-//! migrations), runs the bot's web chat (`/chat`, `POST /api/messages`) and serves `/health`;
-//! the projector and query API join it as their issues land, and it says so at start-up.
+//! `salesbot serve` (the default) and the `command-service` and `projector` binaries: one
+//! server whose roles are chosen by the binary.
+//!
+//! - **commands**: the bot's web chat (`/chat`, `POST /api/messages`), Telegram, and in
+//!   distributed mode (`NATS_URL` set) the outbox relay to JetStream;
+//! - **projector**: folds the log into the read tables, following the log in process, or
+//!   reading JetStream in distributed mode.
+//!
+//! `salesbot serve` runs both. Every process serves `/health` and `/metrics`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,32 +16,54 @@ use anyhow::Context as _;
 use command_service::llm::{Llm, LlmConfig};
 use command_service::service::{CommandService, SystemClock};
 use command_service::telegram::{Telegram, TelegramConfig};
-use event_store::EventStore;
 use poem::listener::{Acceptor as _, Listener as _, TcpListener};
-use poem::web::{Data, Json};
-use poem::{EndpointExt as _, IntoResponse, Response, Server, get, handler, http::StatusCode};
+use poem::{EndpointExt as _, Route, Server, get};
+use tokio::sync::watch;
 
 use crate::config::Config;
+
+/// Which parts a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub commands: bool,
+    pub projector: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles {
+        commands: true,
+        projector: true,
+    };
+    pub const COMMANDS: Roles = Roles {
+        commands: true,
+        projector: false,
+    };
+    pub const PROJECTOR: Roles = Roles {
+        commands: false,
+        projector: true,
+    };
+}
 
 pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let catalog = Arc::new(super::load_catalog(config)?);
+    run_roles(config, Roles::ALL, "salesbot", shutdown).await
+}
+
+pub async fn run_roles(
+    config: &Config,
+    roles: Roles,
+    name: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // A bad catalog stops start-up before anything is opened or written.
+    let catalog = match roles.commands {
+        true => Some(Arc::new(super::load_catalog(config)?)),
+        false => None,
+    };
     let store = super::open_store(config).await?;
-    let mut service = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
-    if let (Some(url), Some(model)) = (&config.llm_api_url, &config.llm_model) {
-        let llm = Llm::new(LlmConfig {
-            url: url.clone(),
-            api_key: config.llm_api_key.clone(),
-            model: model.clone(),
-            timeout: Duration::from_secs(10),
-        })
-        .context("LLM_API_URL: building the HTTP client")?;
-        tracing::info!(%url, %model, "LLM wording enabled for small talk and not-understood messages");
-        service = service.with_llm(llm);
-    }
-    let telegram = start_telegram(config, &service).await?;
+    let nats = super::connect_nats(config, name, false).await?;
     let acceptor = TcpListener::bind(config.bind_addr)
         .into_acceptor()
         .await
@@ -45,23 +73,7 @@ pub async fn run(
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .unwrap_or(config.bind_addr);
-    let mode = if config.database_url.kind() == event_store::BackendKind::Sqlite {
-        "embedded"
-    } else {
-        "distributed"
-    };
-    tracing::info!(
-        %local,
-        database = %config.database_url,
-        mode,
-        products = catalog.products().len(),
-        "salesbot is running: chat with the bot at http://{local}/chat"
-    );
-    tracing::info!(
-        "not built yet: the projector and the query API with its dashboard; this process runs \
-         the bot and the event store"
-    );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     let stop_signal = move || {
         let mut stopped = stopped.clone();
         async move {
@@ -69,16 +81,60 @@ pub async fn run(
         }
     };
     let mut tasks = Vec::new();
-    let routes = command_service::web::routes()
-        .at(
-            "/",
-            get(poem::endpoint::make_sync(|_| {
-                poem::web::Redirect::see_other("/chat")
-            })),
-        )
-        .at("/health", get(health));
-    let app = match &telegram {
-        Some(tg) => {
+    if roles.projector {
+        let applier = super::applier(config, &store);
+        projector::worker::prepare(&applier, config.report_timezone)
+            .await
+            .context("preparing the read models")?;
+        let task = match &nats {
+            None => tokio::spawn(projector::worker::run_embedded(
+                store.clone(),
+                applier,
+                stop.subscribe(),
+            )),
+            Some(nats) => tokio::spawn(projector::worker::run_workers(
+                store.clone(),
+                nats.clone(),
+                applier,
+                projector::worker::worker_id(),
+                stop.subscribe(),
+            )),
+        };
+        tasks.push(tokio::spawn(async move {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "the projector stopped"),
+                Err(error) => tracing::error!(%error, "the projector panicked"),
+            }
+        }));
+    }
+    let mut routes = Route::new()
+        .at("/health", get(crate::metrics::health))
+        .at("/metrics", get(crate::metrics::endpoint));
+    let mut service = None;
+    let mut telegram = None;
+    if let Some(catalog) = catalog {
+        let mut svc = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
+        if let (Some(url), Some(model)) = (&config.llm_api_url, &config.llm_model) {
+            let llm = Llm::new(LlmConfig {
+                url: url.clone(),
+                api_key: config.llm_api_key.clone(),
+                model: model.clone(),
+                timeout: Duration::from_secs(10),
+            })
+            .context("LLM_API_URL: building the HTTP client")?;
+            tracing::info!(%url, %model, "LLM wording enabled for small talk and not-understood messages");
+            svc = svc.with_llm(llm);
+        }
+        let tg = start_telegram(config, &svc).await?;
+        if let Some(nats) = &nats {
+            tasks.push(tokio::spawn(event_store::transport::run_relay(
+                store.clone(),
+                nats.clone(),
+                stop.subscribe(),
+            )));
+        }
+        if let Some(tg) = &tg {
             command_service::telegram::outbox::prepare(&store)
                 .await
                 .context("preparing the Telegram outbox")?;
@@ -86,7 +142,7 @@ pub async fn run(
                 store.clone(),
                 tg.sender(),
                 tg.payment_token(),
-                service.appended(),
+                svc.appended(),
                 stop_signal(),
             );
             tasks.push(tokio::spawn(async move {
@@ -97,22 +153,48 @@ pub async fn run(
             if config.telegram_webhook_url.is_none() {
                 tasks.push(tokio::spawn(tg.clone().poll(stop_signal())));
             }
-            routes
-                .at(
-                    "/telegram/webhook",
-                    command_service::telegram::webhook_endpoint(),
-                )
-                .data(store.clone())
-                .data(service)
-                .data(tg.clone())
-                .boxed()
+            routes = routes.at(
+                "/telegram/webhook",
+                command_service::telegram::webhook_endpoint(),
+            );
         }
-        None => routes.data(store.clone()).data(service).boxed(),
+        routes = routes.nest("/", command_service::web::routes()).at(
+            "/",
+            get(poem::endpoint::make_sync(|_| {
+                poem::web::Redirect::see_other("/chat")
+            })),
+        );
+        tracing::info!(
+            products = catalog.products().len(),
+            "the bot is ready: chat with it at http://{local}/chat"
+        );
+        service = Some(svc);
+        telegram = tg;
+    }
+    let mode = if nats.is_some() {
+        "distributed (JetStream)"
+    } else {
+        "embedded (in-process transport)"
     };
+    tracing::info!(
+        %local,
+        database = %config.database_url,
+        mode,
+        commands = roles.commands,
+        projector = roles.projector,
+        "{name} is running"
+    );
+    let mut app = routes.data(store.clone()).data(nats.clone()).boxed();
+    if let Some(service) = service {
+        app = app.data(service).boxed();
+    }
+    if let Some(telegram) = telegram {
+        app = app.data(telegram).boxed();
+    }
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
         .await;
-    // Stop taking work, let the sender and poller finish what is in flight, then close.
+    // Stop taking work, let every task finish what is in flight, then close.
     let _ = stop.send(true);
     for task in tasks {
         let _ = task.await;
@@ -150,26 +232,4 @@ async fn start_telegram(
     };
     tracing::info!(bot = %telegram.identity().username, mode, "Telegram connected");
     Ok(Some(telegram))
-}
-
-/// 200 with the head position while the database answers; 503 otherwise.
-#[handler]
-async fn health(Data(store): Data<&EventStore>) -> Response {
-    match store.head_position().await {
-        Ok(head) => Json(serde_json::json!({
-            "status": "ok",
-            "database": "ok",
-            "head_position": head,
-        }))
-        .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database unavailable");
-            Json(serde_json::json!({
-                "status": "unavailable",
-                "database": "unreachable",
-            }))
-            .with_status(StatusCode::SERVICE_UNAVAILABLE)
-            .into_response()
-        }
-    }
 }

@@ -1,0 +1,177 @@
+//! How far the log's followers have got: the outbox relay, and each projection on each
+//! partition (checkpoint, heartbeat, lag in events and seconds). Read by `salesbot check`,
+//! `/metrics` and the admin API; written by the relay and the projector.
+//!
+//! A partition whose worker has not heartbeated for `stale_after` is *stalled*: its lag keeps
+//! growing from its last checkpoint, so a dead worker never looks caught up.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::{EventStore, Pool, StoreError};
+
+/// One projection on one partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionProgress {
+    pub projection: String,
+    pub partition: u32,
+    /// Events at or below this position are applied (and committed with the tables).
+    pub checkpoint: i64,
+    /// Every event of the partition up to here is applied (the checkpoint, or further when the
+    /// partition has had no events since).
+    pub caught_up_to: i64,
+    /// Log positions between `caught_up_to` and the head (an upper bound of the events still
+    /// to apply).
+    pub lag_events: i64,
+    /// Age of the oldest event not known applied; 0 when caught up.
+    pub lag_seconds: f64,
+    pub worker: Option<String>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    /// No heartbeat for longer than `stale_after` (or never).
+    pub stalled: bool,
+}
+
+/// The relay's progress (distributed mode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayProgress {
+    pub position: i64,
+    pub lag_events: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub head: i64,
+    pub relay: Option<RelayProgress>,
+    pub partitions: Vec<PartitionProgress>,
+}
+
+impl Progress {
+    /// The worst lag over every projection and partition.
+    pub fn max_lag(&self) -> (i64, f64) {
+        self.partitions.iter().fold((0, 0.0), |(e, s), p| {
+            (e.max(p.lag_events), s.max(p.lag_seconds))
+        })
+    }
+
+    pub fn stalled(&self) -> impl Iterator<Item = &PartitionProgress> {
+        self.partitions.iter().filter(|p| p.stalled)
+    }
+}
+
+type CheckpointRow = (String, i64, i64);
+type HeartbeatRow = (i64, String, i64, i64);
+
+impl EventStore {
+    /// Reads the followers' progress; `stale_after` is how long a silent worker counts as alive.
+    pub async fn progress(&self, stale_after: Duration) -> Result<Progress, StoreError> {
+        let head = self.head_position().await?;
+        let relay = self.checkpoint_row(crate::transport::RELAY).await?;
+        let checkpoints_sql = "SELECT projection, CAST(partition AS BIGINT), position \
+                               FROM projection_checkpoints ORDER BY projection, partition";
+        let heartbeats_sql = "SELECT CAST(partition AS BIGINT), worker, heartbeat_us, \
+                              caught_up_to FROM projector_heartbeats";
+        let (checkpoints, heartbeats): (Vec<CheckpointRow>, Vec<HeartbeatRow>) =
+            match &self.shared.pool {
+                Pool::Postgres(p) => (
+                    sqlx::query_as(checkpoints_sql).fetch_all(p).await?,
+                    sqlx::query_as(heartbeats_sql).fetch_all(p).await?,
+                ),
+                Pool::Sqlite(p) => (
+                    sqlx::query_as(checkpoints_sql).fetch_all(p).await?,
+                    sqlx::query_as(heartbeats_sql).fetch_all(p).await?,
+                ),
+            };
+        let heartbeats: HashMap<i64, (String, i64, i64)> = heartbeats
+            .into_iter()
+            .map(|(partition, worker, at, caught)| (partition, (worker, at, caught)))
+            .collect();
+        let now = Utc::now();
+        let mut oldest_after: HashMap<i64, Option<DateTime<Utc>>> = HashMap::new();
+        let mut partitions = Vec::with_capacity(checkpoints.len());
+        for (projection, partition, checkpoint) in checkpoints {
+            let beat = heartbeats.get(&partition);
+            let heartbeat_at = beat.and_then(|(_, at, _)| DateTime::from_timestamp_micros(*at));
+            let stalled =
+                heartbeat_at.is_none_or(|at| (now - at).to_std().unwrap_or_default() > stale_after);
+            let caught_up_to = checkpoint.max(beat.map_or(0, |(_, _, c)| *c)).min(head);
+            let lag_events = head - caught_up_to;
+            let lag_seconds = if lag_events == 0 {
+                0.0
+            } else {
+                let oldest = match oldest_after.get(&caught_up_to) {
+                    Some(at) => *at,
+                    None => {
+                        let at = self.recorded_after(caught_up_to).await?;
+                        oldest_after.insert(caught_up_to, at);
+                        at
+                    }
+                };
+                oldest.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0))
+            };
+            partitions.push(PartitionProgress {
+                projection,
+                partition: u32::try_from(partition).unwrap_or(0),
+                checkpoint,
+                caught_up_to,
+                lag_events,
+                lag_seconds,
+                worker: beat.map(|(w, _, _)| w.clone()),
+                heartbeat_at,
+                stalled,
+            });
+        }
+        Ok(Progress {
+            head,
+            relay: relay.map(|(position, updated_at)| RelayProgress {
+                position,
+                lag_events: (head - position).max(0),
+                updated_at,
+            }),
+            partitions,
+        })
+    }
+
+    async fn checkpoint_row(&self, name: &str) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+        Ok(match &self.shared.pool {
+            Pool::Postgres(p) => {
+                sqlx::query_as("SELECT position, updated_at FROM checkpoints WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Pool::Sqlite(p) => {
+                sqlx::query_as("SELECT position, updated_at FROM checkpoints WHERE name = ?")
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
+    }
+
+    /// When the first event after `position` was recorded.
+    async fn recorded_after(&self, position: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(match &self.shared.pool {
+            Pool::Postgres(p) => {
+                sqlx::query_scalar(
+                    "SELECT recorded_at FROM events WHERE global_position > $1 \
+                     ORDER BY global_position LIMIT 1",
+                )
+                .bind(position)
+                .fetch_optional(p)
+                .await?
+            }
+            Pool::Sqlite(p) => {
+                sqlx::query_scalar(
+                    "SELECT recorded_at FROM events WHERE global_position > ? \
+                     ORDER BY global_position LIMIT 1",
+                )
+                .bind(position)
+                .fetch_optional(p)
+                .await?
+            }
+        })
+    }
+}

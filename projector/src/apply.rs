@@ -1,0 +1,284 @@
+//! Applying a batch: the read-table changes and the checkpoints of the partitions it covers,
+//! in one transaction. The checkpoints are read inside that transaction (locked on Postgres),
+//! and events at or below them are skipped, so a redelivered or concurrently applied event
+//! counts once whoever applies it.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use event_store::Pool;
+use events_schema::RecordedEvent;
+
+use crate::model::{Changes, Projection};
+use crate::sql::{self, Dialect, Val};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectorError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] event_store::StoreError),
+    #[error(transparent)]
+    Transport(#[from] event_store::transport::TransportError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// What one batch covers: these partitions are complete through `through` once it commits.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    pub partitions: Vec<u32>,
+    pub through: i64,
+    /// The JetStream sequence to resume the (single) partition's consumer after.
+    pub stream_seq: Option<u64>,
+}
+
+/// Applies batches of events to a set of projections' tables.
+#[derive(Debug, Clone)]
+pub struct Applier {
+    pool: Pool,
+    tz: Tz,
+    partitions: u32,
+    projections: Vec<Projection>,
+    /// Table name suffix (`""` live, `_rebuild` while rebuilding).
+    suffix: &'static str,
+    /// Whether the batch moves `projection_checkpoints` (not for a rebuild's own tables).
+    checkpoints: bool,
+}
+
+impl Applier {
+    /// The live applier for every projection.
+    pub fn live(pool: Pool, tz: Tz, partitions: u32) -> Applier {
+        Applier {
+            pool,
+            tz,
+            partitions,
+            projections: Projection::ALL.to_vec(),
+            suffix: "",
+            checkpoints: true,
+        }
+    }
+
+    /// Writes into `<table>_rebuild` for `projections`, without checkpoints.
+    pub(crate) fn rebuilding(
+        pool: Pool,
+        tz: Tz,
+        partitions: u32,
+        projections: Vec<Projection>,
+    ) -> Applier {
+        Applier {
+            pool,
+            tz,
+            partitions,
+            projections,
+            suffix: crate::rebuild::SUFFIX,
+            checkpoints: false,
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn partitions(&self) -> u32 {
+        self.partitions
+    }
+
+    /// Applies `events` (in position order) and moves the covered checkpoints, in one
+    /// transaction. Returns how many events were new to at least one projection.
+    pub async fn apply(
+        &self,
+        events: &[RecordedEvent],
+        coverage: &Coverage,
+    ) -> Result<usize, ProjectorError> {
+        let mut tx = Tx::begin(&self.pool).await?;
+        let done = if self.checkpoints {
+            tx.checkpoints(&coverage.partitions).await?
+        } else {
+            HashMap::new()
+        };
+        let (changes, fresh) = self.fold(events, |projection, partition| {
+            done.get(&(projection.name().to_owned(), partition))
+                .copied()
+                .unwrap_or(0)
+        });
+        self.write(&mut tx, changes).await?;
+        if self.checkpoints {
+            tx.advance(&self.projections, coverage).await?;
+        }
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    /// The changes of the events above `checkpoint(projection, partition)`.
+    pub(crate) fn fold(
+        &self,
+        events: &[RecordedEvent],
+        checkpoint: impl Fn(Projection, u32) -> i64,
+    ) -> (Changes, usize) {
+        let mut changes = Changes::default();
+        let mut fresh = 0;
+        for e in events {
+            let partition = e.stream_id.partition(self.partitions);
+            let mut new = false;
+            for &projection in &self.projections {
+                if e.global_position > checkpoint(projection, partition) {
+                    changes.add(projection, e, self.tz);
+                    new = true;
+                }
+            }
+            fresh += usize::from(new);
+        }
+        (changes, fresh)
+    }
+
+    pub(crate) async fn write(&self, tx: &mut Tx, changes: Changes) -> Result<(), sqlx::Error> {
+        let dialect = Dialect::of(&self.pool);
+        for user in &changes.erased_users {
+            for table in sql::USER_TABLES {
+                let owner = match *table {
+                    "conversation_messages" => Projection::Conversations,
+                    _ => Projection::Users,
+                };
+                if self.projections.contains(&owner) {
+                    tx.execute(
+                        &format!(
+                            "DELETE FROM {table}{} WHERE user_id = {}",
+                            self.suffix,
+                            dialect.placeholder(1)
+                        ),
+                        vec![Val::T(user.clone())],
+                    )
+                    .await?;
+                }
+            }
+        }
+        for upsert in sql::upserts(changes) {
+            for (statement, values) in upsert.statements(dialect, self.suffix) {
+                tx.execute(&statement, values).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A transaction on either backend.
+pub(crate) enum Tx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Tx {
+    pub(crate) async fn begin(pool: &Pool) -> Result<Tx, sqlx::Error> {
+        Ok(match pool {
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            // Take the write lock first: a read-then-write transaction could not upgrade.
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+        })
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Postgres(_) => Dialect::Postgres,
+            Tx::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    pub(crate) async fn execute(
+        &mut self,
+        sql: &str,
+        values: Vec<Val>,
+    ) -> Result<u64, sqlx::Error> {
+        match self {
+            Tx::Postgres(tx) => sql::execute_pg(tx, sql, values).await,
+            Tx::Sqlite(tx) => sql::execute_sqlite(tx, sql, values).await,
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Postgres(tx) => tx.commit().await,
+            Tx::Sqlite(tx) => tx.commit().await,
+        }
+    }
+
+    /// The checkpoints of `partitions`, locked until commit on Postgres (SQLite's write lock is
+    /// already held).
+    pub(crate) async fn checkpoints(
+        &mut self,
+        partitions: &[u32],
+    ) -> Result<HashMap<(String, u32), i64>, sqlx::Error> {
+        let list = partition_list(partitions);
+        let rows: Vec<(String, i64, i64)> =
+            match self {
+                Tx::Postgres(tx) => sqlx::query_as(&format!(
+                    "SELECT projection, partition::bigint, position FROM projection_checkpoints \
+                     WHERE partition IN ({list}) ORDER BY projection, partition FOR UPDATE"
+                ))
+                .fetch_all(&mut **tx)
+                .await?,
+                Tx::Sqlite(tx) => {
+                    sqlx::query_as(&format!(
+                        "SELECT projection, partition, position FROM projection_checkpoints \
+                     WHERE partition IN ({list})"
+                    ))
+                    .fetch_all(&mut **tx)
+                    .await?
+                }
+            };
+        Ok(rows
+            .into_iter()
+            .map(|(name, partition, position)| {
+                ((name, u32::try_from(partition).unwrap_or(0)), position)
+            })
+            .collect())
+    }
+
+    /// Moves the checkpoints of `projections` on the covered partitions to `through` (never
+    /// back).
+    pub(crate) async fn advance(
+        &mut self,
+        projections: &[Projection],
+        coverage: &Coverage,
+    ) -> Result<(), sqlx::Error> {
+        let names = projections
+            .iter()
+            .map(|p| format!("'{}'", p.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let list = partition_list(&coverage.partitions);
+        let d = self.dialect();
+        let seq = coverage
+            .stream_seq
+            .map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+        let sql = format!(
+            "UPDATE projection_checkpoints SET \
+               position = CASE WHEN position < {p1} THEN {p1} ELSE position END, \
+               stream_seq = COALESCE({p2}, stream_seq), updated_us = {p3} \
+             WHERE projection IN ({names}) AND partition IN ({list})",
+            p1 = d.placeholder(1),
+            p2 = d.placeholder(2),
+            p3 = d.placeholder(3),
+        );
+        let values = vec![
+            Val::I(coverage.through),
+            Val::OI(seq),
+            Val::I(Utc::now().timestamp_micros()),
+        ];
+        self.execute(&sql, values).await?;
+        Ok(())
+    }
+}
+
+/// Partitions as an SQL list: they are our own small integers, never user input.
+fn partition_list(partitions: &[u32]) -> String {
+    if partitions.is_empty() {
+        return "-1".to_owned();
+    }
+    partitions
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,432 @@
+//! The pure half of the projector: which rows a batch of events adds to each read table. No I/O;
+//! [`crate::sql`] merges these changes into the tables (sums add up, first times keep the
+//! earliest, latest values replace).
+//!
+//! Every figure follows ARCHITECTURE.md's "Metric definitions"; docs/metrics.md says which table
+//! answers which figure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use events_schema::{Event, RecordedEvent};
+
+/// The projections: each owns its tables and checkpoints, and is rebuilt on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Projection {
+    Funnel,
+    Products,
+    Users,
+    Conversations,
+    Business,
+}
+
+impl Projection {
+    pub const ALL: [Projection; 5] = [
+        Projection::Funnel,
+        Projection::Products,
+        Projection::Users,
+        Projection::Conversations,
+        Projection::Business,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Projection::Funnel => "funnel",
+            Projection::Products => "products",
+            Projection::Users => "users",
+            Projection::Conversations => "conversations",
+            Projection::Business => "business",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Projection> {
+        Projection::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The tables this projection owns (what a rebuild replaces).
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Projection::Funnel => &["funnel_user_days", "funnel_value_days"],
+            Projection::Products => &["product_days", "product_sales_days", "product_user_days"],
+            Projection::Users => &["users", "user_products", "user_sales"],
+            Projection::Conversations => &["conversation_messages"],
+            Projection::Business => &["business_days", "sales_days"],
+        }
+    }
+}
+
+impl std::fmt::Display for Projection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Funnel stages, in order; a user counts at a stage if they reached it or any later one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Greeting = 0,
+    Browsing = 1,
+    Consideration = 2,
+    Intent = 3,
+    Ordered = 4,
+}
+
+/// The stage an event shows a user reached, if any.
+pub fn stage_of(event: &Event) -> Option<Stage> {
+    match event {
+        Event::MessageReceived(_) => Some(Stage::Greeting),
+        Event::ProductViewed(_) => Some(Stage::Browsing),
+        Event::PriceInquired(_) | Event::SpecsRequested(_) => Some(Stage::Consideration),
+        Event::PurchaseIntended(_) => Some(Stage::Intent),
+        Event::OrderPlaced(_) => Some(Stage::Ordered),
+        _ => None,
+    }
+}
+
+pub fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// The calendar day of an instant in the report time zone.
+pub fn day_of(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
+}
+
+/// Earliest time per stage on one user-day (`None`: not reached that day).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunnelDay {
+    pub first: [Option<i64>; 5],
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Values {
+    pub intent_minor: i64,
+    pub order_minor: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductDay {
+    pub views: i64,
+    pub price_inquiries: i64,
+    pub spec_requests: i64,
+    pub purchase_intents: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sales {
+    pub orders: i64,
+    pub units: i64,
+    pub revenue_minor: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductUser {
+    pub viewed: bool,
+    pub intended: bool,
+}
+
+/// Changes to one user's row. Counters add; first/last keep the extreme; the rest replace
+/// when set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserRow {
+    pub channel: String,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub first_seen_us: i64,
+    pub last_seen_us: i64,
+    pub first_seen_day: Option<NaiveDate>,
+    pub messages: i64,
+    pub sessions: i64,
+    pub product_views: i64,
+    pub stage: Option<i64>,
+    pub budget: Option<(i64, String)>,
+    pub category: Option<String>,
+    pub orders: i64,
+    pub last_position: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserProduct {
+    pub views: i64,
+    pub intents: i64,
+    pub units: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub occurred_us: i64,
+    pub direction: &'static str,
+    pub text: Option<String>,
+    pub intent: Option<String>,
+    pub sentiment: Option<String>,
+    pub product_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BusinessDay {
+    pub messages: i64,
+    pub sessions: i64,
+    pub replies: i64,
+}
+
+type UserDay = (String, NaiveDate);
+
+/// Everything one batch changes, per table, merged by primary key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub funnel_days: BTreeMap<UserDay, FunnelDay>,
+    pub funnel_values: BTreeMap<(String, NaiveDate, String), Values>,
+    pub product_days: BTreeMap<(String, NaiveDate), ProductDay>,
+    pub product_sales: BTreeMap<(String, NaiveDate, String), Sales>,
+    pub product_users: BTreeMap<(String, NaiveDate, String), ProductUser>,
+    /// Users whose user-level rows go first (erased), before this batch's upserts.
+    pub erased_users: BTreeSet<String>,
+    pub users: BTreeMap<String, UserRow>,
+    pub user_products: BTreeMap<(String, String), UserProduct>,
+    pub user_sales: BTreeMap<(String, String), Sales>,
+    pub messages: BTreeMap<(String, i64), Message>,
+    pub business_days: BTreeMap<NaiveDate, BusinessDay>,
+    pub sales_days: BTreeMap<(NaiveDate, String), Sales>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self == &Changes::default()
+    }
+
+    /// Folds one event into `projection`'s tables.
+    pub fn add(&mut self, projection: Projection, e: &RecordedEvent, tz: Tz) {
+        let Some(user) = e.stream_id.user_id() else {
+            return;
+        };
+        let user = user.to_string();
+        let at = micros(e.occurred_at);
+        let day = day_of(e.occurred_at, tz);
+        match projection {
+            Projection::Funnel => self.add_funnel(&user, day, at, &e.event),
+            Projection::Products => self.add_products(&user, day, &e.event),
+            Projection::Users => self.add_user(&user, day, at, e),
+            Projection::Conversations => self.add_message(&user, at, e),
+            Projection::Business => self.add_business(day, &e.event),
+        }
+    }
+
+    fn add_funnel(&mut self, user: &str, day: NaiveDate, at: i64, event: &Event) {
+        let Some(stage) = stage_of(event) else {
+            return;
+        };
+        let row = self.funnel_days.entry((user.to_owned(), day)).or_default();
+        let slot = &mut row.first[stage as usize];
+        *slot = Some(slot.map_or(at, |t| t.min(at)));
+        let value = match event {
+            Event::PurchaseIntended(p) => Some((
+                p.unit_price.currency.as_str(),
+                Values {
+                    intent_minor: p.unit_price.amount_minor * i64::from(p.quantity),
+                    order_minor: 0,
+                },
+            )),
+            Event::OrderPlaced(o) => Some((
+                o.total.currency.as_str(),
+                Values {
+                    intent_minor: 0,
+                    order_minor: o.total.amount_minor,
+                },
+            )),
+            _ => None,
+        };
+        if let Some((currency, v)) = value {
+            let sum = self
+                .funnel_values
+                .entry((user.to_owned(), day, currency.to_owned()))
+                .or_default();
+            sum.intent_minor += v.intent_minor;
+            sum.order_minor += v.order_minor;
+        }
+    }
+
+    fn add_products(&mut self, user: &str, day: NaiveDate, event: &Event) {
+        let mut count = |product: &str, f: fn(&mut ProductDay)| {
+            f(self
+                .product_days
+                .entry((product.to_owned(), day))
+                .or_default());
+        };
+        match event {
+            Event::ProductViewed(p) => count(&p.product_id, |d| d.views += 1),
+            Event::PriceInquired(p) => count(&p.product_id, |d| d.price_inquiries += 1),
+            Event::SpecsRequested(p) => count(&p.product_id, |d| d.spec_requests += 1),
+            Event::PurchaseIntended(p) => count(&p.product_id, |d| d.purchase_intents += 1),
+            _ => {}
+        }
+        match event {
+            Event::ProductViewed(p) => {
+                self.product_users
+                    .entry((p.product_id.clone(), day, user.to_owned()))
+                    .or_default()
+                    .viewed = true;
+            }
+            Event::PurchaseIntended(p) => {
+                self.product_users
+                    .entry((p.product_id.clone(), day, user.to_owned()))
+                    .or_default()
+                    .intended = true;
+            }
+            Event::OrderPlaced(o) => {
+                // An order counts once per product it contains.
+                let mut seen = BTreeSet::new();
+                for line in &o.lines {
+                    let sales = self
+                        .product_sales
+                        .entry((
+                            line.product_id.clone(),
+                            day,
+                            line.unit_price.currency.as_str().to_owned(),
+                        ))
+                        .or_default();
+                    if seen.insert(line.product_id.as_str()) {
+                        sales.orders += 1;
+                    }
+                    sales.units += i64::from(line.quantity);
+                    sales.revenue_minor += line.unit_price.amount_minor * i64::from(line.quantity);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_user(&mut self, user: &str, day: NaiveDate, at: i64, e: &RecordedEvent) {
+        if let Event::UserErased(_) = e.event {
+            self.erased_users.insert(user.to_owned());
+            self.users.remove(user);
+            self.user_products.retain(|(u, _), _| u != user);
+            self.user_sales.retain(|(u, _), _| u != user);
+            return;
+        }
+        let row = self
+            .users
+            .entry(user.to_owned())
+            .or_insert_with(|| UserRow {
+                channel: user.split(':').next().unwrap_or_default().to_owned(),
+                first_seen_us: at,
+                last_seen_us: at,
+                first_seen_day: Some(day),
+                ..UserRow::default()
+            });
+        if at < row.first_seen_us {
+            row.first_seen_us = at;
+            row.first_seen_day = Some(day);
+        }
+        row.last_seen_us = row.last_seen_us.max(at);
+        row.last_position = row.last_position.max(e.global_position);
+        if let Some(stage) = stage_of(&e.event) {
+            row.stage = Some(row.stage.unwrap_or(0).max(stage as i64));
+        }
+        match &e.event {
+            Event::ConversationStarted(c) => {
+                row.sessions += 1;
+                if c.username.is_some() {
+                    row.username.clone_from(&c.username);
+                }
+                if c.display_name.is_some() {
+                    row.display_name.clone_from(&c.display_name);
+                }
+            }
+            Event::MessageReceived(_) => row.messages += 1,
+            Event::ProductViewed(p) => {
+                row.product_views += 1;
+                self.user_products
+                    .entry((user.to_owned(), p.product_id.clone()))
+                    .or_default()
+                    .views += 1;
+            }
+            Event::PreferenceStated(p) => {
+                if let Some(budget) = &p.budget {
+                    row.budget = Some((budget.amount_minor, budget.currency.as_str().to_owned()));
+                }
+                if p.category.is_some() {
+                    row.category.clone_from(&p.category);
+                }
+            }
+            Event::PurchaseIntended(p) => {
+                self.user_products
+                    .entry((user.to_owned(), p.product_id.clone()))
+                    .or_default()
+                    .intents += 1;
+            }
+            Event::OrderPlaced(o) => {
+                row.orders += 1;
+                let sales = self
+                    .user_sales
+                    .entry((user.to_owned(), o.total.currency.as_str().to_owned()))
+                    .or_default();
+                sales.orders += 1;
+                sales.revenue_minor += o.total.amount_minor;
+                for line in &o.lines {
+                    self.user_products
+                        .entry((user.to_owned(), line.product_id.clone()))
+                        .or_default()
+                        .units += i64::from(line.quantity);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_message(&mut self, user: &str, at: i64, e: &RecordedEvent) {
+        let message = match &e.event {
+            Event::UserErased(_) => {
+                self.erased_users.insert(user.to_owned());
+                self.messages.retain(|(u, _), _| u != user);
+                return;
+            }
+            Event::MessageReceived(m) => Message {
+                occurred_us: at,
+                direction: "in",
+                text: m.text.clone(),
+                intent: Some(enum_name(&m.intent)),
+                sentiment: Some(enum_name(&m.sentiment)),
+                product_id: m.product_id.clone(),
+            },
+            Event::BotReplied(r) => Message {
+                occurred_us: at,
+                direction: "out",
+                text: r.text.clone(),
+                intent: None,
+                sentiment: None,
+                product_id: r.products.first().cloned(),
+            },
+            _ => return,
+        };
+        self.messages
+            .insert((user.to_owned(), e.global_position), message);
+    }
+
+    fn add_business(&mut self, day: NaiveDate, event: &Event) {
+        match event {
+            Event::MessageReceived(_) => self.business_days.entry(day).or_default().messages += 1,
+            Event::ConversationStarted(_) => {
+                self.business_days.entry(day).or_default().sessions += 1;
+            }
+            Event::BotReplied(_) => self.business_days.entry(day).or_default().replies += 1,
+            Event::OrderPlaced(o) => {
+                let sales = self
+                    .sales_days
+                    .entry((day, o.total.currency.as_str().to_owned()))
+                    .or_default();
+                sales.orders += 1;
+                sales.revenue_minor += o.total.amount_minor;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The serde name of a unit enum value (`price_inquiry`, `positive`).
+fn enum_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

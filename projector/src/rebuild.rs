@@ -1,0 +1,300 @@
+//! `salesbot rebuild [PROJECTION]`: replays the event store (the system of record) into fresh
+//! copies of a projection's tables (`<table>_rebuild`) while the live tables keep serving, then
+//! swaps them in one transaction.
+//!
+//! The swap transaction locks the projection's checkpoints (live workers wait), brings the new
+//! tables exactly up to each partition's checkpoint, moves the checkpoints to where the rebuild
+//! read (so workers skip what the new tables already hold), drops the old tables and renames
+//! the new ones. Readers see the old tables or the new ones, never an empty or half-built one.
+//! Interrupting a rebuild leaves the live tables as they were; a rerun starts over.
+
+use chrono_tz::Tz;
+use event_store::{EventStore, Pool};
+
+use crate::apply::{Applier, ProjectorError, Tx};
+use crate::model::{Changes, Projection};
+use crate::sql::{Dialect, Val};
+
+pub(crate) const SUFFIX: &str = "_rebuild";
+/// Events read per step.
+const STEP: usize = 10_000;
+
+/// How a rebuild went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub projections: Vec<Projection>,
+    pub events: u64,
+    /// The log position the new tables were complete through at the swap.
+    pub position: i64,
+}
+
+/// Rebuilds `projections` (all of them when empty). `progress(position, head)` is called after
+/// every step.
+pub async fn rebuild(
+    store: &EventStore,
+    tz: Tz,
+    partitions: u32,
+    projections: &[Projection],
+    mut progress: impl FnMut(i64, i64),
+) -> Result<Rebuilt, ProjectorError> {
+    let projections = if projections.is_empty() {
+        Projection::ALL.to_vec()
+    } else {
+        projections.to_vec()
+    };
+    let pool = store.pool().clone();
+    let full = projections.len() == Projection::ALL.len();
+    let settings = crate::worker::read_settings(&pool).await?;
+    let same_settings = settings.get("report_timezone").map(String::as_str) == Some(tz.name())
+        && settings.get("partitions") == Some(&partitions.to_string());
+    if !same_settings && !settings.is_empty() && !full {
+        return Err(ProjectorError::Config(
+            "REPORT_TIMEZONE or PARTITIONS changed since the read models were built: rebuild \
+             every projection (`salesbot rebuild` without a name)"
+                .into(),
+        ));
+    }
+    let applier = Applier::rebuilding(pool.clone(), tz, partitions, projections.clone());
+    create_copies(&pool, &projections).await?;
+    let mut position = 0;
+    let mut events = 0u64;
+    // Bulk: read and fold up to the head as it moves, one transaction per step.
+    loop {
+        let head = store.head_position().await?;
+        let batch = store.read_all(position, STEP).await?;
+        let Some(last) = batch.last().map(|e| e.global_position) else {
+            break;
+        };
+        let (changes, _) = applier.fold(&batch, |_, _| 0);
+        let mut tx = Tx::begin(&pool).await?;
+        applier.write(&mut tx, changes).await?;
+        tx.commit().await?;
+        events += batch.len() as u64;
+        position = last;
+        progress(position, head.max(position));
+    }
+    // Swap.
+    let all: Vec<u32> = (0..partitions).collect();
+    let (mut tx, live) = lock_for_swap(&pool, &all, &projections).await?;
+    let mut changes = Changes::default();
+    if same_settings {
+        let target = |projection: Projection, partition: u32| {
+            live.get(&(projection.name().to_owned(), partition))
+                .copied()
+                .unwrap_or(0)
+        };
+        let highest = live.values().copied().max().unwrap_or(0);
+        let mut after = position;
+        while after < highest {
+            let batch = store.read_all(after, STEP).await?;
+            let Some(last) = batch.last().map(|e| e.global_position) else {
+                break;
+            };
+            for e in &batch {
+                let partition = e.stream_id.partition(partitions);
+                for &projection in &projections {
+                    if e.global_position <= target(projection, partition) {
+                        changes.add(projection, e, tz);
+                    }
+                }
+            }
+            events += batch.len() as u64;
+            after = last;
+        }
+    }
+    applier.write(&mut tx, changes).await?;
+    let d = tx.dialect();
+    let names = projections
+        .iter()
+        .map(|p| format!("'{}'", p.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if same_settings {
+        tx.execute(
+            &format!(
+                "UPDATE projection_checkpoints SET \
+                   position = CASE WHEN position < {p} THEN {p} ELSE position END \
+                 WHERE projection IN ({names})",
+                p = d.placeholder(1)
+            ),
+            vec![Val::I(position)],
+        )
+        .await?;
+    } else {
+        // New partitioning or time zone: every checkpoint starts where the rebuild read, and
+        // consumers replay the stream from its start, skipping what the tables hold.
+        tx.execute("DELETE FROM projection_checkpoints", vec![])
+            .await?;
+        tx.execute("DELETE FROM projector_heartbeats", vec![])
+            .await?;
+        for projection in Projection::ALL {
+            for partition in 0..partitions {
+                tx.execute(
+                    &format!(
+                        "INSERT INTO projection_checkpoints \
+                           (projection, partition, position, stream_seq, updated_us) \
+                         VALUES ({}, {}, {}, 0, 0)",
+                        d.placeholder(1),
+                        d.placeholder(2),
+                        d.placeholder(3)
+                    ),
+                    vec![
+                        Val::T(projection.name().to_owned()),
+                        Val::I(i64::from(partition)),
+                        Val::I(position),
+                    ],
+                )
+                .await?;
+            }
+        }
+        tx.execute("DELETE FROM projection_settings", vec![])
+            .await?;
+        for (name, value) in [
+            ("report_timezone", tz.name().to_owned()),
+            ("partitions", partitions.to_string()),
+        ] {
+            tx.execute(
+                &format!(
+                    "INSERT INTO projection_settings (name, value) VALUES ({}, {})",
+                    d.placeholder(1),
+                    d.placeholder(2)
+                ),
+                vec![Val::T(name.to_owned()), Val::T(value)],
+            )
+            .await?;
+        }
+    }
+    for projection in &projections {
+        for table in projection.tables() {
+            tx.execute(&format!("DROP TABLE {table}"), vec![]).await?;
+            tx.execute(
+                &format!("ALTER TABLE {table}{SUFFIX} RENAME TO {table}"),
+                vec![],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Rebuilt {
+        projections,
+        events,
+        position,
+    })
+}
+
+/// Begins the swap transaction: the checkpoints first (as every projector batch takes them, so
+/// no batch is left holding a table), then every table involved, without waiting while holding
+/// anything: a reader holding one table while waiting for another would otherwise deadlock
+/// with the swap. Retries until it has them all.
+async fn lock_for_swap(
+    pool: &Pool,
+    partitions: &[u32],
+    projections: &[Projection],
+) -> Result<(Tx, std::collections::HashMap<(String, u32), i64>), ProjectorError> {
+    let tables: Vec<String> = projections
+        .iter()
+        .flat_map(|p| p.tables())
+        .flat_map(|t| [(*t).to_owned(), format!("{t}{SUFFIX}")])
+        .collect();
+    let mut attempts = 0u32;
+    loop {
+        let mut tx = Tx::begin(pool).await?;
+        let live = tx.checkpoints(partitions).await?;
+        if tx.dialect() == Dialect::Sqlite {
+            // The write lock is held; WAL readers keep their snapshot and never block.
+            return Ok((tx, live));
+        }
+        let lock = format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE NOWAIT",
+            tables.join(", ")
+        );
+        match tx.execute(&lock, vec![]).await {
+            Ok(_) => return Ok((tx, live)),
+            Err(e)
+                if e.as_database_error()
+                    .and_then(|d| d.code())
+                    .is_some_and(|c| c == "55P03") =>
+            {
+                drop(tx);
+                attempts += 1;
+                if attempts.is_multiple_of(100) {
+                    tracing::info!(
+                        attempts,
+                        "rebuild: readers keep the tables busy; still trying to swap"
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Creates empty `<table>_rebuild` copies (columns, keys and indexes) of the projections'
+/// tables, dropping any left by an interrupted rebuild.
+async fn create_copies(pool: &Pool, projections: &[Projection]) -> Result<(), ProjectorError> {
+    let mut tx = Tx::begin(pool).await?;
+    for projection in projections {
+        for table in projection.tables() {
+            tx.execute(&format!("DROP TABLE IF EXISTS {table}{SUFFIX}"), vec![])
+                .await?;
+            match Dialect::of(pool) {
+                Dialect::Postgres => {
+                    tx.execute(
+                        &format!("CREATE TABLE {table}{SUFFIX} (LIKE {table} INCLUDING ALL)"),
+                        vec![],
+                    )
+                    .await?;
+                }
+                Dialect::Sqlite => {
+                    let Pool::Sqlite(p) = pool else {
+                        unreachable!("dialect follows the pool")
+                    };
+                    let ddl: Vec<(String, String, String)> = sqlx::query_as(
+                        "SELECT type, name, sql FROM sqlite_master \
+                         WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type DESC",
+                    )
+                    .bind(*table)
+                    .fetch_all(p)
+                    .await?;
+                    for (kind, name, sql) in ddl {
+                        // After a rename SQLite quotes names in the stored DDL, so keep only
+                        // what follows the first parenthesis and write the head anew.
+                        let Some(body) = sql.find('(').map(|i| &sql[i..]) else {
+                            continue;
+                        };
+                        let copy = if kind == "table" {
+                            format!("CREATE TABLE {table}{SUFFIX} {body}")
+                        } else {
+                            // Index names are unique per database: alternate a suffix.
+                            let new_name = match name.strip_suffix("__r") {
+                                Some(base) => base.to_owned(),
+                                None => format!("{name}__r"),
+                            };
+                            format!("CREATE INDEX {new_name} ON {table}{SUFFIX} {body}")
+                        };
+                        tx.execute(&copy, vec![]).await?;
+                    }
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Empties every read table (`salesbot reset`, with the log): checkpoints keep their positions,
+/// which stay valid because positions keep increasing after a reset, but JetStream sequences
+/// start over with a new stream.
+pub async fn clear(pool: &Pool) -> Result<(), ProjectorError> {
+    let mut tx = Tx::begin(pool).await?;
+    for projection in Projection::ALL {
+        for table in projection.tables() {
+            tx.execute(&format!("DELETE FROM {table}"), vec![]).await?;
+        }
+    }
+    tx.execute("UPDATE projection_checkpoints SET stream_seq = 0", vec![])
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,510 @@
+//! Writing [`Changes`] into the read tables: one multi-row upsert per table (rows merged by key
+//! first), the same SQL on Postgres and SQLite but for placeholders and the NULL-aware
+//! min/max. Tables get a suffix during a rebuild (`_rebuild`).
+
+use chrono::NaiveDate;
+use event_store::Pool;
+
+use crate::model::Changes;
+
+/// One bound value.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    I(i64),
+    OI(Option<i64>),
+    T(String),
+    OT(Option<String>),
+    D(NaiveDate),
+}
+
+/// How a column merges into an existing row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Merge {
+    /// Part of the primary key.
+    Key,
+    Add,
+    /// The earliest non-null.
+    Min,
+    /// The latest non-null.
+    Max,
+    /// The new value when it is not null.
+    Latest,
+    /// The day of the earliest `first_seen_us` (users only).
+    FirstSeenDay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+impl Dialect {
+    pub(crate) fn of(pool: &Pool) -> Dialect {
+        match pool {
+            Pool::Postgres(_) => Dialect::Postgres,
+            Pool::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    pub(crate) fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Postgres => format!("${n}"),
+            Dialect::Sqlite => format!("?{n}"),
+        }
+    }
+}
+
+/// A multi-row upsert into one table.
+#[derive(Debug)]
+pub(crate) struct Upsert {
+    pub table: &'static str,
+    pub columns: &'static [(&'static str, Merge)],
+    pub rows: Vec<Vec<Val>>,
+}
+
+/// Most bound values in one statement (SQLite allows 32766, Postgres 65535).
+const MAX_BINDS: usize = 30_000;
+
+impl Upsert {
+    /// The statements (SQL and values) that write these rows, in chunks under the bind limit.
+    pub(crate) fn statements(&self, dialect: Dialect, suffix: &str) -> Vec<(String, Vec<Val>)> {
+        let width = self.columns.len();
+        let per_statement = (MAX_BINDS / width).max(1);
+        self.rows
+            .chunks(per_statement)
+            .map(|rows| {
+                let mut sql = format!(
+                    "INSERT INTO {}{suffix} ({}) VALUES ",
+                    self.table,
+                    self.columns
+                        .iter()
+                        .map(|(c, _)| *c)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let mut n = 0;
+                for (i, _) in rows.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('(');
+                    for j in 0..width {
+                        if j > 0 {
+                            sql.push_str(", ");
+                        }
+                        n += 1;
+                        sql.push_str(&dialect.placeholder(n));
+                    }
+                    sql.push(')');
+                }
+                let keys: Vec<&str> = self
+                    .columns
+                    .iter()
+                    .filter(|(_, m)| *m == Merge::Key)
+                    .map(|(c, _)| *c)
+                    .collect();
+                let table = format!("{}{suffix}", self.table);
+                let sets: Vec<String> = self
+                    .columns
+                    .iter()
+                    .filter(|(_, m)| *m != Merge::Key)
+                    .map(|(c, m)| format!("{c} = {}", merge_expr(dialect, &table, c, *m)))
+                    .collect();
+                if sets.is_empty() {
+                    sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", ")));
+                } else {
+                    sql.push_str(&format!(
+                        " ON CONFLICT ({}) DO UPDATE SET {}",
+                        keys.join(", "),
+                        sets.join(", ")
+                    ));
+                }
+                (sql, rows.iter().flatten().cloned().collect())
+            })
+            .collect()
+    }
+}
+
+fn merge_expr(dialect: Dialect, table: &str, c: &str, merge: Merge) -> String {
+    let (least, greatest) = match dialect {
+        Dialect::Postgres => ("LEAST", "GREATEST"),
+        Dialect::Sqlite => ("MIN", "MAX"),
+    };
+    match merge {
+        Merge::Key => format!("{table}.{c}"),
+        Merge::Add => format!("{table}.{c} + excluded.{c}"),
+        // Postgres' LEAST/GREATEST skip NULLs; SQLite's scalar MIN/MAX return NULL on one.
+        Merge::Min => {
+            format!("COALESCE({least}({table}.{c}, excluded.{c}), {table}.{c}, excluded.{c})")
+        }
+        Merge::Max => {
+            format!("COALESCE({greatest}({table}.{c}, excluded.{c}), {table}.{c}, excluded.{c})")
+        }
+        Merge::Latest => format!("COALESCE(excluded.{c}, {table}.{c})"),
+        Merge::FirstSeenDay => format!(
+            "CASE WHEN excluded.first_seen_us < {table}.first_seen_us \
+             THEN excluded.{c} ELSE {table}.{c} END"
+        ),
+    }
+}
+
+use Merge::{Add, FirstSeenDay, Key, Latest, Max, Min};
+
+const FUNNEL_DAYS: &[(&str, Merge)] = &[
+    ("user_id", Key),
+    ("day", Key),
+    ("first_message_us", Min),
+    ("first_view_us", Min),
+    ("first_consider_us", Min),
+    ("first_intent_us", Min),
+    ("first_order_us", Min),
+];
+const FUNNEL_VALUES: &[(&str, Merge)] = &[
+    ("user_id", Key),
+    ("day", Key),
+    ("currency", Key),
+    ("intent_value_minor", Add),
+    ("order_value_minor", Add),
+];
+const PRODUCT_DAYS: &[(&str, Merge)] = &[
+    ("product_id", Key),
+    ("day", Key),
+    ("views", Add),
+    ("price_inquiries", Add),
+    ("spec_requests", Add),
+    ("purchase_intents", Add),
+];
+const PRODUCT_SALES: &[(&str, Merge)] = &[
+    ("product_id", Key),
+    ("day", Key),
+    ("currency", Key),
+    ("orders", Add),
+    ("units", Add),
+    ("revenue_minor", Add),
+];
+const PRODUCT_USERS: &[(&str, Merge)] = &[
+    ("product_id", Key),
+    ("day", Key),
+    ("user_id", Key),
+    ("viewed", Max),
+    ("intended", Max),
+];
+const USERS: &[(&str, Merge)] = &[
+    ("user_id", Key),
+    ("channel", Latest),
+    ("username", Latest),
+    ("display_name", Latest),
+    // Before first_seen_us: SET expressions all see the old row, so the order is only for
+    // whoever reads this.
+    ("first_seen_day", FirstSeenDay),
+    ("first_seen_us", Min),
+    ("last_seen_us", Max),
+    ("messages", Add),
+    ("sessions", Add),
+    ("product_views", Add),
+    ("stage", Max),
+    ("budget_minor", Latest),
+    ("budget_currency", Latest),
+    ("category", Latest),
+    ("orders", Add),
+    ("last_position", Max),
+];
+const USER_PRODUCTS: &[(&str, Merge)] = &[
+    ("user_id", Key),
+    ("product_id", Key),
+    ("views", Add),
+    ("intents", Add),
+    ("units", Add),
+];
+const USER_SALES: &[(&str, Merge)] = &[
+    ("user_id", Key),
+    ("currency", Key),
+    ("orders", Add),
+    ("revenue_minor", Add),
+];
+const MESSAGES: &[(&str, Merge)] = &[
+    ("user_id", Key),
+    ("global_position", Key),
+    ("occurred_us", Latest),
+    ("direction", Latest),
+    ("text", Latest),
+    ("intent", Latest),
+    ("sentiment", Latest),
+    ("product_id", Latest),
+];
+const BUSINESS_DAYS: &[(&str, Merge)] = &[
+    ("day", Key),
+    ("messages", Add),
+    ("sessions", Add),
+    ("replies", Add),
+];
+const SALES_DAYS: &[(&str, Merge)] = &[
+    ("day", Key),
+    ("currency", Key),
+    ("orders", Add),
+    ("revenue_minor", Add),
+];
+
+/// Tables whose rows of a user go when the user is erased (the user-level ones).
+pub(crate) const USER_TABLES: &[&str] = &[
+    "users",
+    "user_products",
+    "user_sales",
+    "conversation_messages",
+];
+
+fn bool_int(b: bool) -> Val {
+    Val::I(i64::from(b))
+}
+
+/// The upserts that write `changes`.
+pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
+    let mut out = Vec::new();
+    let mut push = |table, columns, rows: Vec<Vec<Val>>| {
+        if !rows.is_empty() {
+            out.push(Upsert {
+                table,
+                columns,
+                rows,
+            });
+        }
+    };
+    push(
+        "funnel_user_days",
+        FUNNEL_DAYS,
+        changes
+            .funnel_days
+            .into_iter()
+            .map(|((u, d), f)| {
+                let mut row = vec![Val::T(u), Val::D(d)];
+                row.extend(f.first.into_iter().map(Val::OI));
+                row
+            })
+            .collect(),
+    );
+    push(
+        "funnel_value_days",
+        FUNNEL_VALUES,
+        changes
+            .funnel_values
+            .into_iter()
+            .map(|((u, d, c), v)| {
+                vec![
+                    Val::T(u),
+                    Val::D(d),
+                    Val::T(c),
+                    Val::I(v.intent_minor),
+                    Val::I(v.order_minor),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "product_days",
+        PRODUCT_DAYS,
+        changes
+            .product_days
+            .into_iter()
+            .map(|((p, d), c)| {
+                vec![
+                    Val::T(p),
+                    Val::D(d),
+                    Val::I(c.views),
+                    Val::I(c.price_inquiries),
+                    Val::I(c.spec_requests),
+                    Val::I(c.purchase_intents),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "product_sales_days",
+        PRODUCT_SALES,
+        changes
+            .product_sales
+            .into_iter()
+            .map(|((p, d, c), s)| {
+                vec![
+                    Val::T(p),
+                    Val::D(d),
+                    Val::T(c),
+                    Val::I(s.orders),
+                    Val::I(s.units),
+                    Val::I(s.revenue_minor),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "product_user_days",
+        PRODUCT_USERS,
+        changes
+            .product_users
+            .into_iter()
+            .map(|((p, d, u), f)| {
+                vec![
+                    Val::T(p),
+                    Val::D(d),
+                    Val::T(u),
+                    bool_int(f.viewed),
+                    bool_int(f.intended),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "users",
+        USERS,
+        changes
+            .users
+            .into_iter()
+            .map(|(u, r)| {
+                let (budget_minor, budget_currency) = match r.budget {
+                    Some((m, c)) => (Some(m), Some(c)),
+                    None => (None, None),
+                };
+                vec![
+                    Val::T(u),
+                    Val::T(r.channel),
+                    Val::OT(r.username),
+                    Val::OT(r.display_name),
+                    Val::D(r.first_seen_day.unwrap_or_default()),
+                    Val::I(r.first_seen_us),
+                    Val::I(r.last_seen_us),
+                    Val::I(r.messages),
+                    Val::I(r.sessions),
+                    Val::I(r.product_views),
+                    Val::I(r.stage.unwrap_or(0)),
+                    Val::OI(budget_minor),
+                    Val::OT(budget_currency),
+                    Val::OT(r.category),
+                    Val::I(r.orders),
+                    Val::I(r.last_position),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "user_products",
+        USER_PRODUCTS,
+        changes
+            .user_products
+            .into_iter()
+            .map(|((u, p), c)| {
+                vec![
+                    Val::T(u),
+                    Val::T(p),
+                    Val::I(c.views),
+                    Val::I(c.intents),
+                    Val::I(c.units),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "user_sales",
+        USER_SALES,
+        changes
+            .user_sales
+            .into_iter()
+            .map(|((u, c), s)| {
+                vec![
+                    Val::T(u),
+                    Val::T(c),
+                    Val::I(s.orders),
+                    Val::I(s.revenue_minor),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "conversation_messages",
+        MESSAGES,
+        changes
+            .messages
+            .into_iter()
+            .map(|((u, pos), m)| {
+                vec![
+                    Val::T(u),
+                    Val::I(pos),
+                    Val::I(m.occurred_us),
+                    Val::T(m.direction.to_owned()),
+                    Val::OT(m.text),
+                    Val::OT(m.intent),
+                    Val::OT(m.sentiment),
+                    Val::OT(m.product_id),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "business_days",
+        BUSINESS_DAYS,
+        changes
+            .business_days
+            .into_iter()
+            .map(|(d, b)| {
+                vec![
+                    Val::D(d),
+                    Val::I(b.messages),
+                    Val::I(b.sessions),
+                    Val::I(b.replies),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "sales_days",
+        SALES_DAYS,
+        changes
+            .sales_days
+            .into_iter()
+            .map(|((d, c), s)| {
+                vec![
+                    Val::D(d),
+                    Val::T(c),
+                    Val::I(s.orders),
+                    Val::I(s.revenue_minor),
+                ]
+            })
+            .collect(),
+    );
+    out
+}
+
+macro_rules! bind_all {
+    ($query:expr, $values:expr) => {{
+        let mut q = $query;
+        for v in $values {
+            q = match v {
+                Val::I(x) => q.bind(x),
+                Val::OI(x) => q.bind(x),
+                Val::T(x) => q.bind(x),
+                Val::OT(x) => q.bind(x),
+                Val::D(x) => q.bind(x),
+            };
+        }
+        q
+    }};
+}
+
+/// Runs one statement with its values on a Postgres connection.
+pub(crate) async fn execute_pg(
+    conn: &mut sqlx::PgConnection,
+    sql: &str,
+    values: Vec<Val>,
+) -> Result<u64, sqlx::Error> {
+    let q = bind_all!(sqlx::query(sql), values);
+    Ok(q.execute(conn).await?.rows_affected())
+}
+
+/// Runs one statement with its values on a SQLite connection.
+pub(crate) async fn execute_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &str,
+    values: Vec<Val>,
+) -> Result<u64, sqlx::Error> {
+    let q = bind_all!(sqlx::query(sql), values);
+    Ok(q.execute(conn).await?.rows_affected())
+}

@@ -1,0 +1,448 @@
+//! Running the projector.
+//!
+//! - [`run_embedded`]: one task follows the log itself (in-process transport) and applies it to
+//!   every partition at once: `salesbot serve` on SQLite.
+//! - [`run_workers`]: a worker process (`projector`, or `salesbot serve` in distributed mode)
+//!   takes partitions under leases and reads each through its JetStream consumer. Partitions are
+//!   shared out among the live workers; a dead worker's leases fall free with its database
+//!   connection and the others take its partitions over.
+//!
+//! Both heartbeat each partition they own, with how far it is known complete, into
+//! `projector_heartbeats`: `salesbot check`, `/metrics` and the query API read lag from there,
+//! and a worker that stops heartbeating shows as stalled, never as caught up.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use event_store::transport::{self, LogTail, Nats, PartitionFeed};
+use event_store::{EventStore, Pool};
+use tokio::sync::watch;
+
+use crate::apply::{Applier, Coverage, ProjectorError};
+use crate::model::Projection;
+use crate::sql::Val;
+
+/// Events per batch.
+pub const BATCH: usize = 1_000;
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// A worker (or partition) silent for this long is dead or stalled.
+pub const STALE_AFTER: Duration = Duration::from_secs(10);
+
+/// A unique name for this worker process.
+pub fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    )
+}
+
+/// Checks (or, on a fresh database, records) what the read models are built with, and makes
+/// sure every checkpoint row exists.
+pub async fn prepare(applier: &Applier, tz: chrono_tz::Tz) -> Result<(), ProjectorError> {
+    let settings = [
+        ("report_timezone", tz.name().to_owned()),
+        ("partitions", applier.partitions().to_string()),
+    ];
+    let mut tx = crate::apply::Tx::begin(applier.pool()).await?;
+    let d = tx.dialect();
+    for (name, value) in &settings {
+        tx.execute(
+            &format!(
+                "INSERT INTO projection_settings (name, value) VALUES ({}, {}) \
+                 ON CONFLICT (name) DO NOTHING",
+                d.placeholder(1),
+                d.placeholder(2)
+            ),
+            vec![Val::T((*name).to_owned()), Val::T(value.clone())],
+        )
+        .await?;
+    }
+    for projection in Projection::ALL {
+        for partition in 0..applier.partitions() {
+            tx.execute(
+                &format!(
+                    "INSERT INTO projection_checkpoints \
+                       (projection, partition, position, stream_seq, updated_us) \
+                     VALUES ({}, {}, 0, 0, {}) ON CONFLICT (projection, partition) DO NOTHING",
+                    d.placeholder(1),
+                    d.placeholder(2),
+                    d.placeholder(3)
+                ),
+                vec![
+                    Val::T(projection.name().to_owned()),
+                    Val::I(i64::from(partition)),
+                    Val::I(Utc::now().timestamp_micros()),
+                ],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    let stored = read_settings(applier.pool()).await?;
+    for (name, value) in &settings {
+        let built = stored.get(*name).map(String::as_str).unwrap_or_default();
+        if built != value {
+            let variable = match *name {
+                "report_timezone" => "REPORT_TIMEZONE",
+                _ => "PARTITIONS",
+            };
+            return Err(ProjectorError::Config(format!(
+                "{variable} is {value}, but the read models were built with {built}; \
+                 run `salesbot rebuild` to rebuild them with the new setting"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn read_settings(pool: &Pool) -> Result<HashMap<String, String>, sqlx::Error> {
+    let sql = "SELECT name, value FROM projection_settings";
+    let rows: Vec<(String, String)> = match pool {
+        Pool::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await?,
+        Pool::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await?,
+    };
+    Ok(rows.into_iter().collect())
+}
+
+/// The lowest checkpoint over every projection of `partitions` (where a follower must start),
+/// and the lowest JetStream sequence.
+async fn lowest_checkpoint(pool: &Pool, partitions: &[u32]) -> Result<(i64, u64), sqlx::Error> {
+    let list = partitions
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT COALESCE(MIN(position), 0), COALESCE(MIN(stream_seq), 0) \
+         FROM projection_checkpoints WHERE partition IN ({list})"
+    );
+    let (position, seq): (i64, i64) = match pool {
+        Pool::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await?,
+        Pool::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await?,
+    };
+    Ok((position, u64::try_from(seq).unwrap_or(0)))
+}
+
+async fn heartbeat(
+    pool: &Pool,
+    worker: &str,
+    partitions: &[u32],
+    caught_up_to: i64,
+    pending: u64,
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now().timestamp_micros();
+    let pending = i64::try_from(pending).unwrap_or(i64::MAX);
+    for &partition in partitions {
+        let partition = i64::from(partition);
+        match pool {
+            Pool::Postgres(p) => {
+                sqlx::query(
+                    "INSERT INTO projector_heartbeats \
+                       (partition, worker, heartbeat_us, caught_up_to, pending) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (partition) DO UPDATE SET \
+                       worker = excluded.worker, heartbeat_us = excluded.heartbeat_us, \
+                       caught_up_to = GREATEST(projector_heartbeats.caught_up_to, \
+                                               excluded.caught_up_to), \
+                       pending = excluded.pending",
+                )
+                .bind(i32::try_from(partition).unwrap_or(0))
+                .bind(worker)
+                .bind(now)
+                .bind(caught_up_to)
+                .bind(pending)
+                .execute(p)
+                .await?;
+            }
+            Pool::Sqlite(p) => {
+                sqlx::query(
+                    "INSERT INTO projector_heartbeats \
+                       (partition, worker, heartbeat_us, caught_up_to, pending) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (partition) DO UPDATE SET \
+                       worker = excluded.worker, heartbeat_us = excluded.heartbeat_us, \
+                       caught_up_to = MAX(projector_heartbeats.caught_up_to, \
+                                          excluded.caught_up_to), \
+                       pending = excluded.pending",
+                )
+                .bind(partition)
+                .bind(worker)
+                .bind(now)
+                .bind(caught_up_to)
+                .bind(pending)
+                .execute(p)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Embedded mode: follows the log in this process and applies it to every partition, until
+/// `shutdown`. The batch in flight is finished first.
+pub async fn run_embedded(
+    store: EventStore,
+    applier: Applier,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectorError> {
+    let all: Vec<u32> = (0..applier.partitions()).collect();
+    let worker = worker_id();
+    let (start, _) = lowest_checkpoint(applier.pool(), &all).await?;
+    let mut tail = LogTail::new(store.clone(), start);
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    tracing::info!(after = start, "projector following the log in process");
+    loop {
+        tokio::select! {
+            () = stopped(&mut shutdown) => return Ok(()),
+            _ = beat.tick() => {
+                heartbeat(applier.pool(), &worker, &all, tail.position(), 0).await?;
+            }
+            batch = tail.next_batch(BATCH) => {
+                let batch = batch?;
+                let through = batch.last().map_or(tail.position(), |e| e.global_position);
+                let events = store.open_stored(batch).await?;
+                let coverage = Coverage { partitions: all.clone(), through, stream_seq: None };
+                applier.apply(&events, &coverage).await?;
+            }
+        }
+    }
+}
+
+/// A worker process: shares the partitions with the other live workers and projects the ones
+/// it holds from JetStream, until `shutdown`.
+pub async fn run_workers(
+    store: EventStore,
+    nats: Nats,
+    applier: Applier,
+    worker: String,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectorError> {
+    let partitions = applier.partitions();
+    let mut owned: HashMap<u32, Owned> = HashMap::new();
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tracing::info!(%worker, partitions, "projector worker started");
+    loop {
+        tokio::select! {
+            () = stopped(&mut shutdown) => break,
+            _ = tick.tick() => {}
+        }
+        if let Err(error) = rebalance(&store, &nats, &applier, &worker, &mut owned).await {
+            tracing::warn!(%error, "projector: rebalancing failed; retrying");
+        }
+    }
+    for (_, o) in owned.drain() {
+        let _ = o.stop.send(true);
+        let _ = o.task.await;
+    }
+    let _ = deregister(applier.pool(), &worker).await;
+    Ok(())
+}
+
+struct Owned {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn rebalance(
+    store: &EventStore,
+    nats: &Nats,
+    applier: &Applier,
+    worker: &str,
+    owned: &mut HashMap<u32, Owned>,
+) -> Result<(), ProjectorError> {
+    let partitions = applier.partitions();
+    let live = register(applier.pool(), worker).await?.max(1);
+    let fair = partitions.div_ceil(live) as usize;
+    owned.retain(|partition, o| {
+        if o.task.is_finished() {
+            tracing::info!(partition, "partition task ended; will take it again");
+            false
+        } else {
+            true
+        }
+    });
+    while owned.len() > fair {
+        // Hand the highest partition back: it finishes its batch and drops its lease.
+        let Some(&partition) = owned.keys().max() else {
+            break;
+        };
+        if let Some(o) = owned.remove(&partition) {
+            tracing::info!(
+                partition,
+                fair,
+                live,
+                "handing a partition to another worker"
+            );
+            let _ = o.stop.send(true);
+            let _ = o.task.await;
+        }
+    }
+    for partition in 0..partitions {
+        if owned.len() >= fair {
+            break;
+        }
+        if owned.contains_key(&partition) {
+            continue;
+        }
+        let Some(lease) = store.try_lease(&format!("projector-{partition}")).await? else {
+            continue;
+        };
+        tracing::info!(partition, %worker, "took partition");
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run_partition(
+            store.clone(),
+            nats.clone(),
+            applier.clone(),
+            worker.to_owned(),
+            partition,
+            lease,
+            stopped,
+        ));
+        owned.insert(partition, Owned { stop, task });
+    }
+    Ok(())
+}
+
+/// Records this worker as live; returns how many workers are live.
+async fn register(pool: &Pool, worker: &str) -> Result<u32, sqlx::Error> {
+    let now = Utc::now().timestamp_micros();
+    let since = now - i64::try_from(STALE_AFTER.as_micros()).unwrap_or(i64::MAX);
+    let live: i64 = match pool {
+        Pool::Postgres(p) => {
+            sqlx::query(
+                "INSERT INTO projector_workers (worker, heartbeat_us) VALUES ($1, $2) \
+                 ON CONFLICT (worker) DO UPDATE SET heartbeat_us = excluded.heartbeat_us",
+            )
+            .bind(worker)
+            .bind(now)
+            .execute(p)
+            .await?;
+            sqlx::query("DELETE FROM projector_workers WHERE heartbeat_us < $1")
+                .bind(since - 60_000_000)
+                .execute(p)
+                .await?;
+            sqlx::query_scalar("SELECT count(*) FROM projector_workers WHERE heartbeat_us >= $1")
+                .bind(since)
+                .fetch_one(p)
+                .await?
+        }
+        Pool::Sqlite(p) => {
+            sqlx::query(
+                "INSERT INTO projector_workers (worker, heartbeat_us) VALUES (?1, ?2) \
+                 ON CONFLICT (worker) DO UPDATE SET heartbeat_us = excluded.heartbeat_us",
+            )
+            .bind(worker)
+            .bind(now)
+            .execute(p)
+            .await?;
+            sqlx::query_scalar("SELECT count(*) FROM projector_workers WHERE heartbeat_us >= ?1")
+                .bind(since)
+                .fetch_one(p)
+                .await?
+        }
+    };
+    Ok(u32::try_from(live).unwrap_or(1))
+}
+
+async fn deregister(pool: &Pool, worker: &str) -> Result<(), sqlx::Error> {
+    match pool {
+        Pool::Postgres(p) => {
+            sqlx::query("DELETE FROM projector_workers WHERE worker = $1")
+                .bind(worker)
+                .execute(p)
+                .await?;
+        }
+        Pool::Sqlite(p) => {
+            sqlx::query("DELETE FROM projector_workers WHERE worker = ?1")
+                .bind(worker)
+                .execute(p)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Projects one partition while holding its lease, until told to stop or the lease is lost.
+async fn run_partition(
+    store: EventStore,
+    nats: Nats,
+    applier: Applier,
+    worker: String,
+    partition: u32,
+    mut lease: event_store::Lease,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    while !*stop.borrow() {
+        match project_partition(
+            &store, &nats, &applier, &worker, partition, &mut lease, &mut stop,
+        )
+        .await
+        {
+            Ok(()) => return,
+            Err(error) => {
+                if !lease.is_held().await {
+                    tracing::warn!(partition, %error, "partition lease lost; giving it up");
+                    return;
+                }
+                tracing::warn!(partition, %error, retry_in = ?backoff, "partition interrupted");
+                let _ = tokio::time::timeout(backoff, stop.wait_for(|s| *s)).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn project_partition(
+    store: &EventStore,
+    nats: &Nats,
+    applier: &Applier,
+    worker: &str,
+    partition: u32,
+    lease: &mut event_store::Lease,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), ProjectorError> {
+    let (position, seq) = lowest_checkpoint(applier.pool(), &[partition]).await?;
+    let mut feed: PartitionFeed = nats.open_partition(partition, seq).await?;
+    let mut caught_up_to = position;
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    let mut beats = 0u32;
+    loop {
+        tokio::select! {
+            () = stopped(stop) => return Ok(()),
+            _ = beat.tick() => {
+                beats += 1;
+                if beats.is_multiple_of(5) && !lease.is_held().await {
+                    return Err(ProjectorError::Config("lease lost".into()));
+                }
+                // Read the relay's checkpoint first: if nothing of this partition is
+                // unfinished afterwards, every event of it up to there is applied.
+                let relayed = store.checkpoint(transport::RELAY).await?.unwrap_or(0);
+                let unfinished = feed.unfinished().await?;
+                if unfinished == 0 {
+                    caught_up_to = caught_up_to.max(relayed);
+                }
+                heartbeat(applier.pool(), worker, &[partition], caught_up_to, unfinished).await?;
+            }
+            batch = feed.next_batch(BATCH) => {
+                let batch = batch?;
+                let through = batch.events.last().map_or(caught_up_to, |e| e.global_position);
+                let events = store.open_stored(batch.events.clone()).await?;
+                let coverage = Coverage {
+                    partitions: vec![partition],
+                    through,
+                    stream_seq: Some(batch.last_stream_seq),
+                };
+                applier.apply(&events, &coverage).await?;
+                batch.ack().await?;
+                caught_up_to = caught_up_to.max(through);
+            }
+        }
+    }
+}
+
+/// Resolves once `stop` turns true (or its sender is gone), holding no borrow across awaits.
+pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}

@@ -1,0 +1,162 @@
+//! Shared by the end-to-end tests: running the binaries as processes, waiting for the
+//! projector to catch up, and the reconciliation oracle.
+
+#![allow(dead_code)]
+
+pub mod oracle;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use event_store::EventStore;
+
+/// Every variable salesbot reads, so the developer's environment cannot leak into a test.
+pub const VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "NATS_URL",
+    "ADMIN_API_KEY",
+    "SALESBOT_MASTER_KEY",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_URL",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_API_URL",
+    "TELEGRAM_PAYMENT_PROVIDER_TOKEN",
+    "PARTITIONS",
+    "CATALOG_PATH",
+    "LLM_API_URL",
+    "LLM_API_KEY",
+    "LLM_MODEL",
+    "REPORT_TIMEZONE",
+    "BIND_ADDR",
+    "STREAM_REPLICAS",
+    "STREAM_MAX_AGE",
+    "RUST_LOG",
+    "LOG_FORMAT",
+];
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A binary of this package run in `dir` with exactly `env` (plus its own `BIND_ADDR`).
+pub fn command(binary: &str, dir: &Path, env: &[(String, String)]) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(dir);
+    for v in VARIABLES {
+        cmd.env_remove(v);
+    }
+    cmd.env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// A long-running process (server, worker) that a test can SIGKILL and start again.
+#[derive(Debug)]
+pub struct Proc {
+    binary: String,
+    dir: std::path::PathBuf,
+    env: Vec<(String, String)>,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Proc {
+    pub fn start(binary: &str, dir: &Path, env: &[(String, String)]) -> Proc {
+        let mut p = Proc {
+            binary: binary.to_owned(),
+            dir: dir.to_owned(),
+            env: env.to_vec(),
+            port: free_port(),
+            child: None,
+        };
+        p.spawn();
+        p
+    }
+
+    fn spawn(&mut self) {
+        let child = command(&self.binary, &self.dir, &self.env)
+            .env("BIND_ADDR", format!("127.0.0.1:{}", self.port))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start process");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no shutdown, no last batch, no goodbye.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub async fn wait_ready(&self) {
+        let url = format!("http://127.0.0.1:{}/metrics", self.port);
+        for _ in 0..200 {
+            if reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{} did not come up on port {}", self.binary, self.port);
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("http://127.0.0.1:{}{path}", self.port))
+            .await
+            .expect("request")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until every projection on every partition has applied the whole log (and, with a
+/// relay, the relay has published it) and reports a live worker.
+pub async fn wait_caught_up(store: &EventStore, relay: bool, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let p = store
+            .progress(Duration::from_secs(10))
+            .await
+            .expect("progress");
+        let relayed = !relay || p.relay.as_ref().is_some_and(|r| r.position == p.head);
+        let projected = !p.partitions.is_empty()
+            && p.partitions
+                .iter()
+                .all(|x| x.caught_up_to == p.head && !x.stalled);
+        if relayed && projected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not caught up within {within:?}: head {}, relay {:?}, behind: {:?}",
+            p.head,
+            p.relay,
+            p.partitions
+                .iter()
+                .filter(|x| x.caught_up_to < p.head || x.stalled)
+                .map(|x| (&x.projection, x.partition, x.caught_up_to, x.stalled))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,527 @@
+//! The reconciliation oracle: every read table recomputed from the raw event log with plain
+//! maps, written here from ARCHITECTURE.md's metric definitions and docs/metrics.md, not with
+//! the projector's code, then compared row by row with what the projector wrote.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono_tz::Tz;
+use event_store::{EventStore, Pool};
+use events_schema::{Event, RecordedEvent};
+
+/// Table → primary key → the other columns, all as text (`None` for NULL).
+pub type Tables = BTreeMap<&'static str, BTreeMap<Vec<String>, Vec<Option<String>>>>;
+
+/// Each table: its key columns, then its other columns.
+pub const SHAPE: &[(&str, &[&str], &[&str])] = &[
+    (
+        "funnel_user_days",
+        &["user_id", "day"],
+        &[
+            "first_message_us",
+            "first_view_us",
+            "first_consider_us",
+            "first_intent_us",
+            "first_order_us",
+        ],
+    ),
+    (
+        "funnel_value_days",
+        &["user_id", "day", "currency"],
+        &["intent_value_minor", "order_value_minor"],
+    ),
+    (
+        "product_days",
+        &["product_id", "day"],
+        &[
+            "views",
+            "price_inquiries",
+            "spec_requests",
+            "purchase_intents",
+        ],
+    ),
+    (
+        "product_sales_days",
+        &["product_id", "day", "currency"],
+        &["orders", "units", "revenue_minor"],
+    ),
+    (
+        "product_user_days",
+        &["product_id", "day", "user_id"],
+        &["viewed", "intended"],
+    ),
+    (
+        "users",
+        &["user_id"],
+        &[
+            "channel",
+            "username",
+            "display_name",
+            "first_seen_us",
+            "last_seen_us",
+            "first_seen_day",
+            "messages",
+            "sessions",
+            "product_views",
+            "stage",
+            "budget_minor",
+            "budget_currency",
+            "category",
+            "orders",
+            "last_position",
+        ],
+    ),
+    (
+        "user_products",
+        &["user_id", "product_id"],
+        &["views", "intents", "units"],
+    ),
+    (
+        "user_sales",
+        &["user_id", "currency"],
+        &["orders", "revenue_minor"],
+    ),
+    (
+        "conversation_messages",
+        &["user_id", "global_position"],
+        &[
+            "occurred_us",
+            "direction",
+            "text",
+            "intent",
+            "sentiment",
+            "product_id",
+        ],
+    ),
+    (
+        "business_days",
+        &["day"],
+        &["messages", "sessions", "replies"],
+    ),
+    (
+        "sales_days",
+        &["day", "currency"],
+        &["orders", "revenue_minor"],
+    ),
+];
+
+/// What the projector wrote.
+pub async fn actual(pool: &Pool) -> Tables {
+    let mut tables = Tables::new();
+    for (table, keys, values) in SHAPE {
+        let columns: Vec<String> = keys
+            .iter()
+            .chain(values.iter())
+            .map(|c| format!("CAST({c} AS TEXT)"))
+            .collect();
+        let sql = format!("SELECT {} FROM {table}", columns.join(", "));
+        let rows: Vec<Vec<Option<String>>> = match pool {
+            Pool::Postgres(p) => sqlx::query(&sql)
+                .fetch_all(p)
+                .await
+                .expect(table)
+                .iter()
+                .map(|r| {
+                    (0..columns.len())
+                        .map(|i| sqlx::Row::get::<Option<String>, _>(r, i))
+                        .collect()
+                })
+                .collect(),
+            Pool::Sqlite(p) => sqlx::query(&sql)
+                .fetch_all(p)
+                .await
+                .expect(table)
+                .iter()
+                .map(|r| {
+                    (0..columns.len())
+                        .map(|i| sqlx::Row::get::<Option<String>, _>(r, i))
+                        .collect()
+                })
+                .collect(),
+        };
+        let map = tables.entry(table).or_default();
+        for mut row in rows {
+            let rest = row.split_off(keys.len());
+            let key = row.into_iter().map(Option::unwrap_or_default).collect();
+            map.insert(key, rest);
+        }
+    }
+    tables
+}
+
+#[derive(Default)]
+struct User {
+    channel: String,
+    username: Option<String>,
+    display_name: Option<String>,
+    first: Option<chrono::DateTime<chrono::Utc>>,
+    last: i64,
+    messages: i64,
+    sessions: i64,
+    views: i64,
+    stage: i64,
+    budget: Option<(i64, String)>,
+    category: Option<String>,
+    orders: i64,
+    last_position: i64,
+}
+
+fn s(x: impl ToString) -> Option<String> {
+    Some(x.to_string())
+}
+
+/// Recomputes every table from the whole log.
+pub async fn expected(store: &EventStore, tz: Tz) -> Tables {
+    let mut events: Vec<RecordedEvent> = Vec::new();
+    loop {
+        let after = events.last().map_or(0, |e| e.global_position);
+        let batch = store.read_all(after, 10_000).await.expect("read log");
+        if batch.is_empty() {
+            break;
+        }
+        events.extend(batch);
+    }
+    let mut funnel: BTreeMap<(String, String), [Option<i64>; 5]> = BTreeMap::new();
+    let mut values: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
+    let mut products: BTreeMap<(String, String), [i64; 4]> = BTreeMap::new();
+    let mut product_sales: BTreeMap<(String, String, String), [i64; 3]> = BTreeMap::new();
+    let mut product_users: BTreeMap<(String, String, String), [bool; 2]> = BTreeMap::new();
+    let mut users: BTreeMap<String, User> = BTreeMap::new();
+    let mut user_products: BTreeMap<(String, String), [i64; 3]> = BTreeMap::new();
+    let mut user_sales: BTreeMap<(String, String), [i64; 2]> = BTreeMap::new();
+    let mut messages: BTreeMap<(String, i64), Vec<Option<String>>> = BTreeMap::new();
+    let mut business: BTreeMap<String, [i64; 3]> = BTreeMap::new();
+    let mut sales: BTreeMap<(String, String), [i64; 2]> = BTreeMap::new();
+
+    for e in &events {
+        let Some(user) = e.stream_id.user_id() else {
+            continue;
+        };
+        let u = user.to_string();
+        let day = e.occurred_at.with_timezone(&tz).date_naive().to_string();
+        let at = e.occurred_at.timestamp_micros();
+        let stage = match &e.event {
+            Event::MessageReceived(_) => Some(0),
+            Event::ProductViewed(_) => Some(1),
+            Event::PriceInquired(_) | Event::SpecsRequested(_) => Some(2),
+            Event::PurchaseIntended(_) => Some(3),
+            Event::OrderPlaced(_) => Some(4),
+            _ => None,
+        };
+        if let Event::UserErased(_) = &e.event {
+            users.remove(&u);
+            user_products.retain(|(x, _), _| *x != u);
+            user_sales.retain(|(x, _), _| *x != u);
+            messages.retain(|(x, _), _| *x != u);
+            continue;
+        }
+        if let Some(stage) = stage {
+            let first = &mut funnel.entry((u.clone(), day.clone())).or_default()[stage];
+            if first.is_none_or(|t| at < t) {
+                *first = Some(at);
+            }
+        }
+        let user_row = users.entry(u.clone()).or_insert_with(|| User {
+            channel: u.split_once(':').expect("channel:id").0.to_owned(),
+            ..User::default()
+        });
+        if user_row.first.is_none_or(|f| e.occurred_at < f) {
+            user_row.first = Some(e.occurred_at);
+        }
+        user_row.last = user_row.last.max(at);
+        user_row.last_position = e.global_position;
+        if let Some(stage) = stage {
+            user_row.stage = user_row.stage.max(stage as i64);
+        }
+        match &e.event {
+            Event::ConversationStarted(c) => {
+                user_row.sessions += 1;
+                if c.username.is_some() {
+                    user_row.username.clone_from(&c.username);
+                }
+                if c.display_name.is_some() {
+                    user_row.display_name.clone_from(&c.display_name);
+                }
+                business.entry(day.clone()).or_default()[1] += 1;
+            }
+            Event::MessageReceived(m) => {
+                user_row.messages += 1;
+                business.entry(day.clone()).or_default()[0] += 1;
+                messages.insert(
+                    (u.clone(), e.global_position),
+                    vec![
+                        s(at),
+                        s("in"),
+                        m.text.clone(),
+                        Some(
+                            serde_json::to_value(m.intent)
+                                .expect("intent")
+                                .as_str()
+                                .expect("name")
+                                .to_owned(),
+                        ),
+                        Some(
+                            serde_json::to_value(m.sentiment)
+                                .expect("sentiment")
+                                .as_str()
+                                .expect("name")
+                                .to_owned(),
+                        ),
+                        m.product_id.clone(),
+                    ],
+                );
+            }
+            Event::BotReplied(r) => {
+                business.entry(day.clone()).or_default()[2] += 1;
+                messages.insert(
+                    (u.clone(), e.global_position),
+                    vec![
+                        s(at),
+                        s("out"),
+                        r.text.clone(),
+                        None,
+                        None,
+                        r.products.first().cloned(),
+                    ],
+                );
+            }
+            Event::ProductViewed(p) => {
+                user_row.views += 1;
+                products
+                    .entry((p.product_id.clone(), day.clone()))
+                    .or_default()[0] += 1;
+                product_users
+                    .entry((p.product_id.clone(), day.clone(), u.clone()))
+                    .or_default()[0] = true;
+                user_products
+                    .entry((u.clone(), p.product_id.clone()))
+                    .or_default()[0] += 1;
+            }
+            Event::PriceInquired(p) => {
+                products
+                    .entry((p.product_id.clone(), day.clone()))
+                    .or_default()[1] += 1;
+            }
+            Event::SpecsRequested(p) => {
+                products
+                    .entry((p.product_id.clone(), day.clone()))
+                    .or_default()[2] += 1;
+            }
+            Event::PreferenceStated(p) => {
+                if let Some(b) = &p.budget {
+                    user_row.budget = Some((b.amount_minor, b.currency.as_str().to_owned()));
+                }
+                if p.category.is_some() {
+                    user_row.category.clone_from(&p.category);
+                }
+            }
+            Event::PurchaseIntended(p) => {
+                products
+                    .entry((p.product_id.clone(), day.clone()))
+                    .or_default()[3] += 1;
+                product_users
+                    .entry((p.product_id.clone(), day.clone(), u.clone()))
+                    .or_default()[1] = true;
+                user_products
+                    .entry((u.clone(), p.product_id.clone()))
+                    .or_default()[1] += 1;
+                values
+                    .entry((
+                        u.clone(),
+                        day.clone(),
+                        p.unit_price.currency.as_str().to_owned(),
+                    ))
+                    .or_default()
+                    .0 += p.unit_price.amount_minor * i64::from(p.quantity);
+            }
+            Event::OrderPlaced(o) => {
+                user_row.orders += 1;
+                let currency = o.total.currency.as_str().to_owned();
+                values
+                    .entry((u.clone(), day.clone(), currency.clone()))
+                    .or_default()
+                    .1 += o.total.amount_minor;
+                let us = user_sales.entry((u.clone(), currency.clone())).or_default();
+                us[0] += 1;
+                us[1] += o.total.amount_minor;
+                let sd = sales.entry((day.clone(), currency)).or_default();
+                sd[0] += 1;
+                sd[1] += o.total.amount_minor;
+                let distinct: BTreeSet<&str> =
+                    o.lines.iter().map(|l| l.product_id.as_str()).collect();
+                for product in distinct {
+                    for currency in o
+                        .lines
+                        .iter()
+                        .filter(|l| l.product_id == product)
+                        .map(|l| l.unit_price.currency.as_str())
+                        .collect::<BTreeSet<_>>()
+                    {
+                        product_sales
+                            .entry((product.to_owned(), day.clone(), currency.to_owned()))
+                            .or_default()[0] += 1;
+                    }
+                }
+                for line in &o.lines {
+                    let ps = product_sales
+                        .entry((
+                            line.product_id.clone(),
+                            day.clone(),
+                            line.unit_price.currency.as_str().to_owned(),
+                        ))
+                        .or_default();
+                    ps[1] += i64::from(line.quantity);
+                    ps[2] += line.unit_price.amount_minor * i64::from(line.quantity);
+                    user_products
+                        .entry((u.clone(), line.product_id.clone()))
+                        .or_default()[2] += i64::from(line.quantity);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let mut t = Tables::new();
+    let ints = |xs: &[i64]| xs.iter().map(s).collect::<Vec<_>>();
+    t.insert(
+        "funnel_user_days",
+        funnel
+            .into_iter()
+            .map(|((u, d), f)| {
+                (
+                    vec![u, d],
+                    f.iter().map(|x| x.map(|v| v.to_string())).collect(),
+                )
+            })
+            .collect(),
+    );
+    t.insert(
+        "funnel_value_days",
+        values
+            .into_iter()
+            .map(|((u, d, c), (i, o))| (vec![u, d, c], ints(&[i, o])))
+            .collect(),
+    );
+    t.insert(
+        "product_days",
+        products
+            .into_iter()
+            .map(|((p, d), c)| (vec![p, d], ints(&c)))
+            .collect(),
+    );
+    t.insert(
+        "product_sales_days",
+        product_sales
+            .into_iter()
+            .map(|((p, d, c), x)| (vec![p, d, c], ints(&x)))
+            .collect(),
+    );
+    t.insert(
+        "product_user_days",
+        product_users
+            .into_iter()
+            .map(|((p, d, u), [v, i])| (vec![p, d, u], ints(&[i64::from(v), i64::from(i)])))
+            .collect(),
+    );
+    t.insert(
+        "users",
+        users
+            .into_iter()
+            .map(|(u, r)| {
+                let first = r.first.expect("a user row has an event");
+                (
+                    vec![u],
+                    vec![
+                        Some(r.channel),
+                        r.username,
+                        r.display_name,
+                        s(first.timestamp_micros()),
+                        s(r.last),
+                        s(first.with_timezone(&tz).date_naive()),
+                        s(r.messages),
+                        s(r.sessions),
+                        s(r.views),
+                        s(r.stage),
+                        r.budget.as_ref().map(|b| b.0.to_string()),
+                        r.budget.map(|b| b.1),
+                        r.category,
+                        s(r.orders),
+                        s(r.last_position),
+                    ],
+                )
+            })
+            .collect(),
+    );
+    t.insert(
+        "user_products",
+        user_products
+            .into_iter()
+            .map(|((u, p), x)| (vec![u, p], ints(&x)))
+            .collect(),
+    );
+    t.insert(
+        "user_sales",
+        user_sales
+            .into_iter()
+            .map(|((u, c), x)| (vec![u, c], ints(&x)))
+            .collect(),
+    );
+    t.insert(
+        "conversation_messages",
+        messages
+            .into_iter()
+            .map(|((u, p), m)| (vec![u, p.to_string()], m))
+            .collect(),
+    );
+    t.insert(
+        "business_days",
+        business
+            .into_iter()
+            .map(|(d, x)| (vec![d], ints(&x)))
+            .collect(),
+    );
+    t.insert(
+        "sales_days",
+        sales
+            .into_iter()
+            .map(|((d, c), x)| (vec![d, c], ints(&x)))
+            .collect(),
+    );
+    t
+}
+
+/// Fails with the first differences of each table that does not match.
+pub fn assert_same(expected: &Tables, actual: &Tables) {
+    let mut report = String::new();
+    for (table, want) in expected {
+        let got = actual.get(table).cloned().unwrap_or_default();
+        if &got == want {
+            continue;
+        }
+        report.push_str(&format!(
+            "\n{table}: expected {} rows, found {}",
+            want.len(),
+            got.len()
+        ));
+        let keys: BTreeSet<_> = want.keys().chain(got.keys()).collect();
+        for key in keys
+            .into_iter()
+            .filter(|k| want.get(*k) != got.get(*k))
+            .take(5)
+        {
+            report.push_str(&format!(
+                "\n  {key:?}: expected {:?}, found {:?}",
+                want.get(key),
+                got.get(key)
+            ));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "read tables differ from the log:{report}"
+    );
+}
+
+/// Row counts, to show a test did real work.
+pub fn sizes(tables: &Tables) -> BTreeMap<&'static str, usize> {
+    tables.iter().map(|(t, rows)| (*t, rows.len())).collect()
+}

@@ -373,3 +373,88 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
     reconcile(&store, chrono_tz::UTC).await;
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_bot_keeps_answering_while_nats_is_down_and_the_relay_catches_up_in_order() {
+    let Some(db) = TestDatabase::for_test().await else {
+        return;
+    };
+    let Some(mut nats) = NatsServer::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = nats.url();
+    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "8")]);
+    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
+    commands.wait_ready().await;
+    nats.stop();
+    let client = reqwest::Client::new();
+    let secret = "my secret phone number is 555-0100";
+    for (user, text) in [("ana", "hi"), ("ana", secret), ("bob", "show me phones")] {
+        let reply = client
+            .post(format!("http://127.0.0.1:{}/api/messages", commands.port))
+            .json(&serde_json::json!({"user_id": user, "text": text}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(reply.status(), 200, "the bot answers while NATS is down");
+    }
+    let health = commands.get("/health").await;
+    assert_eq!(health.status(), 503, "health says NATS is down");
+    let store = EventStore::open(&db.config).await.expect("open store");
+    let head = store.head_position().await.expect("head");
+    assert!(head >= 6);
+    nats.restart().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while store.checkpoint("relay").await.expect("checkpoint") != Some(head) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the relay did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The stream holds the log once, in order, with no personal data in sight.
+    let client = async_nats::connect(url.as_str()).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    let stream = js.get_stream("SALESBOT_EVENTS").await.expect("stream");
+    let log = store.read_all(0, 1_000).await.expect("log");
+    assert_eq!(log.len() as i64, head);
+    for (seq, event) in (1u64..).zip(&log) {
+        let m = stream.get_raw_message(seq).await.expect("message");
+        let partition = event.stream_id.partition(8);
+        assert_eq!(
+            m.subject.as_str(),
+            format!(
+                "salesbot.events.{partition}.{}",
+                event.event.event_type().as_str()
+            )
+        );
+        let headers = m.headers;
+        assert_eq!(
+            headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned()),
+            Some(event.event_id.to_string())
+        );
+        assert_eq!(
+            headers
+                .get("Salesbot-Position")
+                .map(|v| v.as_str().to_owned()),
+            Some(event.global_position.to_string())
+        );
+        let body = String::from_utf8_lossy(&m.payload);
+        assert!(
+            !body.contains("555-0100"),
+            "personal data in JetStream: {body}"
+        );
+        let stored: event_store::StoredEvent =
+            serde_json::from_slice(&m.payload).expect("stored form");
+        let opened = store.open_stored(vec![stored]).await.expect("open");
+        assert_eq!(&opened[0], event, "the store opens what JetStream carries");
+    }
+    assert!(
+        log.iter()
+            .any(|e| serde_json::to_string(e).expect("json").contains("555-0100")),
+        "the log itself has the text, sealed"
+    );
+    store.close().await;
+}

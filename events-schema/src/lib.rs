@@ -7,6 +7,7 @@
 mod envelope;
 mod events;
 mod ids;
+pub mod metrics;
 mod money;
 pub mod schema;
 pub mod upcast;

@@ -107,6 +107,49 @@ pub enum BenchCommand {
     Append(BenchAppendArgs),
     /// Chat throughput and latency through POST /api/messages (in-process server, loopback).
     Chat(BenchChatArgs),
+    /// Rebuild throughput (events/s) and peak memory over a generated log of N events.
+    Rebuild(BenchRebuildArgs),
+    /// Append-to-visible latency through JetStream and the projector under steady chat
+    /// (Postgres + a private nats-server, in this process).
+    Lag(BenchLagArgs),
+    /// Messages/s from POST /api/messages to visible in the read tables (Postgres + NATS).
+    Pipeline(BenchPipelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRebuildArgs {
+    /// Which store (a scratch database, as for `bench append`).
+    #[arg(long, value_enum, default_value_t = BenchBackend::Postgres)]
+    pub backend: BenchBackend,
+    /// Events in the generated log.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub events: u64,
+    /// Shoppers in the generated log.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub users: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLagArgs {
+    /// Chat messages per second.
+    #[arg(long, default_value_t = 2_000.0)]
+    pub rate: f64,
+    /// How long to keep the load up.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub seconds: u64,
+    /// Shoppers chatting.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub users: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPipelineArgs {
+    /// Shoppers chatting at once.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub users: u64,
+    /// Messages in all.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub messages: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -31,7 +31,8 @@ pub enum LogFormat {
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub master_key: Option<MasterKey>,
-    pub nats_url: Option<url::Url>,
+    /// `nats://…` URLs, comma-separated for a cluster.
+    pub nats_url: Option<String>,
     pub admin_api_key: Option<SecretString>,
     pub telegram_bot_token: Option<SecretString>,
     pub telegram_webhook_url: Option<url::Url>,
@@ -115,12 +116,16 @@ impl Config {
                 message,
             })?;
         let master_key = parse("SALESBOT_MASTER_KEY", MasterKey::from_base64)?;
+        // One server, or a cluster's servers separated by commas.
         let nats_url = parse("NATS_URL", |v| {
-            let url = url::Url::parse(v).map_err(|e| format!("`{v}` is not a URL: {e}"))?;
-            match url.scheme() {
-                "nats" | "tls" | "ws" | "wss" => Ok(url),
-                other => Err(format!("must be a nats:// URL, got {other}://")),
+            for one in v.split(',').map(str::trim) {
+                let url = url::Url::parse(one).map_err(|e| format!("`{one}` is not a URL: {e}"))?;
+                match url.scheme() {
+                    "nats" | "tls" | "ws" | "wss" => {}
+                    other => return Err(format!("must be nats:// URLs, got {other}://")),
+                }
             }
+            Ok(v.split(',').map(str::trim).collect::<Vec<_>>().join(","))
         })?;
         let telegram_bot_token = secret("TELEGRAM_BOT_TOKEN")?;
         let telegram_webhook_url = parse("TELEGRAM_WEBHOOK_URL", |v| {

@@ -32,6 +32,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => commands::simulate::run(&config, &args).await?,
         Command::Bench(BenchCommand::Append(args)) => bench::append::run(&config, &args).await?,
         Command::Bench(BenchCommand::Chat(args)) => bench::chat::run(&config, &args).await?,
+        Command::Bench(BenchCommand::Rebuild(args)) => {
+            bench::pipeline::rebuild(&config, &args).await?
+        }
+        Command::Bench(BenchCommand::Lag(args)) => bench::pipeline::lag(&config, &args).await?,
+        Command::Bench(BenchCommand::Pipeline(args)) => {
+            bench::pipeline::pipeline(&config, &args).await?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -34,7 +34,7 @@ pub use crypto::MasterKey;
 pub use error::{AppendError, StoreError};
 pub use lease::Lease;
 pub use migrate::MigrationStatus;
-pub use scratch::ScratchDatabase;
+pub use scratch::{ScratchDatabase, ScratchNats};
 pub use stored::StoredEvent;
 
 use keys::KeyCache;

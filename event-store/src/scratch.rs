@@ -105,3 +105,80 @@ impl Drop for ScratchDatabase {
         }
     }
 }
+
+/// A private `nats-server` with JetStream (tests, benchmarks): its own free port and a
+/// temporary store directory, killed on drop. It can be stopped and started again on the same
+/// port and store (a NATS outage mid-run).
+#[derive(Debug)]
+pub struct ScratchNats {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl ScratchNats {
+    /// Starts `nats-server -js` on a free loopback port.
+    pub async fn spawn_new() -> Result<ScratchNats, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("temp dir for nats-server: {e}"))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let mut server = ScratchNats {
+            port,
+            dir,
+            child: None,
+        };
+        server.spawn().await?;
+        Ok(server)
+    }
+
+    async fn spawn(&mut self) -> Result<(), String> {
+        let child = std::process::Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .arg("-sd")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run nats-server: {e}"))?;
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(format!("nats-server did not listen on {}", self.port))
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (its store stays).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and store.
+    pub async fn restart(&mut self) {
+        self.stop();
+        if let Err(e) = self.spawn().await {
+            panic!("restarting nats-server: {e}");
+        }
+    }
+}
+
+impl Drop for ScratchNats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -201,86 +201,18 @@ macro_rules! both_backends {
     };
 }
 
-/// A real `nats-server` with JetStream for one test: its own free port and a temporary store
-/// directory, killed on drop. It can be stopped and started again on the same port and store
-/// (a NATS outage mid-run). `None` (after saying why) if `nats-server` is not installed.
-#[derive(Debug)]
-pub struct NatsServer {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<std::process::Child>,
-}
+/// A real `nats-server` with JetStream for one test (see [`crate::ScratchNats`]).
+pub type NatsServer = crate::ScratchNats;
 
-impl NatsServer {
+impl crate::ScratchNats {
+    /// `None` (after saying why) if `nats-server` cannot run, a failure under CI.
     pub async fn start() -> Option<NatsServer> {
-        let dir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => panic!("temp dir for nats-server: {e}"),
-        };
-        let port = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
-            Ok(addr) => addr.port(),
-            Err(e) => panic!("no free port: {e}"),
-        };
-        let mut server = NatsServer {
-            port,
-            dir,
-            child: None,
-        };
-        match server.spawn().await {
-            Ok(()) => Some(server),
+        match crate::ScratchNats::spawn_new().await {
+            Ok(server) => Some(server),
             Err(e) => {
                 missing_service("nats-server (JetStream)", &e);
                 None
             }
         }
-    }
-
-    async fn spawn(&mut self) -> Result<(), String> {
-        let child = std::process::Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p"])
-            .arg(self.port.to_string())
-            .arg("-sd")
-            .arg(self.dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot run nats-server: {e}"))?;
-        self.child = Some(child);
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        Err(format!("nats-server did not listen on {}", self.port))
-    }
-
-    pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// Kills the server (its store stays).
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts it again on the same port and store.
-    pub async fn restart(&mut self) {
-        self.stop();
-        if let Err(e) = self.spawn().await {
-            panic!("restarting nats-server: {e}");
-        }
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

@@ -254,9 +254,10 @@ impl Tx {
             .map(|s| i64::try_from(s).unwrap_or(i64::MAX));
         let sql = format!(
             "UPDATE projection_checkpoints SET \
-               position = CASE WHEN position < {p1} THEN {p1} ELSE position END, \
+               position = {greatest}(position, {p1}), \
                stream_seq = COALESCE({p2}, stream_seq), updated_us = {p3} \
              WHERE projection IN ({names}) AND partition IN ({list})",
+            greatest = d.greatest(),
             p1 = d.placeholder(1),
             p2 = d.placeholder(2),
             p3 = d.placeholder(3),

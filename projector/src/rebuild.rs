@@ -18,6 +18,8 @@ use crate::sql::{Dialect, Val};
 pub(crate) const SUFFIX: &str = "_rebuild";
 /// Events read per step.
 const STEP: usize = 10_000;
+/// Events folded in memory between writes.
+const FLUSH_EVENTS: usize = 50_000;
 
 /// How a rebuild went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,20 +60,47 @@ pub async fn rebuild(
     create_copies(&pool, &projections).await?;
     let mut position = 0;
     let mut events = 0u64;
-    // Bulk: read and fold up to the head as it moves, one transaction per step.
+    // Bulk: read, fold and write up to the head as it moves, one transaction per step. The next
+    // step is read (and its personal fields opened) while this one is written.
+    let read_from = |after: i64| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let head = store.head_position().await?;
+            let batch = store.read_all(after, STEP).await?;
+            Ok::<_, event_store::StoreError>((head, batch))
+        })
+    };
+    let mut next = read_from(position);
+    let mut pending = Changes::default();
+    let mut pending_events = 0usize;
     loop {
-        let head = store.head_position().await?;
-        let batch = store.read_all(position, STEP).await?;
-        let Some(last) = batch.last().map(|e| e.global_position) else {
-            break;
-        };
-        let (changes, _) = applier.fold(&batch, |_, _| 0);
-        let mut tx = Tx::begin(&pool).await?;
-        applier.write(&mut tx, changes).await?;
-        tx.commit().await?;
-        events += batch.len() as u64;
-        position = last;
+        let (head, batch) = (&mut next)
+            .await
+            .map_err(|e| ProjectorError::Config(format!("rebuild reader: {e}")))??;
+        let last = batch.last().map(|e| e.global_position);
+        if let Some(last) = last {
+            next = read_from(last);
+            for e in &batch {
+                for &projection in &projections {
+                    pending.add(projection, e, tz);
+                }
+            }
+            pending_events += batch.len();
+            events += batch.len() as u64;
+            position = last;
+        }
+        // Rows merge in memory over many steps (a user's row is written once per flush, not
+        // once per step): far fewer rows reach the database.
+        if pending_events >= FLUSH_EVENTS || (last.is_none() && pending_events > 0) {
+            let mut tx = Tx::begin(&pool).await?;
+            applier.write(&mut tx, std::mem::take(&mut pending)).await?;
+            tx.commit().await?;
+            pending_events = 0;
+        }
         progress(position, head.max(position));
+        if last.is_none() {
+            break;
+        }
     }
     // Swap.
     let all: Vec<u32> = (0..partitions).collect();
@@ -113,8 +142,8 @@ pub async fn rebuild(
         tx.execute(
             &format!(
                 "UPDATE projection_checkpoints SET \
-                   position = CASE WHEN position < {p} THEN {p} ELSE position END \
-                 WHERE projection IN ({names})",
+                   position = {greatest}(position, {p}) WHERE projection IN ({names})",
+                greatest = d.greatest(),
                 p = d.placeholder(1)
             ),
             vec![Val::I(position)],

@@ -186,24 +186,49 @@ pub async fn run_embedded(
     applier: Applier,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProjectorError> {
-    let all: Vec<u32> = (0..applier.partitions()).collect();
     let worker = worker_id();
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match follow_log(&store, &applier, &worker, &mut shutdown).await {
+            Ok(()) => return Ok(()),
+            Err(error) => {
+                // A busy or briefly unreachable database: start again from the checkpoints.
+                tracing::warn!(%error, retry_in = ?backoff, "projector interrupted");
+                let _ = tokio::time::timeout(backoff, stopped(&mut shutdown)).await;
+                if *shutdown.borrow() {
+                    return Ok(());
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn follow_log(
+    store: &EventStore,
+    applier: &Applier,
+    worker: &str,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), ProjectorError> {
+    let all: Vec<u32> = (0..applier.partitions()).collect();
     let (start, _) = lowest_checkpoint(applier.pool(), &all).await?;
     let mut tail = LogTail::new(store.clone(), start);
+    let mut applied = start;
     let mut beat = tokio::time::interval(HEARTBEAT);
     tracing::info!(after = start, "projector following the log in process");
     loop {
         tokio::select! {
-            () = stopped(&mut shutdown) => return Ok(()),
+            () = stopped(shutdown) => return Ok(()),
             _ = beat.tick() => {
-                heartbeat(applier.pool(), &worker, &all, tail.position(), 0).await?;
+                heartbeat(applier.pool(), worker, &all, applied, 0).await?;
             }
             batch = tail.next_batch(BATCH) => {
                 let batch = batch?;
-                let through = batch.last().map_or(tail.position(), |e| e.global_position);
+                let through = batch.last().map_or(applied, |e| e.global_position);
                 let events = store.open_stored(batch).await?;
                 let coverage = Coverage { partitions: all.clone(), through, stream_seq: None };
                 applier.apply(&events, &coverage).await?;
+                applied = through;
             }
         }
     }

@@ -86,17 +86,28 @@ async fn load(
     args: &BenchChatArgs,
     rate: Option<f64>,
 ) -> anyhow::Result<(f64, hdrhistogram::Histogram<u64>, Duration)> {
+    let round = if rate.is_some() { "paced" } else { "max" };
+    load_on(url, args.users, args.messages, rate, round).await
+}
+
+/// Sends `messages` messages to `url` from `users` shoppers named `bench-<round>-<n>`, paced
+/// to `rate` per second if given. Returns (messages/s, latency histogram in µs, elapsed).
+pub(crate) async fn load_on(
+    url: &str,
+    users: u64,
+    messages: u64,
+    rate: Option<f64>,
+    round: &'static str,
+) -> anyhow::Result<(f64, hdrhistogram::Histogram<u64>, Duration)> {
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(usize::try_from(args.users).unwrap_or(200))
+        .pool_max_idle_per_host(usize::try_from(users).unwrap_or(200))
         .build()?;
-    let per_user = args.messages.div_ceil(args.users);
-    let total = per_user * args.users;
+    let per_user = messages.div_ceil(users);
+    let total = per_user * users;
     let bar = progress(total, if rate.is_some() { "paced chat" } else { "chat" });
     let started = Instant::now();
-    let round = if rate.is_some() { "paced" } else { "max" };
     let mut tasks = Vec::new();
-    let users = args.users;
-    for u in 0..args.users {
+    for u in 0..users {
         let (client, url, bar) = (client.clone(), url.to_owned(), bar.clone());
         tasks.push(tokio::spawn(async move {
             let mut latency = histogram()?;

@@ -3,6 +3,7 @@
 
 pub mod append;
 pub mod chat;
+pub mod pipeline;
 
 use anyhow::Context as _;
 use event_store::{BackendKind, ScratchDatabase};

@@ -50,10 +50,9 @@ pub async fn connect_nats(
     let Some(url) = &config.nats_url else {
         return Ok(None);
     };
-    let nats =
-        event_store::transport::Nats::connect(url.as_str(), name, stream_settings(config), wait)
-            .await
-            .with_context(|| format!("NATS_URL: cannot connect to {url}"))?;
+    let nats = event_store::transport::Nats::connect(url, name, stream_settings(config), wait)
+        .await
+        .with_context(|| format!("NATS_URL: cannot connect to {url}"))?;
     Ok(Some(nats))
 }
 

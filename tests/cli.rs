@@ -1,6 +1,8 @@
 //! The `salesbot` binary as a user runs it: subcommands, their output and exit codes, against
 //! real SQLite files and real Postgres databases.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -12,35 +14,11 @@ use events_schema::{
     Sentiment, UserId,
 };
 
-/// Every variable salesbot reads, so the developer's environment cannot leak into a test.
-const VARIABLES: &[&str] = &[
-    "DATABASE_URL",
-    "NATS_URL",
-    "ADMIN_API_KEY",
-    "SALESBOT_MASTER_KEY",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_WEBHOOK_URL",
-    "TELEGRAM_WEBHOOK_SECRET",
-    "TELEGRAM_API_URL",
-    "TELEGRAM_PAYMENT_PROVIDER_TOKEN",
-    "PARTITIONS",
-    "CATALOG_PATH",
-    "LLM_API_URL",
-    "LLM_API_KEY",
-    "LLM_MODEL",
-    "REPORT_TIMEZONE",
-    "BIND_ADDR",
-    "STREAM_REPLICAS",
-    "STREAM_MAX_AGE",
-    "RUST_LOG",
-    "LOG_FORMAT",
-];
-
 /// `salesbot` in `dir` (where no `.env` lives) with only the given variables set.
 fn salesbot(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesbot"));
     cmd.current_dir(dir).args(args);
-    for v in VARIABLES {
+    for v in support::VARIABLES {
         cmd.env_remove(v);
     }
     cmd.env("RUST_LOG", "warn");
@@ -364,7 +342,7 @@ async fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
         .port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesbot"));
     cmd.current_dir(dir);
-    for v in VARIABLES {
+    for v in support::VARIABLES {
         cmd.env_remove(v);
     }
     let child = cmd

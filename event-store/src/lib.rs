@@ -294,11 +294,7 @@ impl EventStore {
         after: i64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let limit = i64::try_from(limit.clamp(1, MAX_READ_BATCH)).unwrap_or(1);
-        let rows = match &self.shared.pool {
-            Pool::Postgres(p) => postgres::read_all(p, after, limit).await?,
-            Pool::Sqlite(p) => sqlite::read_all(p, after, limit).await?,
-        };
+        let rows = self.read_all_stored(after, limit).await?;
         self.decode(rows).await
     }
 

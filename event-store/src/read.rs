@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
 use events_schema::{EventType, RecordedEvent, StreamId, upcast};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -14,22 +13,7 @@ use crate::crypto::{event_aad, merge_personal};
 use crate::keys::{KeyCache, KeyRecord};
 
 /// One stored event as the database returns it.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct Row {
-    pub global_position: i64,
-    pub event_id: Uuid,
-    pub stream_id: String,
-    pub stream_version: i64,
-    pub event_type: String,
-    pub schema_version: i64,
-    pub occurred_at: DateTime<Utc>,
-    pub recorded_at: DateTime<Utc>,
-    pub correlation_id: Uuid,
-    pub causation_id: Option<Uuid>,
-    pub payload: String,
-    pub key_id: Option<Uuid>,
-    pub personal: Option<Vec<u8>>,
-}
+pub(crate) use crate::StoredEvent as Row;
 
 /// The columns of [`Row`], in its order, for SELECTs of both backends.
 pub(crate) const COLUMNS: &str = "global_position, event_id, stream_id, stream_version, \

@@ -5,16 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::read::Row;
 use crate::{EventStore, Pool, StoreError, postgres, sqlite};
 use events_schema::RecordedEvent;
 
-/// One event in stored form (personal fields sealed). Serialises as one flat JSON object with
-/// `personal` in base64.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One event in stored form (personal fields sealed), as the database holds it. Serialises as
+/// one flat JSON object, `payload` as JSON and `personal` in base64.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct StoredEvent {
     pub global_position: i64,
     pub event_id: Uuid,
@@ -26,8 +24,9 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
     pub correlation_id: Uuid,
     pub causation_id: Option<Uuid>,
-    /// The payload without its personal fields.
-    pub payload: Box<RawValue>,
+    /// The payload without its personal fields (JSON text).
+    #[serde(with = "raw_json")]
+    pub payload: String,
     /// The key the personal fields are sealed under.
     pub key_id: Option<Uuid>,
     #[serde(
@@ -36,48 +35,6 @@ pub struct StoredEvent {
         skip_serializing_if = "Option::is_none"
     )]
     pub personal: Option<Vec<u8>>,
-}
-
-impl StoredEvent {
-    fn from_row(row: Row) -> Result<Self, StoreError> {
-        let payload = RawValue::from_string(row.payload).map_err(|e| StoreError::Corrupt {
-            global_position: row.global_position,
-            reason: format!("payload is not JSON: {e}"),
-        })?;
-        Ok(StoredEvent {
-            global_position: row.global_position,
-            event_id: row.event_id,
-            stream_id: row.stream_id,
-            stream_version: row.stream_version,
-            event_type: row.event_type,
-            schema_version: row.schema_version,
-            occurred_at: row.occurred_at,
-            recorded_at: row.recorded_at,
-            correlation_id: row.correlation_id,
-            causation_id: row.causation_id,
-            payload,
-            key_id: row.key_id,
-            personal: row.personal,
-        })
-    }
-
-    fn into_row(self) -> Row {
-        Row {
-            global_position: self.global_position,
-            event_id: self.event_id,
-            stream_id: self.stream_id,
-            stream_version: self.stream_version,
-            event_type: self.event_type,
-            schema_version: self.schema_version,
-            occurred_at: self.occurred_at,
-            recorded_at: self.recorded_at,
-            correlation_id: self.correlation_id,
-            causation_id: self.causation_id,
-            payload: self.payload.get().to_owned(),
-            key_id: self.key_id,
-            personal: self.personal,
-        }
-    }
 }
 
 impl EventStore {
@@ -92,7 +49,7 @@ impl EventStore {
             Pool::Postgres(p) => postgres::read_all(p, after, limit).await?,
             Pool::Sqlite(p) => sqlite::read_all(p, after, limit).await?,
         };
-        rows.into_iter().map(StoredEvent::from_row).collect()
+        Ok(rows)
     }
 
     /// Opens stored events (e.g. received from JetStream) with the users' keys, exactly as
@@ -101,8 +58,22 @@ impl EventStore {
         &self,
         events: Vec<StoredEvent>,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows: Vec<Row> = events.into_iter().map(StoredEvent::into_row).collect();
-        self.decode(rows).await
+        self.decode(events).await
+    }
+}
+
+/// The payload travels as JSON, not as a string holding JSON.
+mod raw_json {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::value::RawValue;
+
+    pub fn serialize<S: Serializer>(json: &str, s: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(json).map_err(serde::ser::Error::custom)?;
+        serde::Serialize::serialize(raw, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(Box::<RawValue>::deserialize(d)?.get().to_owned())
     }
 }
 

@@ -257,6 +257,15 @@ const SALES_DAYS: &[(&str, Merge)] = &[
     ("revenue_minor", Add),
 ];
 
+/// A partition's owner and progress (one row per partition; a new owner replaces the old).
+pub(crate) const HEARTBEATS: &[(&str, Merge)] = &[
+    ("partition", Key),
+    ("worker", Latest),
+    ("heartbeat_us", Latest),
+    ("caught_up_to", Max),
+    ("pending", Latest),
+];
+
 /// Tables whose rows of a user go when the user is erased (the user-level ones).
 pub(crate) const USER_TABLES: &[&str] = &[
     "users",

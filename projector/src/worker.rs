@@ -135,48 +135,27 @@ async fn heartbeat(
 ) -> Result<(), sqlx::Error> {
     let now = Utc::now().timestamp_micros();
     let pending = i64::try_from(pending).unwrap_or(i64::MAX);
-    for &partition in partitions {
-        let partition = i64::from(partition);
-        match pool {
-            Pool::Postgres(p) => {
-                sqlx::query(
-                    "INSERT INTO projector_heartbeats \
-                       (partition, worker, heartbeat_us, caught_up_to, pending) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (partition) DO UPDATE SET \
-                       worker = excluded.worker, heartbeat_us = excluded.heartbeat_us, \
-                       caught_up_to = GREATEST(projector_heartbeats.caught_up_to, \
-                                               excluded.caught_up_to), \
-                       pending = excluded.pending",
-                )
-                .bind(i32::try_from(partition).unwrap_or(0))
-                .bind(worker)
-                .bind(now)
-                .bind(caught_up_to)
-                .bind(pending)
-                .execute(p)
-                .await?;
-            }
-            Pool::Sqlite(p) => {
-                sqlx::query(
-                    "INSERT INTO projector_heartbeats \
-                       (partition, worker, heartbeat_us, caught_up_to, pending) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (partition) DO UPDATE SET \
-                       worker = excluded.worker, heartbeat_us = excluded.heartbeat_us, \
-                       caught_up_to = MAX(projector_heartbeats.caught_up_to, \
-                                          excluded.caught_up_to), \
-                       pending = excluded.pending",
-                )
-                .bind(partition)
-                .bind(worker)
-                .bind(now)
-                .bind(caught_up_to)
-                .bind(pending)
-                .execute(p)
-                .await?;
-            }
-        }
+    let upsert = crate::sql::Upsert {
+        table: "projector_heartbeats",
+        columns: crate::sql::HEARTBEATS,
+        rows: partitions
+            .iter()
+            .map(|&partition| {
+                vec![
+                    Val::I(i64::from(partition)),
+                    Val::T(worker.to_owned()),
+                    Val::I(now),
+                    Val::I(caught_up_to),
+                    Val::I(pending),
+                ]
+            })
+            .collect(),
+    };
+    let mut tx = crate::apply::Tx::begin(pool).await?;
+    for (statement, values) in upsert.statements(tx.dialect(), "") {
+        tx.execute(&statement, values).await?;
     }
-    Ok(())
+    tx.commit().await
 }
 
 /// Embedded mode: follows the log in this process and applies it to every partition, until

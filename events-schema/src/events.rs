@@ -179,12 +179,67 @@ pub enum Intent {
     Unknown,
 }
 
+impl Intent {
+    pub const ALL: &'static [Intent] = &[
+        Intent::Greeting,
+        Intent::Help,
+        Intent::Browse,
+        Intent::ProductInfo,
+        Intent::PriceInquiry,
+        Intent::SpecsRequest,
+        Intent::Preference,
+        Intent::Compare,
+        Intent::Purchase,
+        Intent::Confirm,
+        Intent::Cancel,
+        Intent::Thanks,
+        Intent::Goodbye,
+        Intent::NonText,
+        Intent::Unknown,
+    ];
+
+    /// The serde name (`price_inquiry`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Greeting => "greeting",
+            Intent::Help => "help",
+            Intent::Browse => "browse",
+            Intent::ProductInfo => "product_info",
+            Intent::PriceInquiry => "price_inquiry",
+            Intent::SpecsRequest => "specs_request",
+            Intent::Preference => "preference",
+            Intent::Compare => "compare",
+            Intent::Purchase => "purchase",
+            Intent::Confirm => "confirm",
+            Intent::Cancel => "cancel",
+            Intent::Thanks => "thanks",
+            Intent::Goodbye => "goodbye",
+            Intent::NonText => "non_text",
+            Intent::Unknown => "unknown",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sentiment {
     Positive,
     Neutral,
     Negative,
+}
+
+impl Sentiment {
+    pub const ALL: &'static [Sentiment] =
+        &[Sentiment::Positive, Sentiment::Neutral, Sentiment::Negative];
+
+    /// The serde name (`positive`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sentiment::Positive => "positive",
+            Sentiment::Neutral => "neutral",
+            Sentiment::Negative => "negative",
+        }
+    }
 }
 
 /// The shape of an inbound message.
@@ -449,6 +504,52 @@ pub(crate) mod examples {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every variant's `as_str` is its serde name, and `ALL` lists every variant the schema has.
+    #[test]
+    fn intent_and_sentiment_names_are_their_serde_names() {
+        fn check<T: Serialize + schemars::JsonSchema + Copy>(
+            all: &[T],
+            name: fn(T) -> &'static str,
+        ) {
+            let names: Vec<String> = all
+                .iter()
+                .map(|&x| {
+                    let serde = serde_json::to_value(x).expect("serializes");
+                    assert_eq!(serde, serde_json::json!(name(x)));
+                    name(x).to_owned()
+                })
+                .collect();
+            let schema = serde_json::to_value(schemars::schema_for!(T)).expect("schema");
+            let mut listed: Vec<String> = schema
+                .pointer("/oneOf")
+                .and_then(|v| v.as_array())
+                .map(|alts| {
+                    alts.iter()
+                        .flat_map(|a| match (a.get("const"), a.get("enum")) {
+                            (Some(c), _) => vec![c.clone()],
+                            (_, Some(serde_json::Value::Array(values))) => values.clone(),
+                            _ => Vec::new(),
+                        })
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .or_else(|| {
+                    schema.pointer("/enum").and_then(|v| v.as_array()).map(|v| {
+                        v.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                })
+                .expect("an enum schema");
+            let mut sorted = names.clone();
+            sorted.sort();
+            listed.sort();
+            assert_eq!(sorted, listed);
+        }
+        check(Intent::ALL, Intent::as_str);
+        check(Sentiment::ALL, Sentiment::as_str);
+    }
 
     #[test]
     fn there_is_an_example_of_every_event_type() {

@@ -121,14 +121,14 @@ impl Applier {
         let mut fresh = 0;
         for e in events {
             let partition = e.stream_id.partition(self.partitions);
-            let mut new = false;
-            for &projection in &self.projections {
-                if e.global_position > checkpoint(projection, partition) {
-                    changes.add(projection, e, self.tz);
-                    new = true;
-                }
-            }
-            fresh += usize::from(new);
+            let behind: Vec<Projection> = self
+                .projections
+                .iter()
+                .copied()
+                .filter(|&p| e.global_position > checkpoint(p, partition))
+                .collect();
+            changes.add(&behind, e, partition, self.tz);
+            fresh += usize::from(!behind.is_empty());
         }
         (changes, fresh)
     }
@@ -154,9 +154,14 @@ impl Applier {
                 }
             }
         }
-        for upsert in sql::upserts(changes) {
-            for (statement, values) in upsert.statements(dialect, self.suffix) {
-                tx.execute(&statement, values).await?;
+        match tx {
+            Tx::Postgres(t) => sql::write_pg(t, sql::upserts(changes), self.suffix).await?,
+            Tx::Sqlite(_) => {
+                for upsert in sql::upserts(changes) {
+                    for (statement, values) in upsert.statements(dialect, self.suffix) {
+                        tx.execute(&statement, values).await?;
+                    }
+                }
             }
         }
         Ok(())
@@ -172,7 +177,14 @@ pub(crate) enum Tx {
 impl Tx {
     pub(crate) async fn begin(pool: &Pool) -> Result<Tx, sqlx::Error> {
         Ok(match pool {
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            // Read tables are derived and their checkpoints commit with them, so a commit lost
+            // in a database crash rolls back data and checkpoint together, and the events come
+            // again from JetStream or the log: no need to wait for the WAL flush
+            // (docs/decisions/0007).
+            Pool::Postgres(p) => Tx::Postgres(
+                p.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+                    .await?,
+            ),
             // Take the write lock first: a read-then-write transaction could not upgrade.
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
         })

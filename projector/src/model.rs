@@ -172,13 +172,18 @@ pub struct BusinessDay {
 
 type UserDay = (String, NaiveDate);
 
+/// The partition of the event that changed a shared counter row.
+pub type Shard = u16;
+
 /// Everything one batch changes, per table, merged by primary key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
     pub funnel_days: BTreeMap<UserDay, FunnelDay>,
     pub funnel_values: BTreeMap<(String, NaiveDate, String), Values>,
-    pub product_days: BTreeMap<(String, NaiveDate), ProductDay>,
-    pub product_sales: BTreeMap<(String, NaiveDate, String), Sales>,
+    /// Counters shared by every user carry a shard (the event's partition) in their key, so
+    /// that partitions never write the same row.
+    pub product_days: BTreeMap<(String, NaiveDate, Shard), ProductDay>,
+    pub product_sales: BTreeMap<(String, NaiveDate, String, Shard), Sales>,
     pub product_users: BTreeMap<(String, NaiveDate, String), ProductUser>,
     /// Users whose user-level rows go first (erased), before this batch's upserts.
     pub erased_users: BTreeSet<String>,
@@ -186,8 +191,8 @@ pub struct Changes {
     pub user_products: BTreeMap<(String, String), UserProduct>,
     pub user_sales: BTreeMap<(String, String), Sales>,
     pub messages: BTreeMap<(String, i64), Message>,
-    pub business_days: BTreeMap<NaiveDate, BusinessDay>,
-    pub sales_days: BTreeMap<(NaiveDate, String), Sales>,
+    pub business_days: BTreeMap<(NaiveDate, Shard), BusinessDay>,
+    pub sales_days: BTreeMap<(NaiveDate, String, Shard), Sales>,
 }
 
 impl Changes {
@@ -195,20 +200,22 @@ impl Changes {
         self == &Changes::default()
     }
 
-    /// Folds one event into `projection`'s tables.
-    pub fn add(&mut self, projection: Projection, e: &RecordedEvent, tz: Tz) {
-        let Some(user) = e.stream_id.user_id() else {
+    /// Folds one event of `partition` into the tables of `projections`.
+    pub fn add(&mut self, projections: &[Projection], e: &RecordedEvent, partition: u32, tz: Tz) {
+        let Some(user_id) = e.stream_id.user_id() else {
             return;
         };
-        let user = user.to_string();
+        let user = user_id.as_str();
         let at = micros(e.occurred_at);
         let day = day_of(e.occurred_at, tz);
-        match projection {
-            Projection::Funnel => self.add_funnel(&user, day, at, &e.event),
-            Projection::Products => self.add_products(&user, day, &e.event),
-            Projection::Users => self.add_user(&user, day, at, e),
-            Projection::Conversations => self.add_message(&user, at, e),
-            Projection::Business => self.add_business(day, &e.event),
+        for projection in projections {
+            match projection {
+                Projection::Funnel => self.add_funnel(user, day, at, &e.event),
+                Projection::Products => self.add_products(user, day, shard(partition), &e.event),
+                Projection::Users => self.add_user(user, day, at, e),
+                Projection::Conversations => self.add_message(user, at, e),
+                Projection::Business => self.add_business((day, shard(partition)), &e.event),
+            }
         }
     }
 
@@ -246,11 +253,11 @@ impl Changes {
         }
     }
 
-    fn add_products(&mut self, user: &str, day: NaiveDate, event: &Event) {
+    fn add_products(&mut self, user: &str, day: NaiveDate, shard: Shard, event: &Event) {
         let mut count = |product: &str, f: fn(&mut ProductDay)| {
             f(self
                 .product_days
-                .entry((product.to_owned(), day))
+                .entry((product.to_owned(), day, shard))
                 .or_default());
         };
         match event {
@@ -283,6 +290,7 @@ impl Changes {
                             line.product_id.clone(),
                             day,
                             line.unit_price.currency.as_str().to_owned(),
+                            shard,
                         ))
                         .or_default();
                     if seen.insert(line.product_id.as_str()) {
@@ -385,8 +393,8 @@ impl Changes {
                 occurred_us: at,
                 direction: "in",
                 text: m.text.clone(),
-                intent: Some(enum_name(&m.intent)),
-                sentiment: Some(enum_name(&m.sentiment)),
+                intent: Some(m.intent.as_str().to_owned()),
+                sentiment: Some(m.sentiment.as_str().to_owned()),
                 product_id: m.product_id.clone(),
             },
             Event::BotReplied(r) => Message {
@@ -403,7 +411,7 @@ impl Changes {
             .insert((user.to_owned(), e.global_position), message);
     }
 
-    fn add_business(&mut self, day: NaiveDate, event: &Event) {
+    fn add_business(&mut self, day: (NaiveDate, Shard), event: &Event) {
         match event {
             Event::MessageReceived(_) => self.business_days.entry(day).or_default().messages += 1,
             Event::ConversationStarted(_) => {
@@ -413,7 +421,7 @@ impl Changes {
             Event::OrderPlaced(o) => {
                 let sales = self
                     .sales_days
-                    .entry((day, o.total.currency.as_str().to_owned()))
+                    .entry((day.0, o.total.currency.as_str().to_owned(), day.1))
                     .or_default();
                 sales.orders += 1;
                 sales.revenue_minor += o.total.amount_minor;
@@ -423,10 +431,6 @@ impl Changes {
     }
 }
 
-/// The serde name of a unit enum value (`price_inquiry`, `positive`).
-fn enum_name<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
+fn shard(partition: u32) -> Shard {
+    Shard::try_from(partition).unwrap_or(Shard::MAX)
 }

@@ -60,8 +60,9 @@ pub async fn rebuild(
     create_copies(&pool, &projections).await?;
     let mut position = 0;
     let mut events = 0u64;
-    // Bulk: read, fold and write up to the head as it moves, one transaction per step. The next
-    // step is read (and its personal fields opened) while this one is written.
+    // Bulk: read, fold and write up to the head as it moves. The next step is read (and its
+    // personal fields opened) while this one is folded, and flushes are written in the
+    // background while the following ones fold.
     let read_from = |after: i64| {
         let store = store.clone();
         tokio::spawn(async move {
@@ -73,6 +74,7 @@ pub async fn rebuild(
     let mut next = read_from(position);
     let mut pending = Changes::default();
     let mut pending_events = 0usize;
+    let mut writing = Vec::new();
     loop {
         let (head, batch) = (&mut next)
             .await
@@ -81,9 +83,7 @@ pub async fn rebuild(
         if let Some(last) = last {
             next = read_from(last);
             for e in &batch {
-                for &projection in &projections {
-                    pending.add(projection, e, tz);
-                }
+                pending.add(&projections, e, e.stream_id.partition(partitions), tz);
             }
             pending_events += batch.len();
             events += batch.len() as u64;
@@ -92,9 +92,7 @@ pub async fn rebuild(
         // Rows merge in memory over many steps (a user's row is written once per flush, not
         // once per step): far fewer rows reach the database.
         if pending_events >= FLUSH_EVENTS || (last.is_none() && pending_events > 0) {
-            let mut tx = Tx::begin(&pool).await?;
-            applier.write(&mut tx, std::mem::take(&mut pending)).await?;
-            tx.commit().await?;
+            flush(&applier, &mut writing, std::mem::take(&mut pending)).await?;
             pending_events = 0;
         }
         progress(position, head.max(position));
@@ -102,6 +100,7 @@ pub async fn rebuild(
             break;
         }
     }
+    finish(&mut writing).await?;
     // Swap.
     let all: Vec<u32> = (0..partitions).collect();
     let (mut tx, live) = lock_for_swap(&pool, &all, &projections).await?;
@@ -121,11 +120,12 @@ pub async fn rebuild(
             };
             for e in &batch {
                 let partition = e.stream_id.partition(partitions);
-                for &projection in &projections {
-                    if e.global_position <= target(projection, partition) {
-                        changes.add(projection, e, tz);
-                    }
-                }
+                let behind: Vec<Projection> = projections
+                    .iter()
+                    .copied()
+                    .filter(|&p| e.global_position <= target(p, partition))
+                    .collect();
+                changes.add(&behind, e, partition, tz);
             }
             events += batch.len() as u64;
             after = last;
@@ -257,6 +257,49 @@ async fn lock_for_swap(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+type Writing = Vec<tokio::task::JoinHandle<Result<(), ProjectorError>>>;
+
+/// Writes `changes` in the background while the next events are read and folded. Flushes
+/// commit in order (a flush starts once the previous one has committed: the latest username or
+/// budget must win). On Postgres the conversation rows and the other tables go on two
+/// connections at once, unless the flush erases a user (its deletes must come first).
+async fn flush(
+    applier: &Applier,
+    writing: &mut Writing,
+    mut changes: Changes,
+) -> Result<(), ProjectorError> {
+    finish(writing).await?;
+    let parts = match applier.pool() {
+        Pool::Postgres(_) if changes.erased_users.is_empty() => {
+            let messages = Changes {
+                messages: std::mem::take(&mut changes.messages),
+                ..Changes::default()
+            };
+            vec![messages, changes]
+        }
+        _ => vec![changes],
+    };
+    for part in parts {
+        let applier = applier.clone();
+        writing.push(tokio::spawn(async move {
+            let mut tx = Tx::begin(applier.pool()).await?;
+            applier.write(&mut tx, part).await?;
+            tx.commit().await?;
+            Ok(())
+        }));
+    }
+    Ok(())
+}
+
+/// Waits for the flushes in flight.
+async fn finish(writing: &mut Writing) -> Result<(), ProjectorError> {
+    for task in writing.drain(..) {
+        task.await
+            .map_err(|e| ProjectorError::Config(format!("rebuild writer: {e}")))??;
+    }
+    Ok(())
 }
 
 /// Creates empty `<table>_rebuild` copies (columns, keys and indexes) of the projections'

@@ -77,8 +77,136 @@ pub(crate) struct Upsert {
 /// Most bound values in one statement (SQLite allows 32766, Postgres 65535).
 const MAX_BINDS: usize = 30_000;
 
+/// One column's values for an `UNNEST` bind (Postgres).
+#[derive(Debug)]
+enum Column {
+    I(Vec<Option<i64>>),
+    T(Vec<Option<String>>),
+    D(Vec<NaiveDate>),
+}
+
+/// On Postgres: every upsert of a batch in one statement (a data-modifying CTE per table, one
+/// round trip), each with one array bind per column (`INSERT … SELECT * FROM UNNEST($1::text[],
+/// …) ON CONFLICT …`). The SQL text depends only on which tables have rows, so the server plans
+/// it once per connection; a `VALUES` list with a bind per value is parsed and planned anew for
+/// every row count, which cost more than writing the rows (docs/decisions/0007).
+pub(crate) async fn write_pg(
+    conn: &mut sqlx::PgConnection,
+    upserts: Vec<Upsert>,
+    suffix: &str,
+) -> Result<(), sqlx::Error> {
+    let mut ctes = Vec::new();
+    let mut binds: Vec<Column> = Vec::new();
+    for (i, upsert) in upserts.into_iter().enumerate() {
+        if upsert.rows.is_empty() {
+            continue;
+        }
+        let (sql, columns) = upsert.unnest(suffix, binds.len())?;
+        ctes.push(format!("w{i} AS ({sql})"));
+        binds.extend(columns);
+    }
+    if ctes.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("WITH {} SELECT 1", ctes.join(", "));
+    let mut q = sqlx::query(&sql);
+    for c in binds {
+        q = match c {
+            Column::I(x) => q.bind(x),
+            Column::T(x) => q.bind(x),
+            Column::D(x) => q.bind(x),
+        };
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
 impl Upsert {
-    /// The statements (SQL and values) that write these rows, in chunks under the bind limit.
+    /// The `INSERT … SELECT * FROM UNNEST(…)` of these rows, its parameters numbered after
+    /// `bound`, and the arrays to bind.
+    fn unnest(mut self, suffix: &str, bound: usize) -> Result<(String, Vec<Column>), sqlx::Error> {
+        let mut columns: Vec<Column> = self.rows[0]
+            .iter()
+            .map(|v| match v {
+                Val::I(_) | Val::OI(_) => Column::I(Vec::with_capacity(self.rows.len())),
+                Val::T(_) | Val::OT(_) => Column::T(Vec::with_capacity(self.rows.len())),
+                Val::D(_) => Column::D(Vec::with_capacity(self.rows.len())),
+            })
+            .collect();
+        for row in std::mem::take(&mut self.rows) {
+            for (column, value) in columns.iter_mut().zip(row) {
+                match (column, value) {
+                    (Column::I(c), Val::I(x)) => c.push(Some(x)),
+                    (Column::I(c), Val::OI(x)) => c.push(x),
+                    (Column::T(c), Val::T(x)) => c.push(Some(x)),
+                    (Column::T(c), Val::OT(x)) => c.push(x),
+                    (Column::D(c), Val::D(x)) => c.push(x),
+                    (_, value) => {
+                        return Err(sqlx::Error::Protocol(format!(
+                            "{}: a column mixes value kinds ({value:?})",
+                            self.table
+                        )));
+                    }
+                }
+            }
+        }
+        let arrays: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let kind = match c {
+                    Column::I(_) => "int8",
+                    Column::T(_) => "text",
+                    Column::D(_) => "date",
+                };
+                format!("${}::{kind}[]", bound + i + 1)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {}{suffix} ({}) SELECT * FROM UNNEST({}){}",
+            self.table,
+            self.column_names(),
+            arrays.join(", "),
+            self.on_conflict(Dialect::Postgres, suffix)
+        );
+        Ok((sql, columns))
+    }
+
+    fn column_names(&self) -> String {
+        self.columns
+            .iter()
+            .map(|(c, _)| *c)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn on_conflict(&self, dialect: Dialect, suffix: &str) -> String {
+        let keys: Vec<&str> = self
+            .columns
+            .iter()
+            .filter(|(_, m)| *m == Merge::Key)
+            .map(|(c, _)| *c)
+            .collect();
+        let table = format!("{}{suffix}", self.table);
+        let sets: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|(_, m)| *m != Merge::Key)
+            .map(|(c, m)| format!("{c} = {}", merge_expr(dialect, &table, c, *m)))
+            .collect();
+        if sets.is_empty() {
+            format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", "))
+        } else {
+            format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                keys.join(", "),
+                sets.join(", ")
+            )
+        }
+    }
+
+    /// The statements (SQL and values) that write these rows, in chunks under the bind limit:
+    /// multi-row `VALUES` (SQLite).
     pub(crate) fn statements(&self, dialect: Dialect, suffix: &str) -> Vec<(String, Vec<Val>)> {
         let width = self.columns.len();
         let per_statement = (MAX_BINDS / width).max(1);
@@ -88,11 +216,7 @@ impl Upsert {
                 let mut sql = format!(
                     "INSERT INTO {}{suffix} ({}) VALUES ",
                     self.table,
-                    self.columns
-                        .iter()
-                        .map(|(c, _)| *c)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    self.column_names()
                 );
                 let mut n = 0;
                 for (i, _) in rows.iter().enumerate() {
@@ -109,28 +233,7 @@ impl Upsert {
                     }
                     sql.push(')');
                 }
-                let keys: Vec<&str> = self
-                    .columns
-                    .iter()
-                    .filter(|(_, m)| *m == Merge::Key)
-                    .map(|(c, _)| *c)
-                    .collect();
-                let table = format!("{}{suffix}", self.table);
-                let sets: Vec<String> = self
-                    .columns
-                    .iter()
-                    .filter(|(_, m)| *m != Merge::Key)
-                    .map(|(c, m)| format!("{c} = {}", merge_expr(dialect, &table, c, *m)))
-                    .collect();
-                if sets.is_empty() {
-                    sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", ")));
-                } else {
-                    sql.push_str(&format!(
-                        " ON CONFLICT ({}) DO UPDATE SET {}",
-                        keys.join(", "),
-                        sets.join(", ")
-                    ));
-                }
+                sql.push_str(&self.on_conflict(dialect, suffix));
                 (sql, rows.iter().flatten().cloned().collect())
             })
             .collect()
@@ -181,6 +284,7 @@ const FUNNEL_VALUES: &[(&str, Merge)] = &[
 const PRODUCT_DAYS: &[(&str, Merge)] = &[
     ("product_id", Key),
     ("day", Key),
+    ("shard", Key),
     ("views", Add),
     ("price_inquiries", Add),
     ("spec_requests", Add),
@@ -190,6 +294,7 @@ const PRODUCT_SALES: &[(&str, Merge)] = &[
     ("product_id", Key),
     ("day", Key),
     ("currency", Key),
+    ("shard", Key),
     ("orders", Add),
     ("units", Add),
     ("revenue_minor", Add),
@@ -246,6 +351,7 @@ const MESSAGES: &[(&str, Merge)] = &[
 ];
 const BUSINESS_DAYS: &[(&str, Merge)] = &[
     ("day", Key),
+    ("shard", Key),
     ("messages", Add),
     ("sessions", Add),
     ("replies", Add),
@@ -253,6 +359,7 @@ const BUSINESS_DAYS: &[(&str, Merge)] = &[
 const SALES_DAYS: &[(&str, Merge)] = &[
     ("day", Key),
     ("currency", Key),
+    ("shard", Key),
     ("orders", Add),
     ("revenue_minor", Add),
 ];
@@ -326,10 +433,11 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
         changes
             .product_days
             .into_iter()
-            .map(|((p, d), c)| {
+            .map(|((p, d, shard), c)| {
                 vec![
                     Val::T(p),
                     Val::D(d),
+                    Val::I(shard.into()),
                     Val::I(c.views),
                     Val::I(c.price_inquiries),
                     Val::I(c.spec_requests),
@@ -344,11 +452,12 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
         changes
             .product_sales
             .into_iter()
-            .map(|((p, d, c), s)| {
+            .map(|((p, d, c, shard), s)| {
                 vec![
                     Val::T(p),
                     Val::D(d),
                     Val::T(c),
+                    Val::I(shard.into()),
                     Val::I(s.orders),
                     Val::I(s.units),
                     Val::I(s.revenue_minor),
@@ -464,9 +573,10 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
         changes
             .business_days
             .into_iter()
-            .map(|(d, b)| {
+            .map(|((d, shard), b)| {
                 vec![
                     Val::D(d),
+                    Val::I(shard.into()),
                     Val::I(b.messages),
                     Val::I(b.sessions),
                     Val::I(b.replies),
@@ -480,10 +590,11 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
         changes
             .sales_days
             .into_iter()
-            .map(|((d, c), s)| {
+            .map(|((d, c, shard), s)| {
                 vec![
                     Val::D(d),
                     Val::T(c),
+                    Val::I(shard.into()),
                     Val::I(s.orders),
                     Val::I(s.revenue_minor),
                 ]

@@ -104,16 +104,32 @@ pub const SHAPE: &[(&str, &[&str], &[&str])] = &[
     ),
 ];
 
+/// Tables keyed also by `shard`, summed over it.
+pub const SHARDED: &[&str] = &[
+    "product_days",
+    "product_sales_days",
+    "business_days",
+    "sales_days",
+];
+
 /// What the projector wrote.
 pub async fn actual(pool: &Pool) -> Tables {
     let mut tables = Tables::new();
     for (table, keys, values) in SHAPE {
+        // Shared counters have a row per shard (partition); their figure is the sum.
+        let sharded = SHARDED.contains(table);
         let columns: Vec<String> = keys
             .iter()
-            .chain(values.iter())
             .map(|c| format!("CAST({c} AS TEXT)"))
+            .chain(values.iter().map(|c| match sharded {
+                true => format!("CAST(SUM({c}) AS TEXT)"),
+                false => format!("CAST({c} AS TEXT)"),
+            }))
             .collect();
-        let sql = format!("SELECT {} FROM {table}", columns.join(", "));
+        let mut sql = format!("SELECT {} FROM {table}", columns.join(", "));
+        if sharded {
+            sql.push_str(&format!(" GROUP BY {}", keys.join(", ")));
+        }
         let rows: Vec<Vec<Option<String>>> = match pool {
             Pool::Postgres(p) => sqlx::query(&sql)
                 .fetch_all(p)

@@ -247,6 +247,54 @@ impl Config {
         self.database_url.sqlite_dir()
     }
 
+    /// The admin API key: `ADMIN_API_KEY`, or in embedded mode one generated on first start
+    /// into `admin.key` in the data folder (and the same one after). Returns the key and
+    /// whether it came from that file.
+    pub fn admin_key(&self) -> Result<(String, Option<PathBuf>), ConfigError> {
+        use secrecy::ExposeSecret as _;
+        if let Some(key) = &self.admin_api_key {
+            return Ok((key.expose_secret().to_owned(), None));
+        }
+        if self.database_url.kind() == BackendKind::Postgres {
+            return Err(ConfigError {
+                variable: "ADMIN_API_KEY",
+                message: "is required with a Postgres DATABASE_URL (the admin API and dashboard \
+                          need it); generate one with `openssl rand -hex 24`"
+                    .into(),
+            });
+        }
+        let path = self
+            .data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("admin.key");
+        let unusable = |e: std::io::Error| ConfigError {
+            variable: "ADMIN_API_KEY",
+            message: format!(
+                "unset, and the key file {} is unusable: {e}",
+                path.display()
+            ),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) if !text.trim().is_empty() => Ok((text.trim().to_owned(), Some(path))),
+            Ok(_) => Err(unusable(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "it is empty",
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use rand::RngCore as _;
+                let mut bytes = [0u8; 24];
+                rand::rng().fill_bytes(&mut bytes);
+                let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(unusable)?;
+                }
+                write_private(&path, &key).map_err(unusable)?;
+                Ok((key, Some(path)))
+            }
+            Err(e) => Err(unusable(e)),
+        }
+    }
+
     /// The store's configuration. In embedded mode an unset master key is generated once into
     /// the data folder; with Postgres it must be given.
     pub fn store_config(&self) -> Result<StoreConfig, ConfigError> {
@@ -276,4 +324,19 @@ impl Config {
         };
         Ok(StoreConfig::new(self.database_url.clone(), master_key))
     }
+}
+
+/// Writes `text` to a new file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }

@@ -41,6 +41,7 @@ fn env_of(db: &TestDatabase) -> Vec<(&'static str, String)> {
     vec![
         ("DATABASE_URL", db.config.database_url.expose().to_owned()),
         ("SALESBOT_MASTER_KEY", db.config.master_key.to_base64()),
+        ("ADMIN_API_KEY", "cli-test-admin-key".to_owned()),
     ]
 }
 
@@ -307,6 +308,22 @@ fn postgres_without_a_master_key_is_refused_before_anything_is_written() {
     );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("SALESBOT_MASTER_KEY"), "{}", stderr(&o));
+    // The admin API needs its key with Postgres too; start-up refuses before listening.
+    let key = event_store::MasterKey::generate().to_base64();
+    let o = salesbot(
+        dir.path(),
+        &[
+            (
+                "DATABASE_URL",
+                "postgres://postgres:postgres@127.0.0.1:5432/postgres",
+            ),
+            ("SALESBOT_MASTER_KEY", key.as_str()),
+        ],
+        &["serve"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("ADMIN_API_KEY"), "{}", stderr(&o));
 }
 
 #[test]

@@ -13,51 +13,11 @@ use event_store::testing::{NatsServer, TestDatabase};
 use event_store::{EventStore, ExpectedVersion};
 use events_schema::{NewEvent, UserErased, UserId};
 use rand::{Rng as _, SeedableRng as _};
-use support::{Proc, command, oracle, wait_caught_up};
+use support::{Proc, command, env_of, finished, oracle, simulate, wait_caught_up};
 
 const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
 const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
 const PROJECTOR: &str = env!("CARGO_BIN_EXE_projector");
-
-fn env_of(db: &TestDatabase, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = vec![
-        (
-            "DATABASE_URL".to_owned(),
-            db.config.database_url.expose().to_owned(),
-        ),
-        (
-            "SALESBOT_MASTER_KEY".to_owned(),
-            db.config.master_key.to_base64(),
-        ),
-        ("ADMIN_API_KEY".to_owned(), "test-admin-key".to_owned()),
-    ];
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    env
-}
-
-/// `salesbot simulate` as a background process.
-fn simulate(dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> std::process::Child {
-    command(SALESBOT, dir, env)
-        .arg("simulate")
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("simulate")
-}
-
-fn finished(child: &mut std::process::Child) -> bool {
-    match child.try_wait().expect("simulate status") {
-        None => false,
-        Some(status) => {
-            assert!(status.success(), "simulate failed: {status}");
-            true
-        }
-    }
-}
 
 /// Erases `n` users the way the admin does: the key destroyed and `UserErased` recorded.
 async fn erase_some(store: &EventStore, n: usize) -> Vec<UserId> {

@@ -4,9 +4,10 @@
 //! - **commands**: the bot's web chat (`/chat`, `POST /api/messages`), Telegram, and in
 //!   distributed mode (`NATS_URL` set) the outbox relay to JetStream;
 //! - **projector**: folds the log into the read tables, following the log in process, or
-//!   reading JetStream in distributed mode.
+//!   reading JetStream in distributed mode;
+//! - **query**: the admin API (`/admin/...`), its spec (`/openapi.json`) and docs (`/docs`).
 //!
-//! `salesbot serve` runs both. Every process serves `/health` and `/metrics`.
+//! `salesbot serve` runs all three. Every process serves `/health` and `/metrics`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,20 +28,29 @@ use crate::config::Config;
 pub struct Roles {
     pub commands: bool,
     pub projector: bool,
+    pub query: bool,
 }
 
 impl Roles {
     pub const ALL: Roles = Roles {
         commands: true,
         projector: true,
+        query: true,
     };
     pub const COMMANDS: Roles = Roles {
         commands: true,
         projector: false,
+        query: false,
     };
     pub const PROJECTOR: Roles = Roles {
         commands: false,
         projector: true,
+        query: false,
+    };
+    pub const QUERY: Roles = Roles {
+        commands: false,
+        projector: false,
+        query: true,
     };
 }
 
@@ -57,9 +67,13 @@ pub async fn run_roles(
     name: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    // A bad catalog stops start-up before anything is opened or written.
-    let catalog = match roles.commands {
+    // A bad catalog or a missing admin key stops start-up before anything is opened or written.
+    let catalog = match roles.commands || roles.query {
         true => Some(Arc::new(super::load_catalog(config)?)),
+        false => None,
+    };
+    let admin_key = match roles.query {
+        true => Some(config.admin_key().context("configuration")?),
         false => None,
     };
     let store = super::open_store(config).await?;
@@ -111,9 +125,36 @@ pub async fn run_roles(
     let mut routes = Route::new()
         .at("/health", get(crate::metrics::health))
         .at("/metrics", get(crate::metrics::endpoint));
+    if let (Some((key, file)), Some(catalog)) = (&admin_key, &catalog) {
+        let state = query_api::State {
+            store: store.clone(),
+            tz: config.report_timezone,
+            product_names: Arc::new(
+                catalog
+                    .products()
+                    .iter()
+                    .map(|p| (p.id.clone(), p.name.clone()))
+                    .collect(),
+            ),
+            nats: nats.clone(),
+        };
+        routes = query_api::mount(routes, state, query_api::KeyDigest::new(key));
+        match file {
+            Some(file) => tracing::info!(
+                key = %key,
+                file = %file.display(),
+                "admin API at http://{local}/admin (docs: http://{local}/docs); \
+                 its X-API-Key was generated into the data folder"
+            ),
+            None => tracing::info!(
+                "admin API at http://{local}/admin (docs: http://{local}/docs), \
+                 X-API-Key from ADMIN_API_KEY"
+            ),
+        }
+    }
     let mut service = None;
     let mut telegram = None;
-    if let Some(catalog) = catalog {
+    if let Some(catalog) = catalog.filter(|_| roles.commands) {
         let mut svc = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
         if let (Some(url), Some(model)) = (&config.llm_api_url, &config.llm_model) {
             let llm = Llm::new(LlmConfig {
@@ -182,9 +223,14 @@ pub async fn run_roles(
         mode,
         commands = roles.commands,
         projector = roles.projector,
+        query = roles.query,
         "{name} is running"
     );
-    let mut app = routes.data(store.clone()).data(nats.clone()).boxed();
+    let mut app = routes
+        .data(store.clone())
+        .data(nats.clone())
+        .catch_error(query_api::error::bad_path)
+        .boxed();
     if let Some(service) = service {
         app = app.data(service).boxed();
     }

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use event_store::EventStore;
+use event_store::testing::TestDatabase;
 
 /// Every variable salesbot reads, so the developer's environment cannot leak into a test.
 pub const VARIABLES: &[&str] = &[
@@ -158,5 +159,50 @@ pub async fn wait_caught_up(store: &EventStore, relay: bool, within: Duration) {
                 .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The variables of a test's processes: its database, master key and admin key.
+pub fn env_of(db: &TestDatabase, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "DATABASE_URL".to_owned(),
+            db.config.database_url.expose().to_owned(),
+        ),
+        (
+            "SALESBOT_MASTER_KEY".to_owned(),
+            db.config.master_key.to_base64(),
+        ),
+        ("ADMIN_API_KEY".to_owned(), "test-admin-key".to_owned()),
+    ];
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    env
+}
+
+/// `salesbot simulate` as a background process.
+pub fn simulate(
+    dir: &std::path::Path,
+    env: &[(String, String)],
+    args: &[&str],
+) -> std::process::Child {
+    command(env!("CARGO_BIN_EXE_salesbot"), dir, env)
+        .arg("simulate")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("simulate")
+}
+
+pub fn finished(child: &mut std::process::Child) -> bool {
+    match child.try_wait().expect("simulate status") {
+        None => false,
+        Some(status) => {
+            assert!(status.success(), "simulate failed: {status}");
+            true
+        }
     }
 }

@@ -1,0 +1,547 @@
+//! The admin routes (`/admin/...`), described by poem-openapi: every operation has a stable
+//! `operation_id` and a tag, every parameter and response a schema.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use event_store::EventStore;
+use event_store::transport::Nats;
+use events_schema::metrics::{EngagementInputs, engagement_score};
+use poem::Body;
+use poem::Request;
+use poem_openapi::auth::ApiKey;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
+use subtle::ConstantTimeEq as _;
+
+use crate::error::{ApiError, ErrorResponse};
+use crate::period::{Period, clip};
+use crate::read::{self, STAGES, UserSort};
+use crate::types::*;
+
+/// A worker silent for this long is stalled.
+const STALE_AFTER: Duration = Duration::from_secs(10);
+/// Page sizes.
+const DEFAULT_PAGE_SIZE: i64 = 50;
+const MAX_PAGE_SIZE: i64 = 500;
+/// Events per `/admin/analytics/events` page.
+const DEFAULT_EVENTS: i64 = 100;
+const MAX_EVENTS: i64 = 1_000;
+/// Longest search string.
+const MAX_SEARCH: usize = 200;
+
+/// What the admin routes read from.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub store: EventStore,
+    pub tz: Tz,
+    /// Product id → name, from the catalog.
+    pub product_names: Arc<BTreeMap<String, String>>,
+    /// Distributed mode: the NATS connection, for health.
+    pub nats: Option<Nats>,
+}
+
+/// The admin key, kept as a SHA-256 digest so that comparing takes the same time whatever
+/// the key tried.
+#[derive(Debug, Clone)]
+pub struct KeyDigest([u8; 32]);
+
+impl KeyDigest {
+    pub fn new(key: &str) -> KeyDigest {
+        KeyDigest(digest(key))
+    }
+
+    fn matches(&self, tried: &str) -> bool {
+        bool::from(self.0.ct_eq(&digest(tried)))
+    }
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(key.as_bytes()).into()
+}
+
+/// `X-API-Key: $ADMIN_API_KEY`.
+#[derive(Debug, SecurityScheme)]
+#[oai(
+    rename = "AdminKey",
+    ty = "api_key",
+    key_name = "X-API-Key",
+    key_in = "header",
+    checker = "check_key"
+)]
+pub struct AdminKey(());
+
+async fn check_key(req: &Request, key: ApiKey) -> Option<()> {
+    let expected = req.data::<KeyDigest>()?;
+    expected.matches(&key.key).then_some(())
+}
+
+#[derive(Debug, Tags)]
+enum Tag {
+    /// Liveness of the parts and projection lag.
+    Health,
+    /// Figures for a period: dashboard, funnel, conversion, products.
+    Analytics,
+    /// Shoppers: list, profile, erasure.
+    Users,
+    /// The event log itself.
+    Events,
+}
+
+/// The admin API.
+#[derive(Debug)]
+pub struct AdminApi {
+    pub state: State,
+}
+
+#[derive(Debug, ApiResponse)]
+enum HealthResponse {
+    /// Every part is up and every projection partition reports.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+    /// A part is down or a projection partition is stalled.
+    #[oai(status = 503)]
+    Degraded(Json<Health>),
+}
+
+#[derive(Debug, ApiResponse)]
+enum ExportResponse {
+    /// One event per line (`application/x-ndjson`), in position order.
+    #[oai(status = 200, content_type = "application/x-ndjson")]
+    Ok(Binary<Body>),
+}
+
+type Answer<T> = Result<Json<T>, ErrorResponse>;
+
+#[OpenApi]
+impl AdminApi {
+    /// Health of every part
+    ///
+    /// The database, NATS (distributed mode) and each projection partition's checkpoint, lag
+    /// and heartbeat. 503 when a part is down or a partition is stalled. Needs no key.
+    #[oai(
+        path = "/admin/health",
+        method = "get",
+        operation_id = "getHealth",
+        tag = "Tag::Health"
+    )]
+    async fn health(&self) -> HealthResponse {
+        let health = crate::health::check(&self.state, STALE_AFTER).await;
+        if health.status == "ok" {
+            HealthResponse::Ok(Json(health))
+        } else {
+            HealthResponse::Degraded(Json(health))
+        }
+    }
+
+    /// Everything the dashboard shows
+    ///
+    /// KPIs with their change against the previous period of the same length, the funnel, one
+    /// row per day, the ten most viewed products and the projection lag.
+    #[oai(
+        path = "/admin/dashboard",
+        method = "get",
+        operation_id = "getDashboard",
+        tag = "Tag::Analytics"
+    )]
+    async fn dashboard(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30).
+        days: Query<Option<String>>,
+        /// First day (ISO 8601 date or date-time), instead of `days`.
+        from: Query<Option<String>>,
+        /// Last day, included (default today).
+        to: Query<Option<String>>,
+    ) -> Answer<Dashboard> {
+        let period = self.period(&days, &from, &to)?;
+        Ok(Json(crate::figures::dashboard(&self.state, period).await?))
+    }
+
+    /// Conversion and sales
+    ///
+    /// Active users, users who ordered, conversion rate, orders, revenue and average order
+    /// value per currency, for the period and the one before.
+    #[oai(
+        path = "/admin/analytics/conversion",
+        method = "get",
+        operation_id = "getConversion",
+        tag = "Tag::Analytics"
+    )]
+    async fn conversion(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90 (default 30).
+        days: Query<Option<String>>,
+        /// First day, instead of `days`.
+        from: Query<Option<String>>,
+        /// Last day, included.
+        to: Query<Option<String>>,
+    ) -> Answer<ConversionReport> {
+        let period = self.period(&days, &from, &to)?;
+        let previous = period.previous();
+        let pool = self.state.store.pool();
+        Ok(Json(ConversionReport {
+            period: self.period_info(period),
+            current: crate::figures::conversion(pool, period).await?,
+            previous_period: self.period_info(previous),
+            previous: crate::figures::conversion(pool, previous).await?,
+        }))
+    }
+
+    /// The conversion funnel
+    ///
+    /// Greeting → browsing → consideration → purchase intent → ordered, over the users active
+    /// in the period: users per stage (reached it or a later one), drop-off and value per stage.
+    #[oai(
+        path = "/admin/analytics/funnel",
+        method = "get",
+        operation_id = "getFunnel",
+        tag = "Tag::Analytics"
+    )]
+    async fn funnel(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90 (default 30).
+        days: Query<Option<String>>,
+        /// First day, instead of `days`.
+        from: Query<Option<String>>,
+        /// Last day, included.
+        to: Query<Option<String>>,
+        /// Count a later stage only within this many days of the user's first message in the
+        /// period; users whose window is still open are reported as `open`.
+        #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
+        window_days: Query<Option<i64>>,
+    ) -> Answer<FunnelReport> {
+        let period = self.period(&days, &from, &to)?;
+        let stages = crate::figures::funnel(self.state.store.pool(), period, window_days.0).await?;
+        Ok(Json(FunnelReport {
+            period: self.period_info(period),
+            window_days: window_days.0,
+            stages,
+        }))
+    }
+
+    /// Product performance
+    ///
+    /// Per product: views, price inquiries, spec requests, purchase intents, orders, units,
+    /// revenue and interest-to-action %. Sortable, searchable, paged.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/admin/analytics/products",
+        method = "get",
+        operation_id = "getProducts",
+        tag = "Tag::Analytics"
+    )]
+    async fn products(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90 (default 30).
+        days: Query<Option<String>>,
+        /// First day, instead of `days`.
+        from: Query<Option<String>>,
+        /// Last day, included.
+        to: Query<Option<String>>,
+        /// `views` (default), `price_inquiries`, `spec_requests`, `purchase_intents`,
+        /// `orders`, `units`, `revenue`, `conversion` or `product_id`.
+        sort: Query<Option<String>>,
+        /// `desc` (default) or `asc`.
+        order: Query<Option<String>>,
+        /// Case-insensitive part of the product id or name.
+        search: Query<Option<String>>,
+        /// 1-based page (default 1).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+        page: Query<Option<i64>>,
+        /// Products per page, 1–500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        page_size: Query<Option<i64>>,
+    ) -> Answer<ProductPage> {
+        let period = self.period(&days, &from, &to)?;
+        let sort = sort.0.unwrap_or_else(|| "views".into());
+        let descending = descending(order.0.as_deref())?;
+        let search = search_text(search.0.as_deref())?;
+        let (page, page_size) = paging(page.0, page_size.0)?;
+        let mut items = crate::figures::products(&self.state, period, search.as_deref()).await?;
+        crate::figures::sort_products(&mut items, &sort, descending)?;
+        let total = items.len() as i64;
+        let items = items
+            .into_iter()
+            .skip(usize::try_from((page - 1) * page_size).unwrap_or(usize::MAX))
+            .take(usize::try_from(page_size).unwrap_or(0))
+            .collect();
+        Ok(Json(ProductPage {
+            period: self.period_info(period),
+            total,
+            page,
+            page_size,
+            sort,
+            order: order_name(descending),
+            items,
+        }))
+    }
+
+    /// Users, paged
+    ///
+    /// Every user the read tables know, with their counters, stage, revenue and engagement
+    /// score. Search in id, username and display name; sort; stable order (then by id).
+    #[oai(
+        path = "/admin/users",
+        method = "get",
+        operation_id = "listUsers",
+        tag = "Tag::Users"
+    )]
+    async fn users(
+        &self,
+        _key: AdminKey,
+        /// Case-insensitive part of the user id, username or display name.
+        search: Query<Option<String>>,
+        /// `last_seen` (default), `first_seen`, `messages`, `sessions`, `orders`, `stage` or
+        /// `user_id`.
+        sort: Query<Option<String>>,
+        /// `desc` (default) or `asc`.
+        order: Query<Option<String>>,
+        /// 1-based page (default 1).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+        page: Query<Option<i64>>,
+        /// Users per page, 1–500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        page_size: Query<Option<i64>>,
+    ) -> Answer<UserPage> {
+        let sort_name = sort.0.unwrap_or_else(|| "last_seen".into());
+        let sort = UserSort::parse(&sort_name).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`sort` must be one of {} (got `{}`)",
+                UserSort::NAMES.join(", "),
+                clip(&sort_name)
+            ))
+        })?;
+        let descending = descending(order.0.as_deref())?;
+        let search = search_text(search.0.as_deref())?;
+        let (page, page_size) = paging(page.0, page_size.0)?;
+        let (total, items) = crate::figures::users(
+            &self.state,
+            search.as_deref(),
+            sort,
+            descending,
+            (page - 1) * page_size,
+            page_size,
+        )
+        .await?;
+        Ok(Json(UserPage {
+            total,
+            page,
+            page_size,
+            sort: sort_name,
+            order: order_name(descending),
+            items,
+        }))
+    }
+
+    /// One user in full
+    ///
+    /// Profile, counters, engagement score and its parts, preferences (budget, category,
+    /// favourite products) and the conversation, newest first, a page at a time.
+    #[oai(
+        path = "/admin/users/:id",
+        method = "get",
+        operation_id = "getUser",
+        tag = "Tag::Users"
+    )]
+    async fn user(
+        &self,
+        _key: AdminKey,
+        /// The user id, `telegram:<id>` or `web:<id>`.
+        id: Path<String>,
+        /// Conversation messages before this log position (from `next_before`).
+        #[oai(validator(minimum(value = "1")))]
+        before: Query<Option<i64>>,
+    ) -> Answer<UserProfile> {
+        let profile = crate::figures::user_profile(&self.state, &id.0, before.0).await?;
+        profile
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no user `{}`", clip(&id.0))).into())
+    }
+
+    /// A page of the event log
+    ///
+    /// Events after log position `after`, in order; page on with `next_after`.
+    #[oai(
+        path = "/admin/analytics/events",
+        method = "get",
+        operation_id = "listEvents",
+        tag = "Tag::Events"
+    )]
+    async fn events(
+        &self,
+        _key: AdminKey,
+        /// Log position to start after (default 0: the start).
+        #[oai(validator(minimum(value = "0")))]
+        after: Query<Option<i64>>,
+        /// Events per page, 1–1000 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<i64>>,
+    ) -> Answer<EventsPage> {
+        let after = after.0.unwrap_or(0);
+        let limit = limit.0.unwrap_or(DEFAULT_EVENTS).clamp(1, MAX_EVENTS);
+        let head = self
+            .state
+            .store
+            .head_position()
+            .await
+            .map_err(ApiError::from)?;
+        let events = self
+            .state
+            .store
+            .read_all(after, usize::try_from(limit).unwrap_or(1))
+            .await
+            .map_err(ApiError::from)?;
+        let next_after = events.last().map_or(after, |e| e.global_position);
+        let events = events
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
+            .collect();
+        Ok(Json(EventsPage {
+            after,
+            limit,
+            head,
+            next_after,
+            events,
+        }))
+    }
+
+    /// Export the event log
+    ///
+    /// Every event after `after` up to the head when the export started, as NDJSON (one JSON
+    /// event per line), streamed.
+    #[oai(
+        path = "/admin/events/export",
+        method = "get",
+        operation_id = "exportEvents",
+        tag = "Tag::Events"
+    )]
+    async fn export(
+        &self,
+        _key: AdminKey,
+        /// Log position to start after (default 0: the whole log).
+        #[oai(validator(minimum(value = "0")))]
+        after: Query<Option<i64>>,
+    ) -> Result<ExportResponse, ErrorResponse> {
+        let head = self
+            .state
+            .store
+            .head_position()
+            .await
+            .map_err(ApiError::from)?;
+        let stream = crate::export::ndjson(self.state.store.clone(), after.0.unwrap_or(0), head);
+        Ok(ExportResponse::Ok(Binary(Body::from_bytes_stream(stream))))
+    }
+}
+
+impl AdminApi {
+    fn period(
+        &self,
+        days: &Query<Option<String>>,
+        from: &Query<Option<String>>,
+        to: &Query<Option<String>>,
+    ) -> Result<Period, ApiError> {
+        Period::parse(
+            days.0.as_deref(),
+            from.0.as_deref(),
+            to.0.as_deref(),
+            self.state.tz,
+            Utc::now(),
+        )
+    }
+
+    fn period_info(&self, period: Period) -> PeriodInfo {
+        period_info(period, self.state.tz)
+    }
+}
+
+pub fn period_info(period: Period, tz: Tz) -> PeriodInfo {
+    PeriodInfo {
+        from: period.from,
+        to: period.to,
+        days: period.days(),
+        timezone: tz.name().to_owned(),
+    }
+}
+
+fn descending(order: Option<&str>) -> Result<bool, ApiError> {
+    match order.unwrap_or("desc") {
+        "desc" => Ok(true),
+        "asc" => Ok(false),
+        other => Err(ApiError::bad_request(format!(
+            "`order` must be `asc` or `desc` (got `{}`)",
+            clip(other)
+        ))),
+    }
+}
+
+fn order_name(descending: bool) -> String {
+    if descending { "desc" } else { "asc" }.to_owned()
+}
+
+fn search_text(search: Option<&str>) -> Result<Option<String>, ApiError> {
+    match search.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > MAX_SEARCH => Err(ApiError::bad_request(format!(
+            "`search` is at most {MAX_SEARCH} characters"
+        ))),
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+fn paging(page: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let page = page.unwrap_or(1);
+    let size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if page < 1 {
+        return Err(ApiError::bad_request("`page` starts at 1"));
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(ApiError::bad_request(format!(
+            "`page_size` must be 1–{MAX_PAGE_SIZE}"
+        )));
+    }
+    Ok((page, size))
+}
+
+/// A stage's name from its index.
+pub fn stage_name(stage: i64) -> String {
+    STAGES[usize::try_from(stage.clamp(0, 4)).unwrap_or(0)].to_owned()
+}
+
+/// The engagement score of a users row, as of `now`.
+pub fn engagement(row: &read::UserRow, now: DateTime<Utc>) -> i64 {
+    i64::from(engagement_score(
+        &EngagementInputs {
+            last_seen: micros_to_time(row.last_seen_us),
+            sessions: row.sessions,
+            stage: row.stage,
+            products_viewed: row.products_viewed,
+            orders: row.orders,
+        },
+        now,
+    ))
+}
+
+pub fn micros_to_time(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+/// Tells the tests which routes there are (each has a client test).
+pub const OPERATION_IDS: &[&str] = &[
+    "getHealth",
+    "getDashboard",
+    "getConversion",
+    "getFunnel",
+    "getProducts",
+    "listUsers",
+    "getUser",
+    "listEvents",
+    "exportEvents",
+];

@@ -1,0 +1,375 @@
+//! Responses put together from the read queries.
+
+use chrono::Utc;
+use event_store::Pool;
+
+use crate::api::{State, engagement, micros_to_time, period_info, stage_name};
+use crate::error::ApiError;
+use crate::period::{Period, clip};
+use crate::read::{self, PerCurrency, STAGES, UserSort};
+use crate::types::*;
+
+pub async fn conversion(pool: &Pool, period: Period) -> Result<Conversion, ApiError> {
+    let active = read::active_users(pool, period).await?;
+    let funnel = read::funnel(pool, period, None, Utc::now().timestamp_micros()).await?;
+    let sales = read::sales(pool, period).await?;
+    let orders = read::orders_per_currency(pool, period).await?;
+    let ordered = funnel.counted[4];
+    Ok(Conversion {
+        active_users: active,
+        ordered_users: ordered,
+        conversion_rate: ratio(ordered, active),
+        orders: sales.orders,
+        revenue: money(&sales.revenue),
+        average_order_value: money(&aov(&sales.revenue, &orders)),
+    })
+}
+
+fn ratio(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
+    }
+}
+
+/// Revenue / orders per currency, rounded to the nearest minor unit.
+fn aov(revenue: &PerCurrency, orders: &PerCurrency) -> PerCurrency {
+    revenue
+        .iter()
+        .filter_map(|(currency, amount)| {
+            let n = *orders.get(currency)?;
+            (n > 0).then(|| (currency.clone(), (*amount as f64 / n as f64).round() as i64))
+        })
+        .collect()
+}
+
+pub async fn funnel(
+    pool: &Pool,
+    period: Period,
+    window_days: Option<i64>,
+) -> Result<Vec<FunnelStage>, ApiError> {
+    let f = read::funnel(pool, period, window_days, Utc::now().timestamp_micros()).await?;
+    let greeting = f.counted[0];
+    Ok(STAGES
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| FunnelStage {
+            stage: (*stage).to_owned(),
+            users: f.counted[i],
+            of_greeting_pct: (greeting > 0)
+                .then(|| round2(100.0 * f.counted[i] as f64 / greeting as f64)),
+            drop_off_pct: (i > 0 && f.counted[i - 1] > 0)
+                .then(|| round2(100.0 * (1.0 - f.counted[i] as f64 / f.counted[i - 1] as f64))),
+            open: window_days.map(|_| f.open[i]),
+            value: match i {
+                3 => money(&f.intent_value),
+                4 => money(&f.order_value),
+                _ => Vec::new(),
+            },
+        })
+        .collect())
+}
+
+/// Every product with activity in the period whose id or name contains `search`.
+pub async fn products(
+    state: &State,
+    period: Period,
+    search: Option<&str>,
+) -> Result<Vec<ProductFigures>, ApiError> {
+    let needle = search.map(str::to_lowercase);
+    Ok(read::products(state.store.pool(), period)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let name = state.product_names.get(&p.product_id).cloned();
+            ProductFigures {
+                conversion_pct: p.conversion_pct().map(round2),
+                product_id: p.product_id,
+                name,
+                views: p.views,
+                price_inquiries: p.price_inquiries,
+                spec_requests: p.spec_requests,
+                purchase_intents: p.purchase_intents,
+                orders: p.orders,
+                units: p.units,
+                revenue: money(&p.revenue),
+                viewers: p.viewers,
+                intenders: p.intenders,
+            }
+        })
+        .filter(|p| match &needle {
+            None => true,
+            Some(n) => {
+                p.product_id.to_lowercase().contains(n)
+                    || p.name
+                        .as_ref()
+                        .is_some_and(|name| name.to_lowercase().contains(n))
+            }
+        })
+        .collect())
+}
+
+pub const PRODUCT_SORTS: &[&str] = &[
+    "views",
+    "price_inquiries",
+    "spec_requests",
+    "purchase_intents",
+    "orders",
+    "units",
+    "revenue",
+    "conversion",
+    "product_id",
+];
+
+/// Sorts products by `sort`, then by id (stable pages). Revenue compares the total in minor
+/// units of the currency with the most revenue over all of them, then the rest.
+pub fn sort_products(
+    items: &mut [ProductFigures],
+    sort: &str,
+    descending: bool,
+) -> Result<(), ApiError> {
+    if !PRODUCT_SORTS.contains(&sort) {
+        return Err(ApiError::bad_request(format!(
+            "`sort` must be one of {} (got `{}`)",
+            PRODUCT_SORTS.join(", "),
+            clip(sort)
+        )));
+    }
+    let mut totals: PerCurrency = PerCurrency::new();
+    for p in items.iter() {
+        for m in &p.revenue {
+            *totals.entry(m.currency.clone()).or_default() += m.amount_minor;
+        }
+    }
+    let main = totals
+        .iter()
+        .max_by_key(|(_, v)| **v)
+        .map(|(c, _)| c.clone());
+    let revenue_in = |p: &ProductFigures| -> i64 {
+        p.revenue
+            .iter()
+            .find(|m| Some(&m.currency) == main.as_ref())
+            .map_or(0, |m| m.amount_minor)
+    };
+    items.sort_by(|a, b| {
+        let by = match sort {
+            "views" => a.views.cmp(&b.views),
+            "price_inquiries" => a.price_inquiries.cmp(&b.price_inquiries),
+            "spec_requests" => a.spec_requests.cmp(&b.spec_requests),
+            "purchase_intents" => a.purchase_intents.cmp(&b.purchase_intents),
+            "orders" => a.orders.cmp(&b.orders),
+            "units" => a.units.cmp(&b.units),
+            "revenue" => revenue_in(a).cmp(&revenue_in(b)),
+            "conversion" => a
+                .conversion_pct
+                .unwrap_or(-1.0)
+                .total_cmp(&b.conversion_pct.unwrap_or(-1.0)),
+            _ => std::cmp::Ordering::Equal,
+        };
+        let by = if descending { by.reverse() } else { by };
+        by.then_with(|| a.product_id.cmp(&b.product_id))
+    });
+    Ok(())
+}
+
+fn summary(row: &read::UserRow, revenue: &PerCurrency, now: chrono::DateTime<Utc>) -> UserSummary {
+    UserSummary {
+        user_id: row.user_id.clone(),
+        channel: row.channel.clone(),
+        username: row.username.clone(),
+        display_name: row.display_name.clone(),
+        first_seen: micros_to_time(row.first_seen_us),
+        last_seen: micros_to_time(row.last_seen_us),
+        messages: row.messages,
+        sessions: row.sessions,
+        product_views: row.product_views,
+        stage: stage_name(row.stage),
+        orders: row.orders,
+        revenue: money(revenue),
+        engagement_score: engagement(row, now),
+    }
+}
+
+pub async fn users(
+    state: &State,
+    search: Option<&str>,
+    sort: UserSort,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<UserSummary>), ApiError> {
+    let pool = state.store.pool();
+    let (total, rows) = read::users_page(pool, search, sort, descending, offset, limit).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
+    let sales = read::user_sales(pool, &ids).await?;
+    let now = Utc::now();
+    let empty = PerCurrency::new();
+    Ok((
+        total,
+        rows.iter()
+            .map(|r| summary(r, sales.get(&r.user_id).map_or(&empty, |s| &s.1), now))
+            .collect(),
+    ))
+}
+
+pub async fn user_profile(
+    state: &State,
+    user_id: &str,
+    before: Option<i64>,
+) -> Result<Option<UserProfile>, ApiError> {
+    let pool = state.store.pool();
+    let Some(row) = read::user(pool, user_id).await? else {
+        return Ok(None);
+    };
+    let sales = read::user_sales(pool, std::slice::from_ref(&row.user_id)).await?;
+    let revenue = sales
+        .get(&row.user_id)
+        .map(|s| s.1.clone())
+        .unwrap_or_default();
+    let now = Utc::now();
+    let products = read::user_products(pool, user_id).await?;
+    let (total, messages) =
+        read::user_messages(pool, user_id, before.unwrap_or(i64::MAX), TIMELINE).await?;
+    let next_before = (messages.len() as i64 == TIMELINE)
+        .then(|| messages.last().map(|m| m.global_position))
+        .flatten();
+    let user = summary(&row, &revenue, now);
+    Ok(Some(UserProfile {
+        engagement: Engagement {
+            score: user.engagement_score,
+            last_seen: user.last_seen,
+            sessions: row.sessions,
+            stage: user.stage.clone(),
+            products_viewed: row.products_viewed,
+            orders: row.orders,
+        },
+        preferences: Preferences {
+            budget: match (row.budget_minor, &row.budget_currency) {
+                (Some(amount), Some(currency)) => Some(Money {
+                    currency: currency.clone(),
+                    amount_minor: amount,
+                }),
+                _ => None,
+            },
+            category: row.category.clone(),
+            favourite_products: products
+                .into_iter()
+                .map(|(product_id, views, intents, units)| UserProduct {
+                    name: state.product_names.get(&product_id).cloned(),
+                    product_id,
+                    views,
+                    intents,
+                    units,
+                })
+                .collect(),
+        },
+        conversation: Timeline {
+            total,
+            messages: messages
+                .into_iter()
+                .map(|m| TimelineMessage {
+                    position: m.global_position,
+                    at: micros_to_time(m.occurred_us),
+                    direction: m.direction,
+                    text: m.text,
+                    intent: m.intent,
+                    sentiment: m.sentiment,
+                    product_id: m.product_id,
+                })
+                .collect(),
+            next_before,
+        },
+        user,
+    }))
+}
+
+/// Messages per timeline page.
+const TIMELINE: i64 = 100;
+
+pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiError> {
+    let pool = state.store.pool();
+    let previous = period.previous();
+    let (now_c, prev_c) = (
+        conversion(pool, period).await?,
+        conversion(pool, previous).await?,
+    );
+    let (users, new_users) = read::user_counts(pool, period).await?;
+    let (prev_users, prev_new) = read::user_counts(pool, previous).await?;
+    let count = |value: i64, previous: i64| CountKpi {
+        value,
+        previous,
+        change_pct: change_pct(value as f64, previous as f64),
+    };
+    let money_kpis = |now: &[Money], before: &[Money]| -> Vec<MoneyKpi> {
+        let mut currencies: Vec<&String> = now.iter().chain(before).map(|m| &m.currency).collect();
+        currencies.sort();
+        currencies.dedup();
+        let amount = |list: &[Money], c: &String| {
+            list.iter()
+                .find(|m| &m.currency == c)
+                .map_or(0, |m| m.amount_minor)
+        };
+        currencies
+            .into_iter()
+            .map(|c| {
+                let (v, p) = (amount(now, c), amount(before, c));
+                MoneyKpi {
+                    currency: c.clone(),
+                    value_minor: v,
+                    previous_minor: p,
+                    change_pct: change_pct(v as f64, p as f64),
+                }
+            })
+            .collect()
+    };
+    let kpis = Kpis {
+        users: count(users, prev_users),
+        new_users: count(new_users, prev_new),
+        active_users: count(now_c.active_users, prev_c.active_users),
+        conversion_rate: RateKpi {
+            value: now_c.conversion_rate,
+            previous: prev_c.conversion_rate,
+            change_pct: change_pct(now_c.conversion_rate, prev_c.conversion_rate),
+        },
+        orders: count(now_c.orders, prev_c.orders),
+        revenue: money_kpis(&now_c.revenue, &prev_c.revenue),
+        average_order_value: money_kpis(&now_c.average_order_value, &prev_c.average_order_value),
+    };
+    let daily = read::daily(pool, period)
+        .await?
+        .into_iter()
+        .map(|(day, d)| DayFigures {
+            day,
+            active_users: d.active_users,
+            new_users: d.new_users,
+            messages: d.messages,
+            conversations: d.conversations,
+            orders: d.orders,
+            revenue: money(&d.revenue),
+        })
+        .collect();
+    let mut top = products(state, period, None).await?;
+    sort_products(&mut top, "views", true)?;
+    top.truncate(10);
+    let progress = state
+        .store
+        .progress(std::time::Duration::from_secs(10))
+        .await?;
+    let (lag_events, lag_seconds) = progress.max_lag();
+    Ok(Dashboard {
+        period: period_info(period, state.tz),
+        previous_period: period_info(previous, state.tz),
+        kpis,
+        funnel: funnel(pool, period, None).await?,
+        daily,
+        top_products: top,
+        lag: LagSummary {
+            head: progress.head,
+            lag_events,
+            lag_seconds: round2(lag_seconds),
+            stalled_partitions: progress.stalled().count() as i64,
+        },
+        generated_at: Utc::now(),
+    })
+}

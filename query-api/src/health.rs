@@ -1,0 +1,67 @@
+//! `/admin/health`: the database, NATS, and every projection partition.
+
+use std::time::Duration;
+
+use crate::api::State;
+use crate::types::{Health, PartHealth, ProjectionHealth};
+
+/// The state of every part; `status` is `degraded` when one is down or a partition stalled.
+pub async fn check(state: &State, stale_after: Duration) -> Health {
+    let mut ok = true;
+    let (database, head, projections) = match state.store.progress(stale_after).await {
+        Ok(progress) => {
+            let projections: Vec<ProjectionHealth> = progress
+                .partitions
+                .iter()
+                .map(|p| ProjectionHealth {
+                    projection: p.projection.clone(),
+                    partition: p.partition,
+                    checkpoint: p.checkpoint,
+                    lag_events: p.lag_events,
+                    lag_seconds: crate::types::round2(p.lag_seconds),
+                    worker: p.worker.clone(),
+                    heartbeat_at: p.heartbeat_at,
+                    stalled: p.stalled,
+                })
+                .collect();
+            let stalled = projections.iter().filter(|p| p.stalled).count();
+            if stalled > 0 {
+                ok = false;
+            }
+            let database = PartHealth {
+                ok: true,
+                message: "reachable".into(),
+            };
+            (database, progress.head, projections)
+        }
+        Err(error) => {
+            ok = false;
+            tracing::warn!(%error, "admin health: database unavailable");
+            let database = PartHealth {
+                ok: false,
+                message: format!("unreachable: {error}"),
+            };
+            (database, 0, Vec::new())
+        }
+    };
+    let nats = state.nats.as_ref().map(|nats| {
+        let connected = nats.is_connected();
+        ok &= connected;
+        PartHealth {
+            ok: connected,
+            message: if connected {
+                "connected"
+            } else {
+                "disconnected"
+            }
+            .into(),
+        }
+    });
+    Health {
+        status: if ok { "ok" } else { "degraded" }.into(),
+        database,
+        nats,
+        head,
+        projections,
+    }
+}

@@ -1,0 +1,529 @@
+//! The figures of ARCHITECTURE.md's "Metric definitions", read from the read tables only
+//! (docs/metrics.md says which table answers what). Shared counters are summed over `shard`.
+
+use std::collections::BTreeMap;
+
+use event_store::Pool;
+
+use crate::db::{Bind, row, rows};
+use crate::period::Period;
+
+/// Funnel stages, in order.
+pub const STAGES: [&str; 5] = [
+    "greeting",
+    "browsing",
+    "consideration",
+    "purchase_intent",
+    "ordered",
+];
+
+/// No window: far beyond any period (µs), small enough not to overflow when added to a time.
+const NO_WINDOW_US: i64 = 1 << 60;
+
+/// Money per currency: currency → minor units.
+pub type PerCurrency = BTreeMap<String, i64>;
+
+/// The funnel over a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Funnel {
+    /// Users counted at each stage (reached it or a later one).
+    pub counted: [i64; 5],
+    /// Users not counted at a stage whose window is still open (0 without a window).
+    pub open: [i64; 5],
+    /// Sum of purchase intent values of the users counted at the intent stage.
+    pub intent_value: PerCurrency,
+    /// Sum of order totals of the users counted at the ordered stage.
+    pub order_value: PerCurrency,
+}
+
+/// The funnel's user rows: per active user, the furthest stage reached (within the window).
+fn funnel_users_cte() -> &'static str {
+    "WITH u AS ( \
+       SELECT user_id, MIN(first_message_us) AS m, MIN(first_view_us) AS v, \
+              MIN(first_consider_us) AS c, MIN(first_intent_us) AS i, MIN(first_order_us) AS o \
+       FROM funnel_user_days WHERE day >= $1 AND day <= $2 GROUP BY user_id \
+       HAVING MIN(first_message_us) IS NOT NULL), \
+     s AS ( \
+       SELECT user_id, m, CASE \
+         WHEN o IS NOT NULL AND o <= m + $3 THEN 4 \
+         WHEN i IS NOT NULL AND i <= m + $3 THEN 3 \
+         WHEN c IS NOT NULL AND c <= m + $3 THEN 2 \
+         WHEN v IS NOT NULL AND v <= m + $3 THEN 1 \
+         ELSE 0 END AS reached \
+       FROM u) "
+}
+
+/// The funnel over `period`; with `window_days`, later stages count only within that many
+/// days of the user's first message in the period. `now_us` decides which windows are open.
+pub async fn funnel(
+    pool: &Pool,
+    period: Period,
+    window_days: Option<i64>,
+    now_us: i64,
+) -> Result<Funnel, sqlx::Error> {
+    let window = window_days.map_or(NO_WINDOW_US, |d| d * 86_400_000_000);
+    let binds = [
+        Bind::D(period.from),
+        Bind::D(period.to),
+        Bind::I(window),
+        Bind::I(now_us),
+    ];
+    let by_stage: Vec<(i64, i64, i64)> = rows(
+        pool,
+        &format!(
+            "{} SELECT CAST(reached AS BIGINT), COUNT(*), \
+               COUNT(CASE WHEN m + $3 > $4 THEN 1 END) FROM s GROUP BY reached",
+            funnel_users_cte()
+        ),
+        &binds,
+    )
+    .await?;
+    let mut funnel = Funnel::default();
+    for (reached, users, open) in by_stage {
+        let reached = usize::try_from(reached).unwrap_or(0).min(4);
+        for stage in 0..=reached {
+            funnel.counted[stage] += users;
+        }
+        if window_days.is_some() {
+            for stage in reached + 1..5 {
+                funnel.open[stage] += open;
+            }
+        }
+    }
+    let values: Vec<(String, i64, i64)> = rows(
+        pool,
+        &format!(
+            "{} SELECT f.currency, \
+               CAST(SUM(CASE WHEN s.reached >= 3 THEN f.intent_value_minor ELSE 0 END) AS BIGINT), \
+               CAST(SUM(CASE WHEN s.reached >= 4 THEN f.order_value_minor ELSE 0 END) AS BIGINT) \
+             FROM funnel_value_days f JOIN s ON s.user_id = f.user_id \
+             WHERE f.day >= $1 AND f.day <= $2 GROUP BY f.currency",
+            funnel_users_cte()
+        ),
+        &binds[..3],
+    )
+    .await?;
+    for (currency, intent, order) in values {
+        if intent != 0 {
+            funnel.intent_value.insert(currency.clone(), intent);
+        }
+        if order != 0 {
+            funnel.order_value.insert(currency, order);
+        }
+    }
+    Ok(funnel)
+}
+
+/// Users with a message in the period.
+pub async fn active_users(pool: &Pool, period: Period) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = row(
+        pool,
+        "SELECT COUNT(DISTINCT user_id) FROM funnel_user_days \
+         WHERE day >= $1 AND day <= $2 AND first_message_us IS NOT NULL",
+        &[Bind::D(period.from), Bind::D(period.to)],
+    )
+    .await?;
+    Ok(n)
+}
+
+/// Orders and revenue per currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sales {
+    pub orders: i64,
+    pub revenue: PerCurrency,
+}
+
+pub async fn sales(pool: &Pool, period: Period) -> Result<Sales, sqlx::Error> {
+    let per_currency: Vec<(String, i64, i64)> = rows(
+        pool,
+        "SELECT currency, CAST(SUM(orders) AS BIGINT), CAST(SUM(revenue_minor) AS BIGINT) \
+         FROM sales_days WHERE day >= $1 AND day <= $2 GROUP BY currency",
+        &[Bind::D(period.from), Bind::D(period.to)],
+    )
+    .await?;
+    let mut sales = Sales::default();
+    for (currency, orders, revenue) in per_currency {
+        sales.orders += orders;
+        sales.revenue.insert(currency, revenue);
+    }
+    Ok(sales)
+}
+
+/// Orders per currency (for the average order value of each).
+pub async fn orders_per_currency(pool: &Pool, period: Period) -> Result<PerCurrency, sqlx::Error> {
+    let per_currency: Vec<(String, i64)> = rows(
+        pool,
+        "SELECT currency, CAST(SUM(orders) AS BIGINT) FROM sales_days \
+         WHERE day >= $1 AND day <= $2 GROUP BY currency",
+        &[Bind::D(period.from), Bind::D(period.to)],
+    )
+    .await?;
+    Ok(per_currency.into_iter().collect())
+}
+
+/// Users known at the end of the period, and those first seen in it.
+pub async fn user_counts(pool: &Pool, period: Period) -> Result<(i64, i64), sqlx::Error> {
+    row(
+        pool,
+        "SELECT COUNT(*), COUNT(CASE WHEN first_seen_day >= $1 THEN 1 END) FROM users \
+         WHERE first_seen_day <= $2",
+        &[Bind::D(period.from), Bind::D(period.to)],
+    )
+    .await
+}
+
+/// One day of the period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Day {
+    pub active_users: i64,
+    pub new_users: i64,
+    pub messages: i64,
+    pub conversations: i64,
+    pub orders: i64,
+    pub revenue: PerCurrency,
+}
+
+/// Every day of the period, days without activity included.
+pub async fn daily(
+    pool: &Pool,
+    period: Period,
+) -> Result<Vec<(chrono::NaiveDate, Day)>, sqlx::Error> {
+    let mut days: BTreeMap<chrono::NaiveDate, Day> =
+        period.each_day().map(|d| (d, Day::default())).collect();
+    let binds = [Bind::D(period.from), Bind::D(period.to)];
+    let active: Vec<(chrono::NaiveDate, i64)> = rows(
+        pool,
+        "SELECT day, COUNT(*) FROM funnel_user_days \
+         WHERE day >= $1 AND day <= $2 AND first_message_us IS NOT NULL GROUP BY day",
+        &binds,
+    )
+    .await?;
+    for (day, n) in active {
+        days.entry(day).or_default().active_users = n;
+    }
+    let new: Vec<(chrono::NaiveDate, i64)> = rows(
+        pool,
+        "SELECT first_seen_day, COUNT(*) FROM users \
+         WHERE first_seen_day >= $1 AND first_seen_day <= $2 GROUP BY first_seen_day",
+        &binds,
+    )
+    .await?;
+    for (day, n) in new {
+        days.entry(day).or_default().new_users = n;
+    }
+    let business: Vec<(chrono::NaiveDate, i64, i64)> = rows(
+        pool,
+        "SELECT day, CAST(SUM(messages) AS BIGINT), CAST(SUM(sessions) AS BIGINT) \
+         FROM business_days WHERE day >= $1 AND day <= $2 GROUP BY day",
+        &binds,
+    )
+    .await?;
+    for (day, messages, sessions) in business {
+        let d = days.entry(day).or_default();
+        d.messages = messages;
+        d.conversations = sessions;
+    }
+    let sales: Vec<(chrono::NaiveDate, String, i64, i64)> = rows(
+        pool,
+        "SELECT day, currency, CAST(SUM(orders) AS BIGINT), CAST(SUM(revenue_minor) AS BIGINT) \
+         FROM sales_days WHERE day >= $1 AND day <= $2 GROUP BY day, currency",
+        &binds,
+    )
+    .await?;
+    for (day, currency, orders, revenue) in sales {
+        let d = days.entry(day).or_default();
+        d.orders += orders;
+        d.revenue.insert(currency, revenue);
+    }
+    Ok(days.into_iter().collect())
+}
+
+/// One product's figures over a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Product {
+    pub product_id: String,
+    pub views: i64,
+    pub price_inquiries: i64,
+    pub spec_requests: i64,
+    pub purchase_intents: i64,
+    pub orders: i64,
+    pub units: i64,
+    pub revenue: PerCurrency,
+    pub viewers: i64,
+    pub intenders: i64,
+}
+
+impl Product {
+    /// Interest-to-action: users with an intent / users with a view (%), none without views.
+    pub fn conversion_pct(&self) -> Option<f64> {
+        (self.viewers > 0).then(|| 100.0 * self.intenders as f64 / self.viewers as f64)
+    }
+}
+
+/// Every product with activity in the period.
+pub async fn products(pool: &Pool, period: Period) -> Result<Vec<Product>, sqlx::Error> {
+    let binds = [Bind::D(period.from), Bind::D(period.to)];
+    let mut products: BTreeMap<String, Product> = BTreeMap::new();
+    let counts: Vec<(String, i64, i64, i64, i64)> = rows(
+        pool,
+        "SELECT product_id, CAST(SUM(views) AS BIGINT), CAST(SUM(price_inquiries) AS BIGINT), \
+           CAST(SUM(spec_requests) AS BIGINT), CAST(SUM(purchase_intents) AS BIGINT) \
+         FROM product_days WHERE day >= $1 AND day <= $2 GROUP BY product_id",
+        &binds,
+    )
+    .await?;
+    for (id, views, prices, specs, intents) in counts {
+        let p = products.entry(id.clone()).or_default();
+        p.product_id = id;
+        p.views = views;
+        p.price_inquiries = prices;
+        p.spec_requests = specs;
+        p.purchase_intents = intents;
+    }
+    let sales: Vec<(String, String, i64, i64, i64)> = rows(
+        pool,
+        "SELECT product_id, currency, CAST(SUM(orders) AS BIGINT), CAST(SUM(units) AS BIGINT), \
+           CAST(SUM(revenue_minor) AS BIGINT) \
+         FROM product_sales_days WHERE day >= $1 AND day <= $2 GROUP BY product_id, currency",
+        &binds,
+    )
+    .await?;
+    for (id, currency, orders, units, revenue) in sales {
+        let p = products.entry(id.clone()).or_default();
+        p.product_id = id;
+        p.orders += orders;
+        p.units += units;
+        p.revenue.insert(currency, revenue);
+    }
+    let users: Vec<(String, i64, i64)> = rows(
+        pool,
+        "SELECT product_id, COUNT(DISTINCT CASE WHEN viewed > 0 THEN user_id END), \
+           COUNT(DISTINCT CASE WHEN intended > 0 THEN user_id END) \
+         FROM product_user_days WHERE day >= $1 AND day <= $2 GROUP BY product_id",
+        &binds,
+    )
+    .await?;
+    for (id, viewers, intenders) in users {
+        let p = products.entry(id.clone()).or_default();
+        p.product_id = id;
+        p.viewers = viewers;
+        p.intenders = intenders;
+    }
+    Ok(products.into_values().collect())
+}
+
+/// A `users` row with what the list and profile show.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    pub user_id: String,
+    pub channel: String,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub first_seen_us: i64,
+    pub last_seen_us: i64,
+    pub messages: i64,
+    pub sessions: i64,
+    pub product_views: i64,
+    pub stage: i64,
+    pub budget_minor: Option<i64>,
+    pub budget_currency: Option<String>,
+    pub category: Option<String>,
+    pub orders: i64,
+    pub products_viewed: i64,
+}
+
+const USER_COLUMNS: &str = "user_id, channel, username, display_name, first_seen_us, \
+    last_seen_us, messages, sessions, product_views, CAST(stage AS BIGINT) AS stage, \
+    budget_minor, budget_currency, category, orders, \
+    (SELECT COUNT(*) FROM user_products p WHERE p.user_id = users.user_id AND p.views > 0) \
+      AS products_viewed";
+
+/// How the users list is ordered (then by user id, so pages are stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    LastSeen,
+    FirstSeen,
+    Messages,
+    Sessions,
+    Orders,
+    Stage,
+    UserId,
+}
+
+impl UserSort {
+    pub const NAMES: &'static [&'static str] = &[
+        "last_seen",
+        "first_seen",
+        "messages",
+        "sessions",
+        "orders",
+        "stage",
+        "user_id",
+    ];
+
+    pub fn parse(s: &str) -> Option<UserSort> {
+        Some(match s {
+            "last_seen" => UserSort::LastSeen,
+            "first_seen" => UserSort::FirstSeen,
+            "messages" => UserSort::Messages,
+            "sessions" => UserSort::Sessions,
+            "orders" => UserSort::Orders,
+            "stage" => UserSort::Stage,
+            "user_id" => UserSort::UserId,
+            _ => return None,
+        })
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            UserSort::LastSeen => "last_seen_us",
+            UserSort::FirstSeen => "first_seen_us",
+            UserSort::Messages => "messages",
+            UserSort::Sessions => "sessions",
+            UserSort::Orders => "orders",
+            UserSort::Stage => "stage",
+            UserSort::UserId => "user_id",
+        }
+    }
+}
+
+/// `LIKE` pattern for a case-insensitive substring search (wildcards in it escaped).
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A page of users matching `search` (in id, username or display name), and how many match.
+pub async fn users_page(
+    pool: &Pool,
+    search: Option<&str>,
+    sort: UserSort,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<UserRow>), sqlx::Error> {
+    let filter = "($1 = '' OR LOWER(user_id) LIKE $1 ESCAPE '\\' \
+        OR LOWER(COALESCE(username, '')) LIKE $1 ESCAPE '\\' \
+        OR LOWER(COALESCE(display_name, '')) LIKE $1 ESCAPE '\\')";
+    let pattern = search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map_or_else(String::new, like_pattern);
+    let (total,): (i64,) = row(
+        pool,
+        &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
+        &[Bind::T(pattern.clone())],
+    )
+    .await?;
+    let direction = if descending { "DESC" } else { "ASC" };
+    let page = rows(
+        pool,
+        &format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {filter} \
+             ORDER BY {} {direction}, user_id ASC LIMIT $2 OFFSET $3",
+            sort.column()
+        ),
+        &[Bind::T(pattern), Bind::I(limit), Bind::I(offset)],
+    )
+    .await?;
+    Ok((total, page))
+}
+
+/// Revenue per currency of each of `users`.
+pub async fn user_sales(
+    pool: &Pool,
+    users: &[String],
+) -> Result<BTreeMap<String, (i64, PerCurrency)>, sqlx::Error> {
+    let mut out: BTreeMap<String, (i64, PerCurrency)> = BTreeMap::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let list: Vec<String> = (1..=users.len()).map(|i| format!("${i}")).collect();
+    let binds: Vec<Bind> = users.iter().cloned().map(Bind::T).collect();
+    let sales: Vec<(String, String, i64, i64)> = rows(
+        pool,
+        &format!(
+            "SELECT user_id, currency, orders, revenue_minor FROM user_sales \
+             WHERE user_id IN ({})",
+            list.join(", ")
+        ),
+        &binds,
+    )
+    .await?;
+    for (user, currency, orders, revenue) in sales {
+        let entry = out.entry(user).or_default();
+        entry.0 += orders;
+        entry.1.insert(currency, revenue);
+    }
+    Ok(out)
+}
+
+/// One user's row.
+pub async fn user(pool: &Pool, user_id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    Ok(rows(
+        pool,
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"),
+        &[Bind::T(user_id.to_owned())],
+    )
+    .await?
+    .into_iter()
+    .next())
+}
+
+/// A user's products, most viewed first: (product, views, intents, units).
+pub async fn user_products(
+    pool: &Pool,
+    user_id: &str,
+) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
+    rows(
+        pool,
+        "SELECT product_id, views, intents, units FROM user_products WHERE user_id = $1 \
+         ORDER BY views DESC, intents DESC, product_id ASC",
+        &[Bind::T(user_id.to_owned())],
+    )
+    .await
+}
+
+/// A message in or reply out.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MessageRow {
+    pub global_position: i64,
+    pub occurred_us: i64,
+    pub direction: String,
+    pub text: Option<String>,
+    pub intent: Option<String>,
+    pub sentiment: Option<String>,
+    pub product_id: Option<String>,
+}
+
+/// Up to `limit` of a user's messages before log position `before`, newest first, and how
+/// many the user has in all.
+pub async fn user_messages(
+    pool: &Pool,
+    user_id: &str,
+    before: i64,
+    limit: i64,
+) -> Result<(i64, Vec<MessageRow>), sqlx::Error> {
+    let (total,): (i64,) = row(
+        pool,
+        "SELECT COUNT(*) FROM conversation_messages WHERE user_id = $1",
+        &[Bind::T(user_id.to_owned())],
+    )
+    .await?;
+    let messages = rows(
+        pool,
+        "SELECT global_position, occurred_us, direction, text, intent, sentiment, product_id \
+         FROM conversation_messages WHERE user_id = $1 AND global_position < $2 \
+         ORDER BY global_position DESC LIMIT $3",
+        &[Bind::T(user_id.to_owned()), Bind::I(before), Bind::I(limit)],
+    )
+    .await?;
+    Ok((total, messages))
+}

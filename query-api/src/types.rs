@@ -1,0 +1,355 @@
+//! The admin API's response schemas, as the spec shows them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use poem_openapi::Object;
+
+use crate::read::PerCurrency;
+
+/// The whole days a figure covers, in the report time zone.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct PeriodInfo {
+    /// First day, included.
+    pub from: NaiveDate,
+    /// Last day, included.
+    pub to: NaiveDate,
+    pub days: i64,
+    /// `REPORT_TIMEZONE`.
+    pub timezone: String,
+}
+
+/// An amount in one currency, in integer minor units (cents).
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct Money {
+    /// ISO 4217 code.
+    #[oai(validator(max_length = 3, min_length = 3))]
+    pub currency: String,
+    pub amount_minor: i64,
+}
+
+pub fn money(per_currency: &PerCurrency) -> Vec<Money> {
+    per_currency
+        .iter()
+        .map(|(currency, amount)| Money {
+            currency: currency.clone(),
+            amount_minor: *amount,
+        })
+        .collect()
+}
+
+/// A count this period and the one before.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct CountKpi {
+    pub value: i64,
+    pub previous: i64,
+    /// Change against the previous period in %, absent when that was 0.
+    pub change_pct: Option<f64>,
+}
+
+/// A ratio (0–1) this period and the one before.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct RateKpi {
+    pub value: f64,
+    pub previous: f64,
+    pub change_pct: Option<f64>,
+}
+
+/// An amount in one currency this period and the one before.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct MoneyKpi {
+    pub currency: String,
+    pub value_minor: i64,
+    pub previous_minor: i64,
+    pub change_pct: Option<f64>,
+}
+
+pub fn change_pct(value: f64, previous: f64) -> Option<f64> {
+    (previous != 0.0).then(|| round2(100.0 * (value - previous) / previous))
+}
+
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// One stage of the funnel.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct FunnelStage {
+    /// `greeting`, `browsing`, `consideration`, `purchase_intent` or `ordered`.
+    pub stage: String,
+    /// Active users who reached this stage or a later one.
+    pub users: i64,
+    /// % of the greeting stage.
+    pub of_greeting_pct: Option<f64>,
+    /// 1 − this stage / the previous one, in %; absent for greeting.
+    pub drop_off_pct: Option<f64>,
+    /// With `window_days`: users not at this stage whose window is still open (not counted as
+    /// dropped off yet).
+    pub open: Option<i64>,
+    /// Intent stage: sum of purchase intent values; ordered stage: sum of order totals.
+    pub value: Vec<Money>,
+}
+
+/// The funnel over a period.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct FunnelReport {
+    pub period: PeriodInfo,
+    pub window_days: Option<i64>,
+    pub stages: Vec<FunnelStage>,
+}
+
+/// Conversion and sales figures of a period.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Conversion {
+    /// Users with a message in the period.
+    pub active_users: i64,
+    /// Active users with an order in the period.
+    pub ordered_users: i64,
+    /// ordered_users / active_users (0–1).
+    pub conversion_rate: f64,
+    pub orders: i64,
+    pub revenue: Vec<Money>,
+    /// Revenue / orders, per currency.
+    pub average_order_value: Vec<Money>,
+}
+
+/// Conversion this period and the one before.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ConversionReport {
+    pub period: PeriodInfo,
+    pub current: Conversion,
+    pub previous_period: PeriodInfo,
+    pub previous: Conversion,
+}
+
+/// One product over a period.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ProductFigures {
+    pub product_id: String,
+    /// From the catalog, when it lists the product.
+    pub name: Option<String>,
+    pub views: i64,
+    pub price_inquiries: i64,
+    pub spec_requests: i64,
+    pub purchase_intents: i64,
+    /// Orders containing the product.
+    pub orders: i64,
+    pub units: i64,
+    pub revenue: Vec<Money>,
+    /// Distinct users who viewed it.
+    pub viewers: i64,
+    /// Distinct users with a purchase intent for it.
+    pub intenders: i64,
+    /// Interest-to-action: intenders / viewers in %, absent without viewers.
+    pub conversion_pct: Option<f64>,
+}
+
+/// A page of products.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ProductPage {
+    pub period: PeriodInfo,
+    /// Products matching the search.
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub sort: String,
+    pub order: String,
+    pub items: Vec<ProductFigures>,
+}
+
+/// One day's figures.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct DayFigures {
+    pub day: NaiveDate,
+    pub active_users: i64,
+    pub new_users: i64,
+    pub messages: i64,
+    pub conversations: i64,
+    pub orders: i64,
+    pub revenue: Vec<Money>,
+}
+
+/// The dashboard's headline figures, with the previous period for comparison.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Kpis {
+    /// Users known by the end of the period.
+    pub users: CountKpi,
+    /// Users first seen in the period.
+    pub new_users: CountKpi,
+    pub active_users: CountKpi,
+    pub conversion_rate: RateKpi,
+    pub orders: CountKpi,
+    pub revenue: Vec<MoneyKpi>,
+    pub average_order_value: Vec<MoneyKpi>,
+}
+
+/// How far the read tables are behind the log.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct LagSummary {
+    /// The log's head position.
+    pub head: i64,
+    /// Most events any projection partition is behind.
+    pub lag_events: i64,
+    /// Longest time any partition has been behind, in seconds.
+    pub lag_seconds: f64,
+    /// Partitions whose worker stopped reporting.
+    pub stalled_partitions: i64,
+}
+
+/// Everything the dashboard shows for a period, in one response.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Dashboard {
+    pub period: PeriodInfo,
+    pub previous_period: PeriodInfo,
+    pub kpis: Kpis,
+    pub funnel: Vec<FunnelStage>,
+    pub daily: Vec<DayFigures>,
+    /// The ten most viewed products.
+    pub top_products: Vec<ProductFigures>,
+    pub lag: LagSummary,
+    pub generated_at: DateTime<Utc>,
+}
+
+/// A user as the list shows them.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct UserSummary {
+    /// `telegram:<id>` or `web:<id>`.
+    pub user_id: String,
+    pub channel: String,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub messages: i64,
+    pub sessions: i64,
+    pub product_views: i64,
+    /// Furthest funnel stage reached.
+    pub stage: String,
+    pub orders: i64,
+    pub revenue: Vec<Money>,
+    /// 0–100, as of now (docs/metrics.md).
+    pub engagement_score: i64,
+}
+
+/// A page of users.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct UserPage {
+    /// Users matching the search.
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub sort: String,
+    pub order: String,
+    pub items: Vec<UserSummary>,
+}
+
+/// A product in a user's history.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct UserProduct {
+    pub product_id: String,
+    pub name: Option<String>,
+    pub views: i64,
+    pub intents: i64,
+    /// Units ordered.
+    pub units: i64,
+}
+
+/// What the user said they want.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Preferences {
+    /// The budget stated last.
+    pub budget: Option<Money>,
+    /// The category stated last.
+    pub category: Option<String>,
+    /// Most viewed first.
+    pub favourite_products: Vec<UserProduct>,
+}
+
+/// The parts of the engagement score.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Engagement {
+    pub score: i64,
+    pub last_seen: DateTime<Utc>,
+    pub sessions: i64,
+    pub stage: String,
+    pub products_viewed: i64,
+    pub orders: i64,
+}
+
+/// A message in or a reply out.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct TimelineMessage {
+    pub position: i64,
+    pub at: DateTime<Utc>,
+    /// `in` (the user) or `out` (the bot).
+    pub direction: String,
+    /// Absent for media, or when the user was erased.
+    pub text: Option<String>,
+    pub intent: Option<String>,
+    pub sentiment: Option<String>,
+    pub product_id: Option<String>,
+}
+
+/// Part of a user's conversation history, newest first.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Timeline {
+    /// Messages and replies the user has in all.
+    pub total: i64,
+    pub messages: Vec<TimelineMessage>,
+    /// Pass as `before` for the next older page; absent at the start.
+    pub next_before: Option<i64>,
+}
+
+/// One user in full.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct UserProfile {
+    pub user: UserSummary,
+    pub preferences: Preferences,
+    pub engagement: Engagement,
+    pub conversation: Timeline,
+}
+
+/// A page of the event log.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct EventsPage {
+    pub after: i64,
+    pub limit: i64,
+    /// The log's head position when read.
+    pub head: i64,
+    /// Pass as `after` for the next page (the last position here, or `after` when empty).
+    pub next_after: i64,
+    /// Events in position order: envelope and payload, personal fields opened (null once
+    /// erased).
+    pub events: Vec<serde_json::Value>,
+}
+
+/// The state of one part.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct PartHealth {
+    pub ok: bool,
+    pub message: String,
+}
+
+/// One projection partition.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ProjectionHealth {
+    pub projection: String,
+    pub partition: u32,
+    pub checkpoint: i64,
+    pub lag_events: i64,
+    pub lag_seconds: f64,
+    pub worker: Option<String>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    /// Its worker stopped reporting: behind for an unknown time.
+    pub stalled: bool,
+}
+
+/// `/admin/health`.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Health {
+    /// `ok`, or `degraded` (then the status is 503).
+    pub status: String,
+    pub database: PartHealth,
+    /// Absent in embedded mode (no NATS).
+    pub nats: Option<PartHealth>,
+    pub head: i64,
+    pub projections: Vec<ProjectionHealth>,
+}

@@ -1,0 +1,644 @@
+//! The admin API as an integrator uses it: the real server filled by `salesbot simulate`, every
+//! route called over HTTP with the key, and its figures compared with a recomputation from the
+//! raw event log written here from ARCHITECTURE.md's metric definitions (not with the query
+//! code). Also: bad input never gets a 5xx, the committed spec matches the code, and health
+//! turns 503 when the projector stops.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use event_store::EventStore;
+use event_store::testing::TestDatabase;
+use events_schema::{Event, RecordedEvent};
+use serde_json::Value;
+use support::{Proc, env_of, finished, simulate, wait_caught_up};
+
+const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
+const QUERY_API: &str = env!("CARGO_BIN_EXE_query-api");
+const KEY: &str = "test-admin-key";
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(port: u16) -> Api {
+        Api {
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn raw(&self, path: &str, key: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(key) = key {
+            req = req.header("X-API-Key", key);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// A 200 JSON answer.
+    async fn get(&self, path: &str) -> Value {
+        let resp = self.raw(path, Some(KEY)).await;
+        let status = resp.status();
+        let body = resp.text().await.expect("body");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+}
+
+/// Everything in the log, in order.
+async fn whole_log(store: &EventStore) -> Vec<RecordedEvent> {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.read_all(after, 5_000).await.expect("read");
+        let Some(last) = page.last().map(|e| e.global_position) else {
+            return all;
+        };
+        after = last;
+        all.extend(page);
+    }
+}
+
+/// The figures of a period, from raw events.
+#[derive(Debug, Default)]
+struct Expected {
+    active: BTreeSet<String>,
+    /// User → furthest stage reached in the period.
+    reached: BTreeMap<String, usize>,
+    orders: i64,
+    revenue: BTreeMap<String, i64>,
+    views: BTreeMap<String, i64>,
+    product_orders: BTreeMap<String, i64>,
+    users_by_end: i64,
+    new_users: i64,
+}
+
+fn expected(log: &[RecordedEvent], tz: Tz, from: NaiveDate, to: NaiveDate) -> Expected {
+    let day = |at: DateTime<Utc>| at.with_timezone(&tz).date_naive();
+    let mut e = Expected::default();
+    let mut first_seen: BTreeMap<String, NaiveDate> = BTreeMap::new();
+    let mut stages: BTreeMap<String, usize> = BTreeMap::new();
+    for r in log {
+        let Some(user) = r.stream_id.user_id().map(|u| u.to_string()) else {
+            continue;
+        };
+        let d = day(r.occurred_at);
+        first_seen
+            .entry(user.clone())
+            .and_modify(|f| *f = (*f).min(d))
+            .or_insert(d);
+        if d < from || d > to {
+            continue;
+        }
+        let stage = match &r.event {
+            Event::MessageReceived(_) => {
+                e.active.insert(user.clone());
+                0
+            }
+            Event::ProductViewed(p) => {
+                *e.views.entry(p.product_id.clone()).or_default() += 1;
+                1
+            }
+            Event::PriceInquired(_) | Event::SpecsRequested(_) => 2,
+            Event::PurchaseIntended(_) => 3,
+            Event::OrderPlaced(o) => {
+                e.orders += 1;
+                *e.revenue
+                    .entry(o.total.currency.as_str().to_owned())
+                    .or_default() += o.total.amount_minor;
+                let products: BTreeSet<&str> =
+                    o.lines.iter().map(|l| l.product_id.as_str()).collect();
+                for p in products {
+                    *e.product_orders.entry(p.to_owned()).or_default() += 1;
+                }
+                4
+            }
+            _ => continue,
+        };
+        let s = stages.entry(user).or_default();
+        *s = (*s).max(stage);
+    }
+    e.reached = stages
+        .into_iter()
+        .filter(|(u, _)| e.active.contains(u))
+        .collect();
+    e.users_by_end = first_seen.values().filter(|d| **d <= to).count() as i64;
+    e.new_users = first_seen
+        .values()
+        .filter(|d| **d >= from && **d <= to)
+        .count() as i64;
+    e
+}
+
+fn at_stage(e: &Expected, stage: usize) -> i64 {
+    e.reached.values().filter(|s| **s >= stage).count() as i64
+}
+
+fn money(v: &Value) -> BTreeMap<String, i64> {
+    v.as_array()
+        .expect("money list")
+        .iter()
+        .map(|m| {
+            (
+                m["currency"].as_str().expect("currency").to_owned(),
+                m["amount_minor"].as_i64().expect("amount"),
+            )
+        })
+        .collect()
+}
+
+fn day(v: &Value) -> NaiveDate {
+    v.as_str().expect("date").parse().expect("ISO date")
+}
+
+/// Checks one period's figures on every analytics route against the raw log.
+async fn check_period(api: &Api, log: &[RecordedEvent], tz: Tz, query: &str) {
+    let dash = api.get(&format!("/admin/dashboard?{query}")).await;
+    let (from, to) = (day(&dash["period"]["from"]), day(&dash["period"]["to"]));
+    let e = expected(log, tz, from, to);
+    let kpis = &dash["kpis"];
+    assert_eq!(
+        kpis["active_users"]["value"],
+        e.active.len() as i64,
+        "{query}"
+    );
+    assert_eq!(kpis["users"]["value"], e.users_by_end, "{query}");
+    assert_eq!(kpis["new_users"]["value"], e.new_users, "{query}");
+    assert_eq!(kpis["orders"]["value"], e.orders, "{query}");
+    let revenue: BTreeMap<String, i64> = kpis["revenue"]
+        .as_array()
+        .expect("revenue")
+        .iter()
+        .filter(|k| k["value_minor"].as_i64() != Some(0))
+        .map(|k| {
+            (
+                k["currency"].as_str().expect("c").to_owned(),
+                k["value_minor"].as_i64().expect("v"),
+            )
+        })
+        .collect();
+    assert_eq!(revenue, e.revenue, "{query}");
+    let rate = at_stage(&e, 4) as f64 / (e.active.len().max(1)) as f64;
+    let got = kpis["conversion_rate"]["value"].as_f64().expect("rate");
+    assert!(
+        (got - rate).abs() < 1e-4,
+        "{query}: conversion {got} vs {rate}"
+    );
+
+    let funnel = api.get(&format!("/admin/analytics/funnel?{query}")).await;
+    let stages = funnel["stages"].as_array().expect("stages");
+    assert_eq!(stages.len(), 5);
+    for (i, stage) in stages.iter().enumerate() {
+        assert_eq!(stage["users"], at_stage(&e, i), "{query}: stage {i}");
+    }
+    assert_eq!(&dash["funnel"], &funnel["stages"], "{query}");
+    // The funnel never widens.
+    for pair in stages.windows(2) {
+        assert!(pair[1]["users"].as_i64() <= pair[0]["users"].as_i64());
+    }
+
+    let conversion = api
+        .get(&format!("/admin/analytics/conversion?{query}"))
+        .await;
+    assert_eq!(conversion["current"]["active_users"], e.active.len() as i64);
+    assert_eq!(conversion["current"]["ordered_users"], at_stage(&e, 4));
+    assert_eq!(money(&conversion["current"]["revenue"]), e.revenue);
+
+    let products = api
+        .get(&format!("/admin/analytics/products?{query}&page_size=500"))
+        .await;
+    let views: BTreeMap<String, i64> = products["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|p| p["views"].as_i64() != Some(0))
+        .map(|p| {
+            (
+                p["product_id"].as_str().expect("id").to_owned(),
+                p["views"].as_i64().expect("views"),
+            )
+        })
+        .collect();
+    assert_eq!(views, e.views, "{query}");
+    let orders: BTreeMap<String, i64> = products["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|p| p["orders"].as_i64() != Some(0))
+        .map(|p| {
+            (
+                p["product_id"].as_str().expect("id").to_owned(),
+                p["orders"].as_i64().expect("orders"),
+            )
+        })
+        .collect();
+    assert_eq!(orders, e.product_orders, "{query}");
+}
+
+event_store::both_backends!(admin_routes_answer_with_the_figures_of_the_raw_log);
+async fn admin_routes_answer_with_the_figures_of_the_raw_log(db: TestDatabase) {
+    let tz: Tz = "Europe/Berlin".parse().expect("tz");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env_of(&db, &[("REPORT_TIMEZONE", tz.name())]);
+    let server = Proc::start(SALESBOT, dir.path(), &env);
+    server.wait_ready().await;
+    let mut sim = simulate(
+        dir.path(),
+        &env,
+        &["--users", "300", "--days", "30", "--seed", "5"],
+    );
+    while !finished(&mut sim) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    let log = whole_log(&store).await;
+    let api = Api::new(server.port);
+
+    for query in ["days=30", "days=7", "days=90", "from=2026-01-01"] {
+        check_period(&api, &log, tz, query).await;
+    }
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let custom = format!(
+        "from={}&to={}",
+        today - chrono::Duration::days(20),
+        today - chrono::Duration::days(10)
+    );
+    check_period(&api, &log, tz, &custom).await;
+
+    // Users: total, stable paging, sorting, search.
+    let users: BTreeSet<String> = log
+        .iter()
+        .filter_map(|r| r.stream_id.user_id().map(|u| u.to_string()))
+        .collect();
+    let all = api
+        .get("/admin/users?page_size=500&sort=user_id&order=asc")
+        .await;
+    assert_eq!(all["total"], users.len() as i64);
+    let listed: Vec<String> = all["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|u| u["user_id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(listed, users.iter().cloned().collect::<Vec<_>>());
+    let page = |n: i64| format!("/admin/users?sort=messages&page_size=7&page={n}");
+    let (p1, p2, both) = (
+        api.get(&page(1)).await,
+        api.get(&page(2)).await,
+        api.get("/admin/users?sort=messages&page_size=14").await,
+    );
+    let ids = |v: &Value| -> Vec<Value> {
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|u| u["user_id"].clone())
+            .collect()
+    };
+    let mut joined = ids(&p1);
+    joined.extend(ids(&p2));
+    assert_eq!(joined, ids(&both), "pages are stable and adjacent");
+    let counts: Vec<i64> = both["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|u| u["messages"].as_i64().expect("messages"))
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    let someone = listed[listed.len() / 2].clone();
+    let needle = someone.rsplit('-').next().expect("suffix");
+    let found = api
+        .get(&format!("/admin/users?search=-{needle}&page_size=500"))
+        .await;
+    assert!(
+        ids(&found).contains(&Value::String(someone.clone())),
+        "search -{needle}"
+    );
+
+    // One user: counters and timeline from the log.
+    let theirs: Vec<&RecordedEvent> = log
+        .iter()
+        .filter(|r| r.stream_id.user_id().map(|u| u.to_string()).as_ref() == Some(&someone))
+        .collect();
+    let said = theirs
+        .iter()
+        .filter(|r| matches!(r.event, Event::MessageReceived(_) | Event::BotReplied(_)))
+        .count() as i64;
+    let profile = api
+        .get(&format!("/admin/users/{}", someone.replace(':', "%3A")))
+        .await;
+    assert_eq!(profile["user"]["user_id"], someone.as_str());
+    assert_eq!(profile["conversation"]["total"], said);
+    let received = theirs
+        .iter()
+        .filter(|r| matches!(r.event, Event::MessageReceived(_)))
+        .count() as i64;
+    assert_eq!(profile["user"]["messages"], received);
+    let positions: Vec<i64> = profile["conversation"]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["position"].as_i64().expect("position"))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let score = profile["engagement"]["score"].as_i64().expect("score");
+    assert!((0..=100).contains(&score));
+    assert_eq!(profile["user"]["engagement_score"], score);
+
+    // The log, paged and exported.
+    let head = store.head_position().await.expect("head");
+    let first = api.get("/admin/analytics/events?limit=50").await;
+    let got: Vec<i64> = first["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["global_position"].as_i64().expect("position"))
+        .collect();
+    assert_eq!(got, (1..=50).collect::<Vec<_>>());
+    assert_eq!(first["next_after"], 50);
+    assert_eq!(first["head"], head);
+    let next = api.get("/admin/analytics/events?after=50&limit=1").await;
+    assert_eq!(next["events"][0]["global_position"], 51);
+    let export = api.raw("/admin/events/export", Some(KEY)).await;
+    assert_eq!(export.status(), 200);
+    assert!(
+        export
+            .headers()
+            .get("content-type")
+            .is_some_and(|c| c.to_str().unwrap_or("").starts_with("application/x-ndjson"))
+    );
+    let text = export.text().await.expect("export");
+    let lines: Vec<i64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("a JSON event per line")["global_position"]
+                .as_i64()
+                .expect("position")
+        })
+        .collect();
+    assert_eq!(lines, (1..=head).collect::<Vec<_>>());
+
+    // Health is open and green; the rest needs the key.
+    let health = api.raw("/admin/health", None).await;
+    assert_eq!(health.status(), 200);
+    let health: Value = health.json().await.expect("health");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"]["ok"], true);
+    assert!(!health["projections"].as_array().expect("list").is_empty());
+    assert_eq!(api.raw("/admin/dashboard", None).await.status(), 401);
+    store.close().await;
+}
+
+/// Each bad input: a 4xx with a JSON message, never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_4xx_with_a_json_message() {
+    let db = TestDatabase::sqlite_for_test();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
+    server.wait_ready().await;
+    let api = Api::new(server.port);
+    let long = "a".repeat(20_000);
+    let cases: Vec<(String, Option<&str>, u16, &str)> = vec![
+        ("/admin/dashboard?days=5".into(), Some(KEY), 400, "days"),
+        ("/admin/dashboard?days=seven".into(), Some(KEY), 400, "days"),
+        (
+            "/admin/dashboard?days=7&from=2026-01-01".into(),
+            Some(KEY),
+            400,
+            "not both",
+        ),
+        (
+            "/admin/analytics/funnel?from=2026-02-01&to=2026-01-01".into(),
+            Some(KEY),
+            400,
+            "after",
+        ),
+        (
+            "/admin/analytics/funnel?from=last-tuesday".into(),
+            Some(KEY),
+            400,
+            "ISO 8601",
+        ),
+        (
+            "/admin/analytics/funnel?window_days=0".into(),
+            Some(KEY),
+            400,
+            "window_days",
+        ),
+        (
+            "/admin/users?page_size=0".into(),
+            Some(KEY),
+            400,
+            "page_size",
+        ),
+        (
+            "/admin/users?page_size=100000".into(),
+            Some(KEY),
+            400,
+            "page_size",
+        ),
+        ("/admin/users?page=0".into(), Some(KEY), 400, "page"),
+        ("/admin/users?sort=password".into(), Some(KEY), 400, "sort"),
+        (
+            "/admin/users?order=sideways".into(),
+            Some(KEY),
+            400,
+            "order",
+        ),
+        (
+            "/admin/analytics/products?sort=nope".into(),
+            Some(KEY),
+            400,
+            "sort",
+        ),
+        (
+            "/admin/analytics/events?limit=0".into(),
+            Some(KEY),
+            400,
+            "limit",
+        ),
+        (
+            "/admin/analytics/events?after=-1".into(),
+            Some(KEY),
+            400,
+            "after",
+        ),
+        (
+            "/admin/dashboard?days=%FF%FE".into(),
+            Some(KEY),
+            400,
+            "UTF-8",
+        ),
+        ("/admin/users?search=%C3%28".into(), Some(KEY), 400, "UTF-8"),
+        ("/admin/users/web%3A%FFx".into(), Some(KEY), 400, ""),
+        (
+            format!("/admin/users?search={long}"),
+            Some(KEY),
+            414,
+            "query string",
+        ),
+        (
+            format!("/admin/users?search={}", "b".repeat(300)),
+            Some(KEY),
+            400,
+            "search",
+        ),
+        (
+            "/admin/users/web%3Anobody".into(),
+            Some(KEY),
+            404,
+            "no user",
+        ),
+        ("/admin/users/nobody".into(), Some(KEY), 404, "no user"),
+        (
+            "/admin/dashboard".into(),
+            Some("wrong-key"),
+            401,
+            "X-API-Key",
+        ),
+        ("/admin/dashboard".into(), None, 401, "X-API-Key"),
+        (
+            "/admin/events/export".into(),
+            Some("test-admin-kez"),
+            401,
+            "X-API-Key",
+        ),
+        ("/admin/no-such-route".into(), Some(KEY), 404, "route"),
+    ];
+    for (path, key, status, says) in cases {
+        let resp = api.raw(&path, key).await;
+        let got = resp.status().as_u16();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|c| c.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = resp.text().await.expect("body");
+        let shown = &path[..path.len().min(80)];
+        assert_eq!(got, status, "{shown}: {body}");
+        assert!(ctype.starts_with("application/json"), "{shown}: {ctype}");
+        let json: Value = serde_json::from_str(&body).expect("JSON body");
+        let message = json["message"].as_str().expect("a message");
+        assert!(
+            !message.is_empty() && message.contains(says),
+            "{shown}: {message}"
+        );
+    }
+}
+
+/// `query-api/openapi.json` is what the code serves; `UPDATE_SPEC=1` rewrites it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_committed_spec_is_what_the_server_serves() {
+    let db = TestDatabase::sqlite_for_test();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
+    server.wait_ready().await;
+    let served: Value = server
+        .get("/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("spec");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("query-api/openapi.json");
+    let pretty = serde_json::to_string_pretty(&served).expect("json") + "\n";
+    if std::env::var_os("UPDATE_SPEC").is_some() {
+        std::fs::write(&path, &pretty).expect("write the spec");
+    }
+    let committed = std::fs::read_to_string(&path).expect("query-api/openapi.json");
+    assert!(
+        committed == pretty,
+        "query-api/openapi.json differs from the served spec; \
+         run `UPDATE_SPEC=1 cargo test --test query_api the_committed_spec` and commit it"
+    );
+    // Every operation has a stable id and a tag, and says it needs the key (but health).
+    let mut ids = Vec::new();
+    for (route, item) in served["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let id = op["operationId"].as_str().expect("operationId");
+            ids.push(id.to_owned());
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{route}"
+            );
+            let secured = op
+                .get("security")
+                .is_some_and(|s| s.to_string().contains("AdminKey"));
+            assert_eq!(secured, route != "/admin/health", "{method} {route}");
+        }
+    }
+    ids.sort();
+    let mut expected: Vec<String> = query_api::api::OPERATION_IDS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    let scheme = &served["components"]["securitySchemes"]["AdminKey"];
+    assert_eq!(scheme["type"], "apiKey");
+    assert_eq!(scheme["name"], "X-API-Key");
+    assert_eq!(scheme["in"], "header");
+    assert_eq!(server.get("/docs").await.status(), 200);
+}
+
+/// The query API as its own process beside the others: it answers from the shared database,
+/// and its health turns 503, naming the stalled partitions, once the projector is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_api_process_reports_a_stopped_projector() {
+    let Some(db) = TestDatabase::for_test().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env_of(&db, &[]);
+    let mut all_in_one = Proc::start(SALESBOT, dir.path(), &env);
+    all_in_one.wait_ready().await;
+    let query = Proc::start(QUERY_API, dir.path(), &env);
+    query.wait_ready().await;
+    let mut sim = simulate(
+        dir.path(),
+        &env,
+        &["--users", "30", "--days", "3", "--seed", "8"],
+    );
+    while !finished(&mut sim) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    let api = Api::new(query.port);
+    let dash = api.get("/admin/dashboard?days=7").await;
+    assert_eq!(dash["kpis"]["users"]["value"], 30);
+    assert_eq!(api.raw("/admin/health", None).await.status(), 200);
+    // The chat page is not the query API's.
+    assert_eq!(query.get("/chat").await.status(), 404);
+    all_in_one.kill();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let resp = api.raw("/admin/health", None).await;
+        if resp.status() == 503 {
+            let health: Value = resp.json().await.expect("json");
+            assert_eq!(health["status"], "degraded");
+            assert!(
+                health["projections"]
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .all(|p| p["stalled"] == true)
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "health stayed 200 with no projector"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    store.close().await;
+}

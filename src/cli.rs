@@ -31,6 +31,9 @@ pub enum Command {
     Reset(ResetArgs),
     /// Write the log in global order, one event per line, personal fields decrypted.
     Replay(ReplayArgs),
+    /// Erase a user by destroying their key: their messages and names read as null from then
+    /// on, the user read tables drop them, aggregate figures stay.
+    EraseUser(EraseUserArgs),
     /// Realistic shoppers chatting with the bot through the real command path, deterministic
     /// by --seed: back-dated over --days in-process, or live over HTTP with --target.
     Simulate(SimulateArgs),
@@ -50,6 +53,12 @@ pub struct StatsArgs {
 pub struct RebuildArgs {
     /// One projection (funnel, products, users, conversations, business); all when omitted.
     pub projection: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EraseUserArgs {
+    /// The user id: `telegram:<id>` or `web:<id>` (as the admin API lists them).
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

@@ -56,7 +56,16 @@ fn help_lists_every_built_subcommand_and_each_has_help() {
     assert!(help.status.success());
     let text = stdout(&help);
     for sub in [
-        "serve", "migrate", "check", "rebuild", "stats", "reset", "replay", "bench",
+        "serve",
+        "migrate",
+        "check",
+        "rebuild",
+        "stats",
+        "reset",
+        "replay",
+        "erase-user",
+        "simulate",
+        "bench",
     ] {
         assert!(text.contains(sub), "--help lacks {sub}: {text}");
         let sub_help = salesbot(dir.path(), &[], &[sub, "--help"]);

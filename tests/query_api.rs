@@ -642,3 +642,109 @@ async fn query_api_process_reports_a_stopped_projector() {
     }
     store.close().await;
 }
+
+/// Erasure from the API and the CLI: the user leaves the user tables and their texts read as
+/// null with the `erased` flag, while the aggregates keep counting them.
+event_store::both_backends!(erasing_a_user_shreds_them_and_keeps_the_aggregates);
+async fn erasing_a_user_shreds_them_and_keeps_the_aggregates(db: TestDatabase) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env_of(&db, &[]);
+    let server = Proc::start(SALESBOT, dir.path(), &env);
+    server.wait_ready().await;
+    let mut sim = simulate(
+        dir.path(),
+        &env,
+        &["--users", "40", "--days", "5", "--seed", "13"],
+    );
+    while !finished(&mut sim) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    let api = Api::new(server.port);
+    let before = api.get("/admin/dashboard?days=7").await;
+    let users = api.get("/admin/users?sort=messages&page_size=2").await;
+    let a = users["items"][0]["user_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let b = users["items"][1]["user_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let path = |u: &str| format!("{}/admin/users/{}", api.base, u.replace(':', "%3A"));
+    let delete = |u: String, key: Option<&'static str>| {
+        let mut req = api.http.delete(path(&u));
+        if let Some(key) = key {
+            req = req.header("X-API-Key", key);
+        }
+        async move { req.send().await.expect("delete") }
+    };
+
+    assert_eq!(delete(a.clone(), None).await.status(), 401);
+    assert_eq!(delete("web:nobody".into(), Some(KEY)).await.status(), 404);
+    assert_eq!(delete("nobody".into(), Some(KEY)).await.status(), 400);
+    let first = delete(a.clone(), Some(KEY)).await;
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.expect("json");
+    assert_eq!(first["user_id"], a.as_str());
+    assert_eq!(first["key_destroyed"], true);
+    let again: Value = delete(a.clone(), Some(KEY))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["key_destroyed"], false, "erasing twice is harmless");
+
+    let cli = support::command(SALESBOT, dir.path(), &env)
+        .args(["erase-user", &b])
+        .output()
+        .expect("erase-user");
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let unknown = support::command(SALESBOT, dir.path(), &env)
+        .args(["erase-user", "web:nobody"])
+        .output()
+        .expect("erase-user");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&unknown.stderr).lines().count(), 1);
+
+    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    for user in [&a, &b] {
+        let resp = api
+            .raw(
+                &format!("/admin/users/{}", user.replace(':', "%3A")),
+                Some(KEY),
+            )
+            .await;
+        assert_eq!(resp.status(), 404, "{user} is gone from the user tables");
+    }
+    let after = api.get("/admin/dashboard?days=7").await;
+    assert_eq!(
+        after["kpis"]["users"]["value"].as_i64(),
+        before["kpis"]["users"]["value"].as_i64().map(|n| n - 2)
+    );
+    for kpi in ["active_users", "orders", "revenue", "conversion_rate"] {
+        assert_eq!(after["kpis"][kpi], before["kpis"][kpi], "{kpi} stays");
+    }
+    assert_eq!(after["funnel"], before["funnel"]);
+    // Their texts in the log now read as null, flagged erased.
+    let log = whole_log(&store).await;
+    let theirs: Vec<&RecordedEvent> = log
+        .iter()
+        .filter(|r| r.stream_id.user_id().map(|u| u.to_string()) == Some(a.clone()))
+        .collect();
+    let messages: Vec<&&RecordedEvent> = theirs
+        .iter()
+        .filter(|r| matches!(r.event, Event::MessageReceived(_)))
+        .collect();
+    assert!(!messages.is_empty());
+    for r in messages {
+        assert!(r.erased, "position {}", r.global_position);
+        assert!(matches!(&r.event, Event::MessageReceived(m) if m.text.is_none()));
+    }
+    store.close().await;
+}

@@ -77,6 +77,15 @@ pub struct AppendRequest {
     pub events: Vec<RawEvent>,
 }
 
+/// What an erasure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erased {
+    /// Where `UserErased` went in the log.
+    pub position: i64,
+    /// False when the key was destroyed already (an erasure run again).
+    pub key_destroyed: bool,
+}
+
 /// Where an append landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
@@ -409,6 +418,69 @@ impl EventStore {
             self.shared.keys.forget(*key_id);
         }
         Ok(!destroyed.is_empty())
+    }
+
+    /// Erases a user (crypto-shredding, ARCHITECTURE.md invariant 8): records `UserErased` in
+    /// their stream, then destroys their keys and snapshots. Their personal fields read as null
+    /// with the `erased` flag from then on, everywhere; the log itself is unchanged, so the
+    /// aggregates stay right. `None` when the user has no events.
+    ///
+    /// The event goes first: the projector removes the user's rows from the user read tables
+    /// when it sees it. A crash between the two steps leaves the key in place and the rows
+    /// gone; running the erasure again finishes it (it appends nothing when the stream already
+    /// ends with `UserErased`, and destroys what key is left). The other order could
+    /// leave plaintext in the read tables with no event to remove it.
+    pub async fn erase_user(
+        &self,
+        user: &UserId,
+        requested_by: &str,
+    ) -> Result<Option<Erased>, AppendError> {
+        let stream = user.stream_id();
+        let last: Option<(String, i64)> = match &self.shared.pool {
+            Pool::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT event_type, global_position FROM events WHERE stream_id = $1 \
+                     ORDER BY stream_version DESC LIMIT 1",
+                )
+                .bind(stream.as_str())
+                .fetch_optional(p)
+                .await
+            }
+            Pool::Sqlite(p) => {
+                sqlx::query_as(
+                    "SELECT event_type, global_position FROM events WHERE stream_id = ?1 \
+                     ORDER BY stream_version DESC LIMIT 1",
+                )
+                .bind(stream.as_str())
+                .fetch_optional(p)
+                .await
+            }
+        }
+        .map_err(StoreError::from)?;
+        let position = match last {
+            None => return Ok(None),
+            // Erased already (or interrupted after the event): only the key may be left.
+            Some((event_type, position)) if event_type == "UserErased" => position,
+            Some(_) => {
+                self.append(
+                    &stream,
+                    ExpectedVersion::Any,
+                    vec![NewEvent::new(
+                        events_schema::UserErased {
+                            requested_by: requested_by.to_owned(),
+                        },
+                        chrono::Utc::now(),
+                    )],
+                )
+                .await?
+                .last_position
+            }
+        };
+        let key_destroyed = self.destroy_user_key(user).await?;
+        Ok(Some(Erased {
+            position,
+            key_destroyed,
+        }))
     }
 
     /// Empties the log, keys and snapshots. Irreversible.

@@ -367,6 +367,45 @@ impl AdminApi {
             .ok_or_else(|| ApiError::not_found(format!("no user `{}`", clip(&id.0))).into())
     }
 
+    /// Erase a user
+    ///
+    /// Crypto-shredding: records `UserErased` in the user's stream and destroys their key.
+    /// Their messages and names read as null with the `erased` flag from then on (API,
+    /// replay, export), the user read tables drop them, and the aggregates stay as they were.
+    /// Running it again is harmless.
+    #[oai(
+        path = "/admin/users/:id",
+        method = "delete",
+        operation_id = "eraseUser",
+        tag = "Tag::Users"
+    )]
+    async fn erase_user(
+        &self,
+        _key: AdminKey,
+        /// The user id, `telegram:<id>` or `web:<id>`.
+        id: Path<String>,
+    ) -> Answer<ErasedUser> {
+        let user: events_schema::UserId = id.0.parse().map_err(|_| {
+            ApiError::bad_request(format!(
+                "`{}` is not a user id (telegram:<id> or web:<id>)",
+                clip(&id.0)
+            ))
+        })?;
+        let erased = self
+            .state
+            .store
+            .erase_user(&user, "admin-api")
+            .await
+            .map_err(|e| ApiError::unavailable(format!("the erasure did not finish: {e}")))?
+            .ok_or_else(|| ApiError::not_found(format!("no user `{}`", clip(&id.0))))?;
+        tracing::info!(user = %user, position = erased.position, "user erased through the admin API");
+        Ok(Json(ErasedUser {
+            user_id: user.to_string(),
+            position: erased.position,
+            key_destroyed: erased.key_destroyed,
+        }))
+    }
+
     /// A page of the event log
     ///
     /// Events after log position `after`, in order; page on with `next_after`.
@@ -542,6 +581,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "getProducts",
     "listUsers",
     "getUser",
+    "eraseUser",
     "listEvents",
     "exportEvents",
 ];

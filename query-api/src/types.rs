@@ -353,3 +353,13 @@ pub struct Health {
     pub head: i64,
     pub projections: Vec<ProjectionHealth>,
 }
+
+/// What `DELETE /admin/users/{id}` did.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ErasedUser {
+    pub user_id: String,
+    /// Log position of the `UserErased` event.
+    pub position: i64,
+    /// False when the key had been destroyed already (the erasure was run again).
+    pub key_destroyed: bool,
+}

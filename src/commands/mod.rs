@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod erase;
 pub mod migrate;
 pub mod rebuild;
 pub mod replay;

@@ -643,8 +643,8 @@ async fn query_api_process_reports_a_stopped_projector() {
     store.close().await;
 }
 
-/// Erasure from the API and the CLI: the user leaves the user tables and their texts read as
-/// null with the `erased` flag, while the aggregates keep counting them.
+// Erasure from the API and the CLI: the user leaves the user tables and their texts read as
+// null with the `erased` flag, while the aggregates keep counting them.
 event_store::both_backends!(erasing_a_user_shreds_them_and_keeps_the_aggregates);
 async fn erasing_a_user_shreds_them_and_keeps_the_aggregates(db: TestDatabase) {
     let dir = tempfile::tempdir().expect("tempdir");

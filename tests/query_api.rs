@@ -748,3 +748,85 @@ async fn erasing_a_user_shreds_them_and_keeps_the_aggregates(db: TestDatabase) {
     }
     store.close().await;
 }
+
+/// `GET /admin/live` pushes progress at once, then the new events and the read models catching
+/// up after a message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_updates_follow_new_messages() {
+    let db = TestDatabase::sqlite_for_test();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
+    server.wait_ready().await;
+    let api = Api::new(server.port);
+    assert_eq!(api.raw("/admin/live", None).await.status(), 401);
+    let mut live = api.raw("/admin/live", Some(KEY)).await;
+    assert_eq!(live.status(), 200);
+    assert!(
+        live.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/event-stream")
+    );
+    // SSE frames as (event, data).
+    let mut buffer = String::new();
+    let mut frames: Vec<(String, Value)> = Vec::new();
+    async fn more(
+        live: &mut reqwest::Response,
+        buffer: &mut String,
+        frames: &mut Vec<(String, Value)>,
+    ) {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), live.chunk())
+            .await
+            .expect("an update within 10 s")
+            .expect("stream")
+            .expect("not closed");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let mut event = String::from("message");
+            let mut data = String::new();
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                }
+            }
+            if !data.is_empty() {
+                frames.push((event, serde_json::from_str(&data).expect("JSON data")));
+            }
+        }
+    }
+    while frames.is_empty() {
+        more(&mut live, &mut buffer, &mut frames).await;
+    }
+    assert_eq!(frames[0].0, "progress");
+    assert_eq!(frames[0].1["head"], 0);
+    let reply = api
+        .http
+        .post(format!("{}/api/messages", api.base))
+        .json(&serde_json::json!({"user_id": "live-ana", "text": "hi, show me laptops"}))
+        .send()
+        .await
+        .expect("message");
+    assert_eq!(reply.status(), 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (mut saw_event, mut caught_up) = (false, false);
+    while !(saw_event && caught_up) {
+        assert!(tokio::time::Instant::now() < deadline, "{frames:?}");
+        more(&mut live, &mut buffer, &mut frames).await;
+        for (event, data) in &frames {
+            match event.as_str() {
+                "events" => {
+                    saw_event |= data.as_array().expect("list").iter().any(|e| {
+                        e["user_id"] == "web:live-ana" && e["event_type"] == "MessageReceived"
+                    });
+                }
+                "progress" => {
+                    caught_up |= data["head"].as_i64() > Some(0) && data["applied"] == data["head"];
+                }
+                other => panic!("unexpected SSE event {other}"),
+            }
+        }
+    }
+}

@@ -10,11 +10,13 @@ use chrono_tz::Tz;
 use event_store::EventStore;
 use event_store::transport::Nats;
 use events_schema::metrics::{EngagementInputs, engagement_score};
+use futures::StreamExt as _;
 use poem::Body;
 use poem::Request;
 use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::{Binary, EventStream, Json};
+use poem_openapi::types::ToJSON as _;
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
 use subtle::ConstantTimeEq as _;
 
@@ -406,6 +408,35 @@ impl AdminApi {
         }))
     }
 
+    /// Live updates (Server-Sent Events)
+    ///
+    /// A `progress` event on connect and whenever the read models move (head, how far every
+    /// projection has applied, lag, stalled partitions), and an `events` event with the log's
+    /// new events (position, type, user, time). Each SSE event's type is the update's `kind`
+    /// and its data the field of that name. Comment lines keep an idle connection open.
+    #[oai(
+        path = "/admin/live",
+        method = "get",
+        operation_id = "liveUpdates",
+        tag = "Tag::Health"
+    )]
+    async fn live(
+        &self,
+        _key: AdminKey,
+    ) -> EventStream<std::pin::Pin<Box<dyn futures::Stream<Item = crate::live::LiveUpdate> + Send>>>
+    {
+        EventStream::new(crate::live::updates(self.state.store.clone(), STALE_AFTER).boxed())
+            .keep_alive(Duration::from_secs(15))
+            .to_event(|update| {
+                let data = match (&update.progress, &update.events) {
+                    (Some(p), _) => p.to_json_string(),
+                    (_, Some(e)) => e.to_json_string(),
+                    _ => "null".to_owned(),
+                };
+                poem::web::sse::Event::message(data).event_type(update.kind)
+            })
+    }
+
     /// A page of the event log
     ///
     /// Events after log position `after`, in order; page on with `next_after`.
@@ -582,6 +613,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "listUsers",
     "getUser",
     "eraseUser",
+    "liveUpdates",
     "listEvents",
     "exportEvents",
 ];

@@ -7,6 +7,7 @@ pub mod error;
 mod export;
 mod figures;
 mod health;
+pub mod live;
 pub mod period;
 pub mod read;
 pub mod types;

@@ -366,6 +366,12 @@ pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiEr
         top_products: top,
         lag: LagSummary {
             head: progress.head,
+            applied: progress
+                .partitions
+                .iter()
+                .map(|p| p.caught_up_to)
+                .min()
+                .unwrap_or(progress.head),
             lag_events,
             lag_seconds: round2(lag_seconds),
             stalled_partitions: progress.stalled().count() as i64,

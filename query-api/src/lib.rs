@@ -2,6 +2,7 @@
 //! Every figure comes from the read tables the projector keeps (docs/metrics.md).
 
 pub mod api;
+mod dashboard;
 mod db;
 pub mod error;
 mod export;
@@ -32,13 +33,13 @@ fn service(state: State) -> OpenApiService<AdminApi, ()> {
         .license("MIT")
 }
 
-/// Adds the admin routes (`/admin/...`, errors as JSON, the key checked), `/openapi.json` and
-/// the docs UI at `/docs` to `route`. `key` is the admin key every route but health needs.
+/// Adds the admin routes (`/admin/...`, errors as JSON, the key checked), `/openapi.json`, the
+/// docs UI at `/docs` and the dashboard at `/dashboard` to `route`. `key` is the admin key every route but health needs.
 pub fn mount(route: Route, state: State, key: KeyDigest) -> Route {
     let service = service(state);
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
-    route
+    let route = route
         .nest_no_strip(
             "/admin",
             service
@@ -47,5 +48,6 @@ pub fn mount(route: Route, state: State, key: KeyDigest) -> Route {
                 .catch_all_error(error::json_errors),
         )
         .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .nest("/docs", docs);
+    dashboard::mount(route)
 }

@@ -186,6 +186,8 @@ pub struct Kpis {
 pub struct LagSummary {
     /// The log's head position.
     pub head: i64,
+    /// Every projection has applied the log up to here.
+    pub applied: i64,
     /// Most events any projection partition is behind.
     pub lag_events: i64,
     /// Longest time any partition has been behind, in seconds.

@@ -1,0 +1,238 @@
+//! The dashboard in a real headless Chromium (Debian's `chromium` and `chromedriver`), against a
+//! system filled by `salesbot simulate`: the key is typed into the page, the KPI and funnel
+//! figures on the page equal the API's, a click on a user opens their profile with the API's
+//! engagement score and their conversation, and a screenshot is saved.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use event_store::EventStore;
+use event_store::testing::TestDatabase;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::Value;
+use support::{Proc, env_of, finished, free_port, simulate, wait_caught_up};
+
+const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
+const KEY: &str = "test-admin-key";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver on a free port, stopped on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `None` (after saying why) when Chromium or chromedriver is missing; a failure under CI.
+fn start_driver() -> Option<Driver> {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !std::path::Path::new(p).exists())
+        .collect();
+    if !missing.is_empty() {
+        let message = format!(
+            "SKIPPED: {} missing (apt-get install chromium chromium-driver; .ci/run does)",
+            missing.join(", ")
+        );
+        assert!(std::env::var("CI").is_err(), "{message}");
+        eprintln!("{message}");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    Some(Driver { child, port })
+}
+
+async fn browser(driver: &Driver) -> Client {
+    // Two TLS back-ends are in the tree; the WebDriver client (plain HTTP here) needs one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                "--window-size=1400,2200",
+            ],
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    for _ in 0..100 {
+        match ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("chromedriver did not accept a session on {url}");
+}
+
+async fn attr(browser: &Client, css: &str, name: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .attr(name)
+        .await
+        .expect("attribute")
+        .unwrap_or_else(|| panic!("{css} has no {name}"))
+}
+
+async fn wait_for(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let db = TestDatabase::sqlite_for_test();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env_of(&db, &[]);
+    let server = Proc::start(SALESBOT, dir.path(), &env);
+    server.wait_ready().await;
+    let mut sim = simulate(
+        dir.path(),
+        &env,
+        &["--users", "200", "--days", "30", "--seed", "23"],
+    );
+    while !finished(&mut sim) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let http = reqwest::Client::new();
+    let api = |path: String| {
+        let req = http.get(format!("{base}{path}")).header("X-API-Key", KEY);
+        async move {
+            let resp = req.send().await.expect("request");
+            assert_eq!(resp.status(), 200);
+            resp.json::<Value>().await.expect("json")
+        }
+    };
+    let dash = api("/admin/dashboard?days=30".into()).await;
+
+    let browser = browser(&driver).await;
+    let result = async {
+        // The old address leads to the page, which asks for the key once.
+        browser
+            .goto(&format!("{base}/static/dashboard.html"))
+            .await
+            .expect("open");
+        assert!(browser.current_url().await.expect("url").path() == "/dashboard");
+        wait_for(&browser, "[data-testid=key-input]").await;
+        let input = browser
+            .find(Locator::Css("[data-testid=key-input]"))
+            .await
+            .expect("key input");
+        input.send_keys(KEY).await.expect("type the key");
+        browser
+            .find(Locator::Css("[data-testid=key-submit]"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("click");
+        wait_for(&browser, "body[data-state=ready]").await;
+
+        let kpis = &dash["kpis"];
+        for (id, want) in [
+            ("kpi-users", &kpis["users"]["value"]),
+            ("kpi-active-users", &kpis["active_users"]["value"]),
+            ("kpi-revenue", &kpis["revenue"][0]["value_minor"]),
+            ("kpi-aov", &kpis["average_order_value"][0]["value_minor"]),
+        ] {
+            let got = attr(&browser, &format!("[data-testid={id}]"), "data-value").await;
+            assert_eq!(got, want.to_string(), "{id}");
+        }
+        let rate: f64 = attr(&browser, "[data-testid=kpi-conversion-rate]", "data-value")
+            .await
+            .parse()
+            .expect("a number");
+        let want = kpis["conversion_rate"]["value"].as_f64().expect("rate");
+        assert!((rate - want).abs() < 1e-9, "conversion {rate} vs {want}");
+        for stage in dash["funnel"].as_array().expect("funnel") {
+            let name = stage["stage"].as_str().expect("stage");
+            let got = attr(
+                &browser,
+                &format!("[data-testid=funnel-{name}]"),
+                "data-value",
+            )
+            .await;
+            assert_eq!(got, stage["users"].to_string(), "funnel {name}");
+        }
+        let rows = browser
+            .find_all(Locator::Css("[data-testid=product-row]"))
+            .await
+            .expect("product rows");
+        assert!(!rows.is_empty());
+
+        // Drill into the first user of the table.
+        wait_for(&browser, "[data-testid=user-row]").await;
+        let row = browser
+            .find(Locator::Css("[data-testid=user-row]"))
+            .await
+            .expect("a user row");
+        let user = row
+            .attr("data-user-id")
+            .await
+            .expect("attribute")
+            .expect("data-user-id");
+        row.click().await.expect("open the profile");
+        wait_for(&browser, "[data-testid=user-profile][data-state=ready]").await;
+        let profile = api(format!("/admin/users/{}", user.replace(':', "%3A"))).await;
+        let score = attr(&browser, "[data-testid=profile-engagement]", "data-value").await;
+        let want = profile["engagement"]["score"].as_i64().expect("score");
+        let score: i64 = score.parse().expect("a number");
+        // The score's recency part moves with the clock: allow the one point it may have
+        // moved between the page's request and the test's.
+        assert!((score - want).abs() <= 1, "engagement {score} vs {want}");
+        let messages = browser
+            .find_all(Locator::Css("[data-testid=timeline-message]"))
+            .await
+            .expect("timeline");
+        let expected = profile["conversation"]["messages"]
+            .as_array()
+            .expect("messages")
+            .len();
+        assert_eq!(messages.len(), expected);
+        assert!(expected > 0);
+
+        let png = browser.screenshot().await.expect("screenshot");
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+        std::fs::write(&path, png).expect("save the screenshot");
+        eprintln!("dashboard screenshot: {}", path.display());
+    }
+    .await;
+    browser.close().await.expect("close the browser");
+    store.close().await;
+    result
+}

@@ -123,6 +123,25 @@ pub enum BenchCommand {
     Lag(BenchLagArgs),
     /// Messages/s from POST /api/messages to visible in the read tables (Postgres + NATS).
     Pipeline(BenchPipelineArgs),
+    /// Admin API load on /admin/dashboard and /admin/analytics/funnel over N events, against
+    /// the same figures computed on the fly from the raw events (Postgres).
+    Query(BenchQueryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchQueryArgs {
+    /// Events in the generated log.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub events: u64,
+    /// Shoppers in the generated log (default: one per ten events).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub users: Option<u64>,
+    /// Requests per second on each route.
+    #[arg(long, default_value_t = 2_000.0)]
+    pub rate: f64,
+    /// How long to load each route.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub seconds: u64,
 }
 
 #[derive(Debug, Args)]

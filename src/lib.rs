@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bench::pipeline::rebuild(&config, &args).await?
         }
         Command::Bench(BenchCommand::Lag(args)) => bench::pipeline::lag(&config, &args).await?,
+        Command::Bench(BenchCommand::Query(args)) => bench::query::run(&config, &args).await?,
         Command::Bench(BenchCommand::Pipeline(args)) => {
             bench::pipeline::pipeline(&config, &args).await?
         }

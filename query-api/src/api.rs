@@ -20,6 +20,7 @@ use poem_openapi::types::ToJSON as _;
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
 use subtle::ConstantTimeEq as _;
 
+use crate::cache::Cache;
 use crate::error::{ApiError, ErrorResponse};
 use crate::period::{Period, clip};
 use crate::read::{self, STAGES, UserSort};
@@ -36,6 +37,9 @@ const MAX_EVENTS: i64 = 1_000;
 /// Longest search string.
 const MAX_SEARCH: usize = 200;
 
+/// Funnels by period and window.
+type FunnelCache = Cache<(Period, Option<i64>), Vec<FunnelStage>>;
+
 /// What the admin routes read from.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -45,6 +49,28 @@ pub struct State {
     pub product_names: Arc<BTreeMap<String, String>>,
     /// Distributed mode: the NATS connection, for health.
     pub nats: Option<Nats>,
+    dashboards: Arc<Cache<Period, Dashboard>>,
+    funnels: Arc<FunnelCache>,
+}
+
+impl State {
+    /// The state, with response caches that serve only while the read models are unchanged
+    /// (`cache.rs`).
+    pub fn new(
+        store: EventStore,
+        tz: Tz,
+        product_names: BTreeMap<String, String>,
+        nats: Option<Nats>,
+    ) -> State {
+        State {
+            store,
+            tz,
+            product_names: Arc::new(product_names),
+            nats,
+            dashboards: Arc::default(),
+            funnels: Arc::default(),
+        }
+    }
 }
 
 /// The admin key, kept as a SHA-256 digest so that comparing takes the same time whatever
@@ -162,7 +188,16 @@ impl AdminApi {
         to: Query<Option<String>>,
     ) -> Answer<Dashboard> {
         let period = self.period(&days, &from, &to)?;
-        Ok(Json(crate::figures::dashboard(&self.state, period).await?))
+        let dashboard = self
+            .state
+            .dashboards
+            .get_or(
+                self.state.store.pool(),
+                period,
+                crate::figures::dashboard(&self.state, period),
+            )
+            .await?;
+        Ok(Json(dashboard))
     }
 
     /// Conversion and sales
@@ -221,7 +256,15 @@ impl AdminApi {
         window_days: Query<Option<i64>>,
     ) -> Answer<FunnelReport> {
         let period = self.period(&days, &from, &to)?;
-        let stages = crate::figures::funnel(self.state.store.pool(), period, window_days.0).await?;
+        let stages = self
+            .state
+            .funnels
+            .get_or(
+                self.state.store.pool(),
+                (period, window_days.0),
+                crate::figures::funnel(self.state.store.pool(), period, window_days.0),
+            )
+            .await?;
         Ok(Json(FunnelReport {
             period: self.period_info(period),
             window_days: window_days.0,

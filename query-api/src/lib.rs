@@ -2,6 +2,7 @@
 //! Every figure comes from the read tables the projector keeps (docs/metrics.md).
 
 pub mod api;
+mod cache;
 mod dashboard;
 mod db;
 pub mod error;

@@ -4,6 +4,7 @@
 pub mod append;
 pub mod chat;
 pub mod pipeline;
+pub mod query;
 
 use anyhow::Context as _;
 use event_store::{BackendKind, ScratchDatabase};

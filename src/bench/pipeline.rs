@@ -79,7 +79,7 @@ fn backend_name(backend: BenchBackend) -> &'static str {
 
 /// Appends about `events` events from `users` shoppers over the last 30 days: sessions of
 /// messages and replies, views, prices, intents and orders, as the bot writes them.
-async fn fill(store: &EventStore, events: u64, users: u64) -> anyhow::Result<u64> {
+pub(crate) async fn fill(store: &EventStore, events: u64, users: u64) -> anyhow::Result<u64> {
     let bar = super::progress(events, "generating a log");
     let writers = 16u64;
     let mut tasks = Vec::new();

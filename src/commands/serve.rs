@@ -126,18 +126,16 @@ pub async fn run_roles(
         .at("/health", get(crate::metrics::health))
         .at("/metrics", get(crate::metrics::endpoint));
     if let (Some((key, file)), Some(catalog)) = (&admin_key, &catalog) {
-        let state = query_api::State {
-            store: store.clone(),
-            tz: config.report_timezone,
-            product_names: Arc::new(
-                catalog
-                    .products()
-                    .iter()
-                    .map(|p| (p.id.clone(), p.name.clone()))
-                    .collect(),
-            ),
-            nats: nats.clone(),
-        };
+        let state = query_api::State::new(
+            store.clone(),
+            config.report_timezone,
+            catalog
+                .products()
+                .iter()
+                .map(|p| (p.id.clone(), p.name.clone()))
+                .collect(),
+            nats.clone(),
+        );
         routes = query_api::mount(routes, state, query_api::KeyDigest::new(key));
         match file {
             Some(file) => tracing::info!(

@@ -6,6 +6,7 @@ mod cache;
 mod dashboard;
 mod db;
 pub mod error;
+mod examples;
 mod export;
 mod figures;
 mod health;

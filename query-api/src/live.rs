@@ -28,6 +28,7 @@ pub struct LiveUpdate {
 
 /// How far the read models are.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct LiveProgress {
     /// The log's head position.
     pub head: i64,
@@ -40,6 +41,7 @@ pub struct LiveProgress {
 
 /// A new event in the log, without its payload.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct LiveEvent {
     pub position: i64,
     pub event_type: String,

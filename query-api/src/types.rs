@@ -7,6 +7,7 @@ use crate::read::PerCurrency;
 
 /// The whole days a figure covers, in the report time zone.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct PeriodInfo {
     /// First day, included.
     pub from: NaiveDate,
@@ -19,6 +20,7 @@ pub struct PeriodInfo {
 
 /// An amount in one currency, in integer minor units (cents).
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
 pub struct Money {
     /// ISO 4217 code.
     #[oai(validator(max_length = 3, min_length = 3))]
@@ -38,6 +40,7 @@ pub fn money(per_currency: &PerCurrency) -> Vec<Money> {
 
 /// A count this period and the one before.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct CountKpi {
     pub value: i64,
     pub previous: i64,
@@ -47,6 +50,7 @@ pub struct CountKpi {
 
 /// A ratio (0–1) this period and the one before.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct RateKpi {
     pub value: f64,
     pub previous: f64,
@@ -55,6 +59,7 @@ pub struct RateKpi {
 
 /// An amount in one currency this period and the one before.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct MoneyKpi {
     pub currency: String,
     pub value_minor: i64,
@@ -72,6 +77,7 @@ pub fn round2(x: f64) -> f64 {
 
 /// One stage of the funnel.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct FunnelStage {
     /// `greeting`, `browsing`, `consideration`, `purchase_intent` or `ordered`.
     pub stage: String,
@@ -122,6 +128,7 @@ pub struct ConversionReport {
 
 /// One product over a period.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct ProductFigures {
     pub product_id: String,
     /// From the catalog, when it lists the product.
@@ -157,6 +164,7 @@ pub struct ProductPage {
 
 /// One day's figures.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct DayFigures {
     pub day: NaiveDate,
     pub active_users: i64,
@@ -183,6 +191,7 @@ pub struct Kpis {
 
 /// How far the read tables are behind the log.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct LagSummary {
     /// The log's head position.
     pub head: i64,
@@ -212,6 +221,7 @@ pub struct Dashboard {
 
 /// A user as the list shows them.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct UserSummary {
     /// `telegram:<id>` or `web:<id>`.
     pub user_id: String,
@@ -245,6 +255,7 @@ pub struct UserPage {
 
 /// A product in a user's history.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct UserProduct {
     pub product_id: String,
     pub name: Option<String>,
@@ -278,6 +289,7 @@ pub struct Engagement {
 
 /// A message in or a reply out.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct TimelineMessage {
     pub position: i64,
     pub at: DateTime<Utc>,
@@ -325,6 +337,7 @@ pub struct EventsPage {
 
 /// The state of one part.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct PartHealth {
     pub ok: bool,
     pub message: String,
@@ -332,6 +345,7 @@ pub struct PartHealth {
 
 /// One projection partition.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct ProjectionHealth {
     pub projection: String,
     pub partition: u32,
@@ -358,6 +372,7 @@ pub struct Health {
 
 /// What `DELETE /admin/users/{id}` did.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
 pub struct ErasedUser {
     pub user_id: String,
     /// Log position of the `UserErased` event.

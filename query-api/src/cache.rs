@@ -80,3 +80,52 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
         Ok(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use event_store::testing::TestDatabase;
+
+    use super::*;
+
+    async fn checkpoint(pool: &Pool, position: i64) {
+        let sql = "INSERT INTO projection_checkpoints \
+                     (projection, partition, position, stream_seq, updated_us) \
+                   VALUES ('funnel', 0, $1, 0, $1) \
+                   ON CONFLICT (projection, partition) DO UPDATE \
+                   SET position = excluded.position, updated_us = excluded.updated_us";
+        match pool {
+            Pool::Postgres(p) => sqlx::query(sql).bind(position).execute(p).await.map(|_| ()),
+            Pool::Sqlite(p) => sqlx::query(&sql.replace('$', "?"))
+                .bind(position)
+                .execute(p)
+                .await
+                .map(|_| ()),
+        }
+        .expect("checkpoint");
+    }
+
+    /// An entry serves while the checkpoints are unchanged, and never after they move.
+    #[tokio::test]
+    async fn entries_serve_only_while_the_read_models_are_unchanged() {
+        let db = TestDatabase::sqlite_for_test();
+        let store = db.open_for_test().await;
+        let pool = store.pool();
+        let computed = AtomicU32::new(0);
+        let cache: Cache<&str, u32> = Cache::default();
+        let get = || {
+            cache.get_or(pool, "figure", async {
+                Ok::<_, sqlx::Error>(computed.fetch_add(1, Ordering::SeqCst) + 1)
+            })
+        };
+        checkpoint(pool, 10).await;
+        assert_eq!(get().await.expect("first"), 1);
+        assert_eq!(get().await.expect("cached"), 1);
+        checkpoint(pool, 11).await;
+        assert_eq!(get().await.expect("after a move"), 2);
+        assert_eq!(get().await.expect("cached again"), 2);
+        assert_eq!(computed.load(Ordering::SeqCst), 2);
+        store.close().await;
+    }
+}

@@ -8,11 +8,10 @@ mod support;
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use event_store::EventStore;
 use event_store::testing::TestDatabase;
 use futures::StreamExt as _;
 use salesbot_admin_client::Client;
-use support::{Proc, env_of, finished, simulate, wait_caught_up};
+use support::{Proc, env_of, simulate_and_catch_up};
 
 const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
 
@@ -36,16 +35,13 @@ async fn the_generated_client_calls_every_operation() {
     let env = env_of(&db, &[]);
     let server = Proc::start(SALESBOT, dir.path(), &env);
     server.wait_ready().await;
-    let mut sim = simulate(
+    let store = simulate_and_catch_up(
         dir.path(),
         &env,
+        &db,
         &["--users", "60", "--days", "10", "--seed", "17"],
-    );
-    while !finished(&mut sim) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
-    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    )
+    .await;
     let head = store.head_position().await.expect("head");
     let api = client(server.port, "test-admin-key");
     let n = |x: u64| NonZeroU64::new(x);

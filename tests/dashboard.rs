@@ -8,11 +8,10 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use event_store::EventStore;
 use event_store::testing::TestDatabase;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
-use support::{Proc, env_of, finished, free_port, simulate, wait_caught_up};
+use support::{Proc, env_of, free_port, simulate_and_catch_up};
 
 const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
 const KEY: &str = "test-admin-key";
@@ -118,16 +117,13 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
     let env = env_of(&db, &[]);
     let server = Proc::start(SALESBOT, dir.path(), &env);
     server.wait_ready().await;
-    let mut sim = simulate(
+    let store = simulate_and_catch_up(
         dir.path(),
         &env,
+        &db,
         &["--users", "200", "--days", "30", "--seed", "23"],
-    );
-    while !finished(&mut sim) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
-    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    )
+    .await;
     let base = format!("http://127.0.0.1:{}", server.port);
     let http = reqwest::Client::new();
     let api = |path: String| {

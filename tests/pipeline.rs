@@ -13,7 +13,9 @@ use event_store::testing::{NatsServer, TestDatabase};
 use event_store::{EventStore, ExpectedVersion};
 use events_schema::{NewEvent, UserErased, UserId};
 use rand::{Rng as _, SeedableRng as _};
-use support::{Proc, command, env_of, finished, oracle, simulate, wait_caught_up};
+use support::{
+    Proc, command, env_of, finished, oracle, simulate, simulate_and_catch_up, wait_caught_up,
+};
 
 const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
 const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
@@ -268,16 +270,13 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
     let server = Proc::start(SALESBOT, dir.path(), &env);
     server.wait_ready().await;
     // A log to rebuild, then traffic while rebuilding.
-    let mut first = simulate(
+    let store = simulate_and_catch_up(
         dir.path(),
         &env,
+        &db,
         &["--users", "300", "--days", "10", "--seed", "3"],
-    );
-    while !finished(&mut first) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
-    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    )
+    .await;
     let mut traffic = simulate(
         dir.path(),
         &env,

@@ -15,7 +15,7 @@ use event_store::EventStore;
 use event_store::testing::TestDatabase;
 use events_schema::{Event, RecordedEvent};
 use serde_json::Value;
-use support::{Proc, env_of, finished, simulate, wait_caught_up};
+use support::{Proc, env_of, simulate_and_catch_up, wait_caught_up};
 
 const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
 const QUERY_API: &str = env!("CARGO_BIN_EXE_query-api");
@@ -249,16 +249,13 @@ async fn admin_routes_answer_with_the_figures_of_the_raw_log(db: TestDatabase) {
     let env = env_of(&db, &[("REPORT_TIMEZONE", tz.name())]);
     let server = Proc::start(SALESBOT, dir.path(), &env);
     server.wait_ready().await;
-    let mut sim = simulate(
+    let store = simulate_and_catch_up(
         dir.path(),
         &env,
+        &db,
         &["--users", "300", "--days", "30", "--seed", "5"],
-    );
-    while !finished(&mut sim) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
-    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    )
+    .await;
     let log = whole_log(&store).await;
     let api = Api::new(server.port);
 
@@ -602,16 +599,13 @@ async fn query_api_process_reports_a_stopped_projector() {
     all_in_one.wait_ready().await;
     let query = Proc::start(QUERY_API, dir.path(), &env);
     query.wait_ready().await;
-    let mut sim = simulate(
+    let store = simulate_and_catch_up(
         dir.path(),
         &env,
+        &db,
         &["--users", "30", "--days", "3", "--seed", "8"],
-    );
-    while !finished(&mut sim) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
-    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    )
+    .await;
     let api = Api::new(query.port);
     let dash = api.get("/admin/dashboard?days=7").await;
     assert_eq!(dash["kpis"]["users"]["value"], 30);
@@ -651,16 +645,13 @@ async fn erasing_a_user_shreds_them_and_keeps_the_aggregates(db: TestDatabase) {
     let env = env_of(&db, &[]);
     let server = Proc::start(SALESBOT, dir.path(), &env);
     server.wait_ready().await;
-    let mut sim = simulate(
+    let store = simulate_and_catch_up(
         dir.path(),
         &env,
+        &db,
         &["--users", "40", "--days", "5", "--seed", "13"],
-    );
-    while !finished(&mut sim) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
-    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    )
+    .await;
     let api = Api::new(server.port);
     let before = api.get("/admin/dashboard?days=7").await;
     let users = api.get("/admin/users?sort=messages&page_size=2").await;

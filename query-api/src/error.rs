@@ -172,27 +172,7 @@ async fn jsonify(response: Response) -> Response {
 /// The bytes a query string stands for (`%XX` decoded, `+` a space); a malformed escape stays
 /// as it is.
 fn percent_decoded(query: &str) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16);
-    let bytes = query.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match bytes.get(i..i + 3) {
-            Some([b'%', h, l]) => hex(*h).zip(hex(*l)).map(|(h, l)| (h * 16 + l) as u8),
-            _ => None,
-        };
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-            (None, b'+') => out.push(b' '),
-            (None, b) => out.push(b),
-        }
-        i += 1;
-    }
-    out
+    percent_encoding::percent_decode_str(&query.replace('+', " ")).collect()
 }
 
 /// For the whole app: a path that does not percent-decode to UTF-8 is refused by the router

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::types::Example;
 
-use crate::live::{LiveEvent, LiveProgress};
+use crate::live::LiveEvent;
 use crate::types::*;
 
 fn day(s: &str) -> NaiveDate {
@@ -203,18 +203,6 @@ impl Example for ErasedUser {
             user_id: "telegram:424242001".into(),
             position: 1_048_577,
             key_destroyed: true,
-        }
-    }
-}
-
-impl Example for LiveProgress {
-    fn example() -> Self {
-        LiveProgress {
-            head: 1_048_576,
-            applied: 1_048_576,
-            lag_events: 0,
-            lag_seconds: 0.0,
-            stalled_partitions: 0,
         }
     }
 }

@@ -10,19 +10,23 @@ use crate::read::{self, PerCurrency, STAGES, UserSort};
 use crate::types::*;
 
 pub async fn conversion(pool: &Pool, period: Period) -> Result<Conversion, ApiError> {
-    let active = read::active_users(pool, period).await?;
     let funnel = read::funnel(pool, period, None, Utc::now().timestamp_micros()).await?;
     let sales = read::sales(pool, period).await?;
-    let orders = read::orders_per_currency(pool, period).await?;
-    let ordered = funnel.counted[4];
-    Ok(Conversion {
+    Ok(conversion_of(&funnel, &sales))
+}
+
+/// Conversion from a period's funnel (without window: its greeting stage is the active users,
+/// its ordered stage those who ordered) and sales.
+fn conversion_of(funnel: &read::Funnel, sales: &read::Sales) -> Conversion {
+    let (active, ordered) = (funnel.counted[0], funnel.counted[4]);
+    Conversion {
         active_users: active,
         ordered_users: ordered,
         conversion_rate: ratio(ordered, active),
         orders: sales.orders,
         revenue: money(&sales.revenue),
-        average_order_value: money(&aov(&sales.revenue, &orders)),
-    })
+        average_order_value: money(&aov(&sales.revenue, &sales.orders_per_currency)),
+    }
 }
 
 fn ratio(part: i64, whole: i64) -> f64 {
@@ -50,8 +54,13 @@ pub async fn funnel(
     window_days: Option<i64>,
 ) -> Result<Vec<FunnelStage>, ApiError> {
     let f = read::funnel(pool, period, window_days, Utc::now().timestamp_micros()).await?;
+    Ok(stages(&f, window_days.is_some()))
+}
+
+/// The stages of a funnel as the API shows them (`open` only with a window).
+fn stages(f: &read::Funnel, windowed: bool) -> Vec<FunnelStage> {
     let greeting = f.counted[0];
-    Ok(STAGES
+    STAGES
         .iter()
         .enumerate()
         .map(|(i, stage)| FunnelStage {
@@ -61,14 +70,14 @@ pub async fn funnel(
                 .then(|| round2(100.0 * f.counted[i] as f64 / greeting as f64)),
             drop_off_pct: (i > 0 && f.counted[i - 1] > 0)
                 .then(|| round2(100.0 * (1.0 - f.counted[i] as f64 / f.counted[i - 1] as f64))),
-            open: window_days.map(|_| f.open[i]),
+            open: windowed.then_some(f.open[i]),
             value: match i {
                 3 => money(&f.intent_value),
                 4 => money(&f.order_value),
                 _ => Vec::new(),
             },
         })
-        .collect())
+        .collect()
 }
 
 /// Every product with activity in the period whose id or name contains `search`.
@@ -290,10 +299,10 @@ const TIMELINE: i64 = 100;
 pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiError> {
     let pool = state.store.pool();
     let previous = period.previous();
-    let (now_c, prev_c) = (
-        conversion(pool, period).await?,
-        conversion(pool, previous).await?,
-    );
+    // The period's funnel serves both its conversion figures and the funnel chart.
+    let now_funnel = read::funnel(pool, period, None, Utc::now().timestamp_micros()).await?;
+    let now_c = conversion_of(&now_funnel, &read::sales(pool, period).await?);
+    let prev_c = conversion(pool, previous).await?;
     let (users, new_users) = read::user_counts(pool, period).await?;
     let (prev_users, prev_new) = read::user_counts(pool, previous).await?;
     let count = |value: i64, previous: i64| CountKpi {
@@ -356,26 +365,14 @@ pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiEr
         .store
         .progress(std::time::Duration::from_secs(10))
         .await?;
-    let (lag_events, lag_seconds) = progress.max_lag();
     Ok(Dashboard {
         period: period_info(period, state.tz),
         previous_period: period_info(previous, state.tz),
         kpis,
-        funnel: funnel(pool, period, None).await?,
+        funnel: stages(&now_funnel, false),
         daily,
         top_products: top,
-        lag: LagSummary {
-            head: progress.head,
-            applied: progress
-                .partitions
-                .iter()
-                .map(|p| p.caught_up_to)
-                .min()
-                .unwrap_or(progress.head),
-            lag_events,
-            lag_seconds: round2(lag_seconds),
-            stalled_partitions: progress.stalled().count() as i64,
-        },
+        lag: LagSummary::of(&progress),
         generated_at: Utc::now(),
     })
 }

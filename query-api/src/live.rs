@@ -10,6 +10,8 @@ use event_store::EventStore;
 use futures::{Stream, StreamExt as _};
 use poem_openapi::Object;
 
+use crate::types::LagSummary;
+
 /// How often the server looks for news.
 const TICK: Duration = Duration::from_millis(500);
 /// `progress` is sent at least this often, even when nothing moved.
@@ -22,21 +24,8 @@ const MAX_EVENTS: usize = 50;
 pub struct LiveUpdate {
     /// `progress` or `events`.
     pub kind: String,
-    pub progress: Option<LiveProgress>,
+    pub progress: Option<LagSummary>,
     pub events: Option<Vec<LiveEvent>>,
-}
-
-/// How far the read models are.
-#[derive(Debug, Clone, PartialEq, Object)]
-#[oai(example)]
-pub struct LiveProgress {
-    /// The log's head position.
-    pub head: i64,
-    /// Every projection has applied the log up to here.
-    pub applied: i64,
-    pub lag_events: i64,
-    pub lag_seconds: f64,
-    pub stalled_partitions: i64,
 }
 
 /// A new event in the log, without its payload.
@@ -52,7 +41,7 @@ pub struct LiveEvent {
 struct Watch {
     store: EventStore,
     stale_after: Duration,
-    last: Option<LiveProgress>,
+    last: Option<LagSummary>,
     last_sent: tokio::time::Instant,
     after: Option<i64>,
     first: bool,
@@ -84,19 +73,7 @@ impl Watch {
         let mut out = Vec::new();
         match self.store.progress(self.stale_after).await {
             Ok(p) => {
-                let (lag_events, lag_seconds) = p.max_lag();
-                let progress = LiveProgress {
-                    head: p.head,
-                    applied: p
-                        .partitions
-                        .iter()
-                        .map(|x| x.caught_up_to)
-                        .min()
-                        .unwrap_or(p.head),
-                    lag_events,
-                    lag_seconds: crate::types::round2(lag_seconds),
-                    stalled_partitions: p.stalled().count() as i64,
-                };
+                let progress = LagSummary::of(&p);
                 let moved = self.last.as_ref().is_none_or(|l| {
                     (l.head, l.applied, l.stalled_partitions)
                         != (progress.head, progress.applied, progress.stalled_partitions)

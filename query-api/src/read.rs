@@ -114,22 +114,11 @@ pub async fn funnel(
     Ok(funnel)
 }
 
-/// Users with a message in the period.
-pub async fn active_users(pool: &Pool, period: Period) -> Result<i64, sqlx::Error> {
-    let (n,): (i64,) = row(
-        pool,
-        "SELECT COUNT(DISTINCT user_id) FROM funnel_user_days \
-         WHERE day >= $1 AND day <= $2 AND first_message_us IS NOT NULL",
-        &[Bind::D(period.from), Bind::D(period.to)],
-    )
-    .await?;
-    Ok(n)
-}
-
 /// Orders and revenue per currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sales {
     pub orders: i64,
+    pub orders_per_currency: PerCurrency,
     pub revenue: PerCurrency,
 }
 
@@ -144,21 +133,10 @@ pub async fn sales(pool: &Pool, period: Period) -> Result<Sales, sqlx::Error> {
     let mut sales = Sales::default();
     for (currency, orders, revenue) in per_currency {
         sales.orders += orders;
+        sales.orders_per_currency.insert(currency.clone(), orders);
         sales.revenue.insert(currency, revenue);
     }
     Ok(sales)
-}
-
-/// Orders per currency (for the average order value of each).
-pub async fn orders_per_currency(pool: &Pool, period: Period) -> Result<PerCurrency, sqlx::Error> {
-    let per_currency: Vec<(String, i64)> = rows(
-        pool,
-        "SELECT currency, CAST(SUM(orders) AS BIGINT) FROM sales_days \
-         WHERE day >= $1 AND day <= $2 GROUP BY currency",
-        &[Bind::D(period.from), Bind::D(period.to)],
-    )
-    .await?;
-    Ok(per_currency.into_iter().collect())
 }
 
 /// Users known at the end of the period, and those first seen in it.

@@ -205,6 +205,26 @@ pub struct LagSummary {
     pub stalled_partitions: i64,
 }
 
+impl LagSummary {
+    /// From the event store's progress: `applied` is the lowest position every partition has
+    /// caught up to.
+    pub fn of(progress: &event_store::progress::Progress) -> LagSummary {
+        let (lag_events, lag_seconds) = progress.max_lag();
+        LagSummary {
+            head: progress.head,
+            applied: progress
+                .partitions
+                .iter()
+                .map(|p| p.caught_up_to)
+                .min()
+                .unwrap_or(progress.head),
+            lag_events,
+            lag_seconds: round2(lag_seconds),
+            stalled_partitions: progress.stalled().count() as i64,
+        }
+    }
+}
+
 /// Everything the dashboard shows for a period, in one response.
 #[derive(Debug, Clone, PartialEq, Object)]
 pub struct Dashboard {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use poem::EndpointExt as _;
-use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use serde_json::json;
 
 use super::{histogram, progress, quantile_ms};
@@ -33,12 +32,7 @@ pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
     let store = db.open().await.context("opening the scratch store")?;
     let catalog = Arc::new(crate::commands::load_catalog(config)?);
     let service = crate::simulate::service(store.clone(), catalog);
-    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .context("no local address")?;
+    let (acceptor, addr) = super::loopback().await?;
     let app = command_service::web::routes().data(service);
     let server = tokio::spawn(async move {
         let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;

@@ -35,6 +35,20 @@ pub async fn scratch(backend: BenchBackend, config: &Config) -> anyhow::Result<S
     }
 }
 
+/// A listener on a free loopback port, for a benchmark's in-process server, and its address.
+pub async fn loopback() -> anyhow::Result<(poem::listener::TcpAcceptor, std::net::SocketAddr)> {
+    use poem::listener::{Acceptor as _, Listener as _};
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("no local address")?;
+    Ok((acceptor, addr))
+}
+
 /// Latencies in microseconds.
 pub fn histogram() -> anyhow::Result<Histogram<u64>> {
     // 1 µs to 1 hour at 3 significant figures.

@@ -23,7 +23,6 @@ use events_schema::{
     PurchaseIntended, Sentiment, UserId, ViewSource,
 };
 use poem::EndpointExt as _;
-use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::json;
 use tokio::sync::watch;
@@ -262,12 +261,7 @@ impl System {
                 tracing::error!(%error, "bench projector stopped");
             }
         }));
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("no local address")?;
+        let (acceptor, addr) = super::loopback().await?;
         let app = command_service::web::routes().data(service);
         let mut stopped = stop.subscribe();
         tasks.push(tokio::spawn(async move {

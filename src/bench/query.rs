@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use event_store::Pool;
-use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use serde_json::json;
 
 use super::{histogram, quantile_ms, round3};
@@ -42,12 +41,7 @@ pub async fn run(config: &Config, args: &BenchQueryArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
         let state = query_api::State::new(store.clone(), chrono_tz::UTC, Default::default(), None);
         let app = query_api::mount(poem::Route::new(), state, query_api::KeyDigest::new(KEY));
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("no local address")?;
+        let (acceptor, addr) = super::loopback().await?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = poem::Server::new_with_acceptor(acceptor)

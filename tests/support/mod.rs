@@ -206,3 +206,20 @@ pub fn finished(child: &mut std::process::Child) -> bool {
         }
     }
 }
+
+/// Runs `salesbot simulate` with `args` to its end, then waits until every projection has
+/// applied the whole log (embedded mode); returns the store to check the read tables with.
+pub async fn simulate_and_catch_up(
+    dir: &Path,
+    env: &[(String, String)],
+    db: &TestDatabase,
+    args: &[&str],
+) -> EventStore {
+    let mut sim = simulate(dir, env, args);
+    while !finished(&mut sim) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    wait_caught_up(&store, false, Duration::from_secs(60)).await;
+    store
+}

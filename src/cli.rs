@@ -155,6 +155,13 @@ pub struct BenchRebuildArgs {
     /// Shoppers in the generated log.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub users: u64,
+    /// Rebuild only this projection (default: all of them), to see what each costs.
+    #[arg(long, value_parser = parse_projection)]
+    pub projection: Option<projector::Projection>,
+    /// Rebuilds of the same log, a JSON line each (run-to-run spread, without generating the
+    /// log again).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
 }
 
 #[derive(Debug, Args)]
@@ -217,4 +224,15 @@ pub struct BenchChatArgs {
     /// Also measure latency at this steady rate (messages per second), e.g. 1000.
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
+}
+
+fn parse_projection(name: &str) -> Result<projector::Projection, String> {
+    projector::Projection::parse(name).ok_or_else(|| {
+        format!(
+            "unknown projection `{name}`; the projections are: {}",
+            projector::Projection::ALL
+                .map(projector::Projection::name)
+                .join(", ")
+        )
+    })
 }

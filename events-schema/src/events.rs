@@ -110,6 +110,14 @@ macro_rules! events {
                 })
             }
 
+            /// Parses a current-version payload of the given type from JSON text, straight into
+            /// its type (no `serde_json::Value` in between).
+            pub fn from_payload_str(event_type: EventType, payload: &str) -> serde_json::Result<Event> {
+                Ok(match event_type {
+                    $( EventType::$name => Event::$name(serde_json::from_str(payload)?), )*
+                })
+            }
+
             /// The JSON Schema of each current payload, by event type.
             pub fn payload_schemas() -> Vec<(EventType, u32, schemars::Schema)> {
                 vec![$( (EventType::$name, $version, schemars::schema_for!($name)), )*]

@@ -45,6 +45,8 @@ pub struct Applier {
     suffix: &'static str,
     /// Whether the batch moves `projection_checkpoints` (not for a rebuild's own tables).
     checkpoints: bool,
+    /// Tables written with plain inserts (a rebuild's bulk phase: rows never repeat).
+    append_only: &'static [&'static str],
 }
 
 impl Applier {
@@ -57,6 +59,7 @@ impl Applier {
             projections: Projection::ALL.to_vec(),
             suffix: "",
             checkpoints: true,
+            append_only: &[],
         }
     }
 
@@ -74,6 +77,15 @@ impl Applier {
             projections,
             suffix: crate::rebuild::SUFFIX,
             checkpoints: false,
+            append_only: crate::rebuild::APPEND_ONLY,
+        }
+    }
+
+    /// The same, writing every table with upserts.
+    pub(crate) fn upserting(&self) -> Applier {
+        Applier {
+            append_only: &[],
+            ..self.clone()
         }
     }
 
@@ -135,29 +147,38 @@ impl Applier {
 
     pub(crate) async fn write(&self, tx: &mut Tx, changes: Changes) -> Result<(), sqlx::Error> {
         let dialect = Dialect::of(&self.pool);
-        for user in &changes.erased_users {
+        // Erased users' rows go first, in one statement per table.
+        let erased: Vec<Val> = changes.erased_users.iter().cloned().map(Val::T).collect();
+        for chunk in erased.chunks(1_000) {
             for table in sql::USER_TABLES {
                 let owner = match *table {
                     "conversation_messages" => Projection::Conversations,
                     _ => Projection::Users,
                 };
                 if self.projections.contains(&owner) {
+                    let list = (1..=chunk.len())
+                        .map(|n| dialect.placeholder(n))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     tx.execute(
                         &format!(
-                            "DELETE FROM {table}{} WHERE user_id = {}",
-                            self.suffix,
-                            dialect.placeholder(1)
+                            "DELETE FROM {table}{} WHERE user_id IN ({list})",
+                            self.suffix
                         ),
-                        vec![Val::T(user.clone())],
+                        chunk.to_vec(),
                     )
                     .await?;
                 }
             }
         }
+        let mut upserts = sql::upserts(changes);
+        for upsert in &mut upserts {
+            upsert.insert_only = self.append_only.contains(&upsert.table);
+        }
         match tx {
-            Tx::Postgres(t) => sql::write_pg(t, sql::upserts(changes), self.suffix).await?,
+            Tx::Postgres(t) => sql::write_pg(t, upserts, self.suffix).await?,
             Tx::Sqlite(_) => {
-                for upsert in sql::upserts(changes) {
+                for upsert in upserts {
                     for (statement, values) in upsert.statements(dialect, self.suffix) {
                         tx.execute(&statement, values).await?;
                     }

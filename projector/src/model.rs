@@ -5,7 +5,7 @@
 //! Every figure follows ARCHITECTURE.md's "Metric definitions"; docs/metrics.md says which table
 //! answers which figure.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -172,27 +172,31 @@ pub struct BusinessDay {
 
 type UserDay = (String, NaiveDate);
 
+/// The rows of one table, by key. Hashed, not ordered: the fold looks rows up several times per
+/// event, and [`crate::sql`] sorts each table's rows once when it writes them.
+pub type Rows<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+
 /// The partition of the event that changed a shared counter row.
 pub type Shard = u16;
 
 /// Everything one batch changes, per table, merged by primary key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
-    pub funnel_days: BTreeMap<UserDay, FunnelDay>,
-    pub funnel_values: BTreeMap<(String, NaiveDate, String), Values>,
+    pub funnel_days: Rows<UserDay, FunnelDay>,
+    pub funnel_values: Rows<(String, NaiveDate, String), Values>,
     /// Counters shared by every user carry a shard (the event's partition) in their key, so
     /// that partitions never write the same row.
-    pub product_days: BTreeMap<(String, NaiveDate, Shard), ProductDay>,
-    pub product_sales: BTreeMap<(String, NaiveDate, String, Shard), Sales>,
-    pub product_users: BTreeMap<(String, NaiveDate, String), ProductUser>,
+    pub product_days: Rows<(String, NaiveDate, Shard), ProductDay>,
+    pub product_sales: Rows<(String, NaiveDate, String, Shard), Sales>,
+    pub product_users: Rows<(String, NaiveDate, String), ProductUser>,
     /// Users whose user-level rows go first (erased), before this batch's upserts.
     pub erased_users: BTreeSet<String>,
-    pub users: BTreeMap<String, UserRow>,
-    pub user_products: BTreeMap<(String, String), UserProduct>,
-    pub user_sales: BTreeMap<(String, String), Sales>,
-    pub messages: BTreeMap<(String, i64), Message>,
-    pub business_days: BTreeMap<(NaiveDate, Shard), BusinessDay>,
-    pub sales_days: BTreeMap<(NaiveDate, String, Shard), Sales>,
+    pub users: Rows<String, UserRow>,
+    pub user_products: Rows<(String, String), UserProduct>,
+    pub user_sales: Rows<(String, String), Sales>,
+    pub messages: Rows<(String, i64), Message>,
+    pub business_days: Rows<(NaiveDate, Shard), BusinessDay>,
+    pub sales_days: Rows<(NaiveDate, String, Shard), Sales>,
 }
 
 impl Changes {

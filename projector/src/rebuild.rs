@@ -8,6 +8,8 @@
 //! the new ones. Readers see the old tables or the new ones, never an empty or half-built one.
 //! Interrupting a rebuild leaves the live tables as they were; a rerun starts over.
 
+use std::time::{Duration, Instant};
+
 use chrono_tz::Tz;
 use event_store::{EventStore, Pool};
 
@@ -28,6 +30,23 @@ pub struct Rebuilt {
     pub events: u64,
     /// The log position the new tables were complete through at the swap.
     pub position: i64,
+    pub timings: Timings,
+}
+
+/// Where a rebuild's time went (wall clock; the stages overlap, so the waits are what the fold
+/// loop spent waiting for the reader or the writers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Waiting for the next step of events (read and decoded in the background).
+    pub read_wait: Duration,
+    /// Folding events into rows.
+    pub fold: Duration,
+    /// Waiting for the previous flush to commit.
+    pub write_wait: Duration,
+    /// Building the indexes deferred until the rows were in (Postgres).
+    pub indexes: Duration,
+    /// The swap: catching up to the live checkpoints and renaming, in one transaction.
+    pub swap: Duration,
 }
 
 /// Rebuilds `projections` (all of them when empty). `progress(position, head)` is called after
@@ -57,7 +76,8 @@ pub async fn rebuild(
         ));
     }
     let applier = Applier::rebuilding(pool.clone(), tz, partitions, projections.clone());
-    create_copies(&pool, &projections).await?;
+    let deferred = create_copies(&pool, &projections).await?;
+    let mut timings = Timings::default();
     let mut position = 0;
     let mut events = 0u64;
     // Bulk: read, fold and write up to the head as it moves. The next step is read (and its
@@ -76,15 +96,19 @@ pub async fn rebuild(
     let mut pending_events = 0usize;
     let mut writing = Vec::new();
     loop {
+        let waited = Instant::now();
         let (head, batch) = (&mut next)
             .await
             .map_err(|e| ProjectorError::Config(format!("rebuild reader: {e}")))??;
+        timings.read_wait += waited.elapsed();
         let last = batch.last().map(|e| e.global_position);
         if let Some(last) = last {
             next = read_from(last);
+            let folding = Instant::now();
             for e in &batch {
                 pending.add(&projections, e, e.stream_id.partition(partitions), tz);
             }
+            timings.fold += folding.elapsed();
             pending_events += batch.len();
             events += batch.len() as u64;
             position = last;
@@ -92,7 +116,9 @@ pub async fn rebuild(
         // Rows merge in memory over many steps (a user's row is written once per flush, not
         // once per step): far fewer rows reach the database.
         if pending_events >= FLUSH_EVENTS || (last.is_none() && pending_events > 0) {
+            let waited = Instant::now();
             flush(&applier, &mut writing, std::mem::take(&mut pending)).await?;
+            timings.write_wait += waited.elapsed();
             pending_events = 0;
         }
         progress(position, head.max(position));
@@ -100,7 +126,15 @@ pub async fn rebuild(
             break;
         }
     }
+    let waited = Instant::now();
     finish(&mut writing).await?;
+    timings.write_wait += waited.elapsed();
+    let indexing = Instant::now();
+    build_deferred(&pool, &deferred).await?;
+    timings.indexes = indexing.elapsed();
+    let swapping = Instant::now();
+    // The swap writes with upserts: every key is indexed by now.
+    let applier = applier.upserting();
     // Swap.
     let all: Vec<u32> = (0..partitions).collect();
     let (mut tx, live) = lock_for_swap(&pool, &all, &projections).await?;
@@ -204,10 +238,12 @@ pub async fn rebuild(
         }
     }
     tx.commit().await?;
+    timings.swap = swapping.elapsed();
     Ok(Rebuilt {
         projections,
         events,
         position,
+        timings,
     })
 }
 
@@ -302,32 +338,79 @@ async fn finish(writing: &mut Writing) -> Result<(), ProjectorError> {
     Ok(())
 }
 
-/// Creates empty `<table>_rebuild` copies (columns, keys and indexes) of the projections'
-/// tables, dropping any left by an interrupted rebuild.
-async fn create_copies(pool: &Pool, projections: &[Projection]) -> Result<(), ProjectorError> {
+/// Tables whose rows are each one event: a bulk read visits every event once, so it never
+/// writes one of their rows twice, and they are filled with plain inserts into a copy without
+/// indexes (the key is built once the rows are in: one sort instead of a lookup per row).
+pub(crate) const APPEND_ONLY: &[&str] = &["conversation_messages"];
+
+/// Creates empty `<table>_rebuild` copies of the projections' tables, dropping any left by an
+/// interrupted rebuild. On Postgres a copy gets only the primary key its upserts need; the other
+/// indexes (and the key of an append-only table) are returned, to be built after the bulk
+/// write, per table.
+async fn create_copies(
+    pool: &Pool,
+    projections: &[Projection],
+) -> Result<Vec<Vec<String>>, ProjectorError> {
     let mut tx = Tx::begin(pool).await?;
+    let mut deferred = Vec::new();
     for projection in projections {
         for table in projection.tables() {
             tx.execute(&format!("DROP TABLE IF EXISTS {table}{SUFFIX}"), vec![])
                 .await?;
-            match Dialect::of(pool) {
-                Dialect::Postgres => {
-                    tx.execute(
-                        &format!("CREATE TABLE {table}{SUFFIX} (LIKE {table} INCLUDING ALL)"),
-                        vec![],
-                    )
+            match &mut tx {
+                Tx::Postgres(t) => {
+                    sqlx::query(&format!(
+                        "CREATE TABLE {table}{SUFFIX} \
+                           (LIKE {table} INCLUDING ALL EXCLUDING INDEXES)"
+                    ))
+                    .execute(&mut **t)
                     .await?;
+                    // The live table's key (as a constraint) and other indexes.
+                    let indexes: Vec<(bool, String)> = sqlx::query_as(
+                        "SELECT i.indisprimary, CASE WHEN i.indisprimary \
+                           THEN pg_get_constraintdef(c.oid) ELSE pg_get_indexdef(i.indexrelid) END \
+                         FROM pg_index i LEFT JOIN pg_constraint c \
+                           ON c.conindid = i.indexrelid AND c.contype = 'p' \
+                         WHERE i.indrelid = $1::regclass ORDER BY i.indexrelid",
+                    )
+                    .bind(*table)
+                    .fetch_all(&mut **t)
+                    .await?;
+                    let mut later = Vec::new();
+                    for (primary, definition) in indexes {
+                        let statement = if primary {
+                            format!("ALTER TABLE {table}{SUFFIX} ADD {definition}")
+                        } else {
+                            // `CREATE [UNIQUE] INDEX name ON public.t USING …`: unnamed on the
+                            // copy (index names are unique per schema).
+                            let (Some(head), Some(using)) =
+                                (definition.find(" INDEX "), definition.find(" USING "))
+                            else {
+                                return Err(ProjectorError::Config(format!(
+                                    "cannot copy the index `{definition}` of {table}"
+                                )));
+                            };
+                            format!(
+                                "{} INDEX ON {table}{SUFFIX}{}",
+                                &definition[..head],
+                                &definition[using..]
+                            )
+                        };
+                        if primary && !APPEND_ONLY.contains(table) {
+                            sqlx::query(&statement).execute(&mut **t).await?;
+                        } else {
+                            later.push(statement);
+                        }
+                    }
+                    deferred.push(later);
                 }
-                Dialect::Sqlite => {
-                    let Pool::Sqlite(p) = pool else {
-                        unreachable!("dialect follows the pool")
-                    };
+                Tx::Sqlite(t) => {
                     let ddl: Vec<(String, String, String)> = sqlx::query_as(
                         "SELECT type, name, sql FROM sqlite_master \
                          WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type DESC",
                     )
                     .bind(*table)
-                    .fetch_all(p)
+                    .fetch_all(&mut **t)
                     .await?;
                     for (kind, name, sql) in ddl {
                         // After a rename SQLite quotes names in the stored DDL, so keep only
@@ -345,14 +428,34 @@ async fn create_copies(pool: &Pool, projections: &[Projection]) -> Result<(), Pr
                             };
                             format!("CREATE INDEX {new_name} ON {table}{SUFFIX} {body}")
                         };
-                        tx.execute(&copy, vec![]).await?;
+                        sqlx::query(&copy).execute(&mut **t).await?;
                     }
                 }
             }
         }
     }
     tx.commit().await?;
-    Ok(())
+    Ok(deferred)
+}
+
+/// Builds the deferred indexes: each table's in order, two tables at a time (index builds sort,
+/// and a machine has more than one core).
+async fn build_deferred(pool: &Pool, deferred: &[Vec<String>]) -> Result<(), ProjectorError> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let Pool::Postgres(pg) = pool else {
+        return Ok(());
+    };
+    futures::stream::iter(deferred.iter().filter(|d| !d.is_empty()))
+        .map(|statements| async move {
+            let mut conn = pg.acquire().await?;
+            for statement in statements {
+                sqlx::query(statement).execute(&mut *conn).await?;
+            }
+            Ok::<_, ProjectorError>(())
+        })
+        .buffer_unordered(2)
+        .try_collect::<()>()
+        .await
 }
 
 /// Empties every read table (`salesbot reset`, with the log): checkpoints keep their positions,

@@ -72,6 +72,9 @@ pub(crate) struct Upsert {
     pub table: &'static str,
     pub columns: &'static [(&'static str, Merge)],
     pub rows: Vec<Vec<Val>>,
+    /// Plain inserts, no `ON CONFLICT` (rows known to be new, possibly into a table whose key
+    /// is not built yet).
+    pub insert_only: bool,
 }
 
 /// Most bound values in one statement (SQLite allows 32766, Postgres 65535).
@@ -181,6 +184,9 @@ impl Upsert {
     }
 
     fn on_conflict(&self, dialect: Dialect, suffix: &str) -> String {
+        if self.insert_only {
+            return String::new();
+        }
         let keys: Vec<&str> = self
             .columns
             .iter()
@@ -381,6 +387,14 @@ pub(crate) const USER_TABLES: &[&str] = &[
     "conversation_messages",
 ];
 
+/// A table's rows in key order: the index is written in order, and two transactions writing
+/// the same rows take their locks in the same order.
+fn sorted<K: Ord, V>(rows: crate::model::Rows<K, V>) -> Vec<(K, V)> {
+    let mut rows: Vec<(K, V)> = rows.into_iter().collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
 fn bool_int(b: bool) -> Val {
     Val::I(i64::from(b))
 }
@@ -394,14 +408,14 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
                 table,
                 columns,
                 rows,
+                insert_only: false,
             });
         }
     };
     push(
         "funnel_user_days",
         FUNNEL_DAYS,
-        changes
-            .funnel_days
+        sorted(changes.funnel_days)
             .into_iter()
             .map(|((u, d), f)| {
                 let mut row = vec![Val::T(u), Val::D(d)];
@@ -413,8 +427,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "funnel_value_days",
         FUNNEL_VALUES,
-        changes
-            .funnel_values
+        sorted(changes.funnel_values)
             .into_iter()
             .map(|((u, d, c), v)| {
                 vec![
@@ -430,8 +443,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "product_days",
         PRODUCT_DAYS,
-        changes
-            .product_days
+        sorted(changes.product_days)
             .into_iter()
             .map(|((p, d, shard), c)| {
                 vec![
@@ -449,8 +461,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "product_sales_days",
         PRODUCT_SALES,
-        changes
-            .product_sales
+        sorted(changes.product_sales)
             .into_iter()
             .map(|((p, d, c, shard), s)| {
                 vec![
@@ -468,8 +479,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "product_user_days",
         PRODUCT_USERS,
-        changes
-            .product_users
+        sorted(changes.product_users)
             .into_iter()
             .map(|((p, d, u), f)| {
                 vec![
@@ -485,8 +495,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "users",
         USERS,
-        changes
-            .users
+        sorted(changes.users)
             .into_iter()
             .map(|(u, r)| {
                 let (budget_minor, budget_currency) = match r.budget {
@@ -517,8 +526,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "user_products",
         USER_PRODUCTS,
-        changes
-            .user_products
+        sorted(changes.user_products)
             .into_iter()
             .map(|((u, p), c)| {
                 vec![
@@ -534,8 +542,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "user_sales",
         USER_SALES,
-        changes
-            .user_sales
+        sorted(changes.user_sales)
             .into_iter()
             .map(|((u, c), s)| {
                 vec![
@@ -550,8 +557,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "conversation_messages",
         MESSAGES,
-        changes
-            .messages
+        sorted(changes.messages)
             .into_iter()
             .map(|((u, pos), m)| {
                 vec![
@@ -570,8 +576,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "business_days",
         BUSINESS_DAYS,
-        changes
-            .business_days
+        sorted(changes.business_days)
             .into_iter()
             .map(|((d, shard), b)| {
                 vec![
@@ -587,8 +592,7 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
     push(
         "sales_days",
         SALES_DAYS,
-        changes
-            .sales_days
+        sorted(changes.sales_days)
             .into_iter()
             .map(|((d, c, shard), s)| {
                 vec![

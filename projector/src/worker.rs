@@ -150,6 +150,7 @@ async fn heartbeat(
                 ]
             })
             .collect(),
+        insert_only: false,
     };
     let mut tx = crate::apply::Tx::begin(pool).await?;
     for (statement, values) in upsert.statements(tx.dialect(), "") {

@@ -38,29 +38,43 @@ pub async fn rebuild(config: &Config, args: &BenchRebuildArgs) -> anyhow::Result
     let store = db.open().await.context("opening the scratch store")?;
     let result = async {
         let filled = fill(&store, args.events, args.users).await?;
-        reset_peak_rss();
-        let rss_before = rss_kb("VmRSS");
-        let bar = super::progress(0, "rebuilding");
-        let started = Instant::now();
-        let rebuilt =
-            projector::rebuild::rebuild(&store, chrono_tz::UTC, PARTITIONS, &[], |p, h| {
-                bar.set_length(u64::try_from(h).unwrap_or(0));
-                bar.set_position(u64::try_from(p).unwrap_or(0));
-            })
-            .await?;
-        let elapsed = started.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-        println!(
-            "{}",
-            json!({
-                "bench": "rebuild", "backend": backend_name(args.backend),
-                "events": rebuilt.events, "users": args.users, "generated_events": filled,
-                "seconds": round3(elapsed),
-                "events_per_sec": (rebuilt.events as f64 / elapsed.max(1e-9)).round(),
-                "rss_before_mb": rss_before.map(|kb| kb / 1024),
-                "peak_rss_mb": rss_kb("VmHWM").map(|kb| kb / 1024),
-            })
-        );
+        for run in 1..=args.runs {
+            reset_peak_rss();
+            let rss_before = rss_kb("VmRSS");
+            let bar = super::progress(0, "rebuilding");
+            let cpu_before = cpu_seconds();
+            let started = Instant::now();
+            let only: Vec<_> = args.projection.into_iter().collect();
+            let rebuilt =
+                projector::rebuild::rebuild(&store, chrono_tz::UTC, PARTITIONS, &only, |p, h| {
+                    bar.set_length(u64::try_from(h).unwrap_or(0));
+                    bar.set_position(u64::try_from(p).unwrap_or(0));
+                })
+                .await?;
+            let elapsed = started.elapsed().as_secs_f64();
+            let cpu_after = cpu_seconds();
+            bar.finish_and_clear();
+            let t = &rebuilt.timings;
+            println!(
+                "{}",
+                json!({
+                    "bench": "rebuild", "backend": backend_name(args.backend), "run": run,
+                    "projections": rebuilt.projections.iter().map(|p| p.name()).collect::<Vec<_>>(),
+                    "events": rebuilt.events, "users": args.users, "generated_events": filled,
+                    "seconds": round3(elapsed),
+                    "events_per_sec": (rebuilt.events as f64 / elapsed.max(1e-9)).round(),
+                    "rss_before_mb": rss_before.map(|kb| kb / 1024),
+                    "peak_rss_mb": rss_kb("VmHWM").map(|kb| kb / 1024),
+                    "read_wait_s": round3(t.read_wait.as_secs_f64()),
+                    "fold_s": round3(t.fold.as_secs_f64()),
+                    "write_wait_s": round3(t.write_wait.as_secs_f64()),
+                    "indexes_s": round3(t.indexes.as_secs_f64()),
+                    "swap_s": round3(t.swap.as_secs_f64()),
+                    "cpu_self_s": round3(cpu_after.0 - cpu_before.0),
+                    "cpu_others_s": round3((cpu_after.1 - cpu_before.1) - (cpu_after.0 - cpu_before.0)),
+                })
+            );
+        }
         anyhow::Ok(())
     }
     .await;
@@ -201,6 +215,43 @@ pub(crate) async fn fill(store: &EventStore, events: u64, users: u64) -> anyhow:
 /// Linux: clears the process's peak RSS (VmHWM), so it measures what follows.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// CPU seconds so far: this process's (user + system) and the whole machine's busy time (every
+/// core: Postgres, NATS and whatever else runs).
+fn cpu_seconds() -> (f64, f64) {
+    // Clock ticks: USER_HZ, 100 on Linux.
+    let ticks = |fields: &[&str]| -> f64 {
+        fields
+            .iter()
+            .filter_map(|f| f.parse::<f64>().ok())
+            .sum::<f64>()
+            / 100.0
+    };
+    let own = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+            let rest = &s[s.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(ticks(&fields[11..13]))
+        })
+        .unwrap_or(0.0);
+    let machine = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<&str> = s.lines().next()?.split_whitespace().skip(1).collect();
+            // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+            let busy: Vec<&str> = fields
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 3 && *i != 4 && *i < 8)
+                .map(|(_, f)| *f)
+                .collect();
+            Some(ticks(&busy))
+        })
+        .unwrap_or(0.0);
+    (own, machine)
 }
 
 fn rss_kb(field: &str) -> Option<u64> {

@@ -71,7 +71,9 @@ pub async fn rebuild(config: &Config, args: &BenchRebuildArgs) -> anyhow::Result
                     "indexes_s": round3(t.indexes.as_secs_f64()),
                     "swap_s": round3(t.swap.as_secs_f64()),
                     "cpu_self_s": round3(cpu_after.0 - cpu_before.0),
-                    "cpu_others_s": round3((cpu_after.1 - cpu_before.1) - (cpu_after.0 - cpu_before.0)),
+                    "cpu_others_s": round3(
+                        ((cpu_after.1 - cpu_before.1) - (cpu_after.0 - cpu_before.0)).max(0.0),
+                    ),
                 })
             );
         }

@@ -11,9 +11,7 @@ use std::time::Duration;
 use event_store::testing::TestDatabase;
 use futures::StreamExt as _;
 use salesbot_admin_client::Client;
-use support::{Proc, env_of, simulate_and_catch_up};
-
-const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
+use support::Served;
 
 fn client(port: u16, key: &str) -> Client {
     let mut headers = reqwest::header::HeaderMap::new();
@@ -31,17 +29,12 @@ fn client(port: u16, key: &str) -> Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_generated_client_calls_every_operation() {
     let db = TestDatabase::sqlite_for_test();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = env_of(&db, &[]);
-    let server = Proc::start(SALESBOT, dir.path(), &env);
-    server.wait_ready().await;
-    let store = simulate_and_catch_up(
-        dir.path(),
-        &env,
-        &db,
-        &["--users", "60", "--days", "10", "--seed", "17"],
-    )
-    .await;
+    let Served {
+        dir: _dir,
+        env: _env,
+        server,
+        store,
+    } = Served::simulated(&db, &[], &["--users", "60", "--days", "10", "--seed", "17"]).await;
     let head = store.head_position().await.expect("head");
     let api = client(server.port, "test-admin-key");
     let n = |x: u64| NonZeroU64::new(x);

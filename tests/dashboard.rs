@@ -11,9 +11,8 @@ use std::time::Duration;
 use event_store::testing::TestDatabase;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
-use support::{Proc, env_of, free_port, simulate_and_catch_up};
+use support::{Served, free_port};
 
-const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
 const KEY: &str = "test-admin-key";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -113,14 +112,14 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
         return;
     };
     let db = TestDatabase::sqlite_for_test();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = env_of(&db, &[]);
-    let server = Proc::start(SALESBOT, dir.path(), &env);
-    server.wait_ready().await;
-    let store = simulate_and_catch_up(
-        dir.path(),
-        &env,
+    let Served {
+        dir: _dir,
+        env: _env,
+        server,
+        store,
+    } = Served::simulated(
         &db,
+        &[],
         &["--users", "200", "--days", "30", "--seed", "23"],
     )
     .await;

@@ -14,10 +14,9 @@ use event_store::{EventStore, ExpectedVersion};
 use events_schema::{NewEvent, UserErased, UserId};
 use rand::{Rng as _, SeedableRng as _};
 use support::{
-    Proc, command, env_of, finished, oracle, simulate, simulate_and_catch_up, wait_caught_up,
+    Proc, SALESBOT, Served, command, env_of, finished, oracle, simulate, wait_caught_up,
 };
 
-const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
 const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
 const PROJECTOR: &str = env!("CARGO_BIN_EXE_projector");
 
@@ -265,18 +264,13 @@ async fn embedded_read_models_reconcile_after_repeated_sigkills() {
 
 event_store::both_backends!(rebuilds_under_traffic_never_show_a_partial_table);
 async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = env_of(&db, &[]);
-    let server = Proc::start(SALESBOT, dir.path(), &env);
-    server.wait_ready().await;
     // A log to rebuild, then traffic while rebuilding.
-    let store = simulate_and_catch_up(
-        dir.path(),
-        &env,
-        &db,
-        &["--users", "300", "--days", "10", "--seed", "3"],
-    )
-    .await;
+    let Served {
+        dir,
+        env,
+        server: _server,
+        store,
+    } = Served::simulated(&db, &[], &["--users", "300", "--days", "10", "--seed", "3"]).await;
     let mut traffic = simulate(
         dir.path(),
         &env,

@@ -15,9 +15,8 @@ use event_store::EventStore;
 use event_store::testing::TestDatabase;
 use events_schema::{Event, RecordedEvent};
 use serde_json::Value;
-use support::{Proc, env_of, simulate_and_catch_up, wait_caught_up};
+use support::{Proc, SALESBOT, Served, env_of, simulate_and_catch_up, wait_caught_up};
 
-const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
 const QUERY_API: &str = env!("CARGO_BIN_EXE_query-api");
 const KEY: &str = "test-admin-key";
 
@@ -245,14 +244,14 @@ async fn check_period(api: &Api, log: &[RecordedEvent], tz: Tz, query: &str) {
 event_store::both_backends!(admin_routes_answer_with_the_figures_of_the_raw_log);
 async fn admin_routes_answer_with_the_figures_of_the_raw_log(db: TestDatabase) {
     let tz: Tz = "Europe/Berlin".parse().expect("tz");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = env_of(&db, &[("REPORT_TIMEZONE", tz.name())]);
-    let server = Proc::start(SALESBOT, dir.path(), &env);
-    server.wait_ready().await;
-    let store = simulate_and_catch_up(
-        dir.path(),
-        &env,
+    let Served {
+        dir: _dir,
+        env: _env,
+        server,
+        store,
+    } = Served::simulated(
         &db,
+        &[("REPORT_TIMEZONE", tz.name())],
         &["--users", "300", "--days", "30", "--seed", "5"],
     )
     .await;
@@ -641,17 +640,12 @@ async fn query_api_process_reports_a_stopped_projector() {
 // null with the `erased` flag, while the aggregates keep counting them.
 event_store::both_backends!(erasing_a_user_shreds_them_and_keeps_the_aggregates);
 async fn erasing_a_user_shreds_them_and_keeps_the_aggregates(db: TestDatabase) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = env_of(&db, &[]);
-    let server = Proc::start(SALESBOT, dir.path(), &env);
-    server.wait_ready().await;
-    let store = simulate_and_catch_up(
-        dir.path(),
-        &env,
-        &db,
-        &["--users", "40", "--days", "5", "--seed", "13"],
-    )
-    .await;
+    let Served {
+        dir,
+        env,
+        server,
+        store,
+    } = Served::simulated(&db, &[], &["--users", "40", "--days", "5", "--seed", "13"]).await;
     let api = Api::new(server.port);
     let before = api.get("/admin/dashboard?days=7").await;
     let users = api.get("/admin/users?sort=messages&page_size=2").await;

@@ -236,7 +236,7 @@ fn cpu_seconds() -> (f64, f64) {
             // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
             let rest = &s[s.rfind(')')? + 2..];
             let fields: Vec<&str> = rest.split_whitespace().collect();
-            Some(ticks(&fields[11..13]))
+            Some(ticks(fields.get(11..13)?))
         })
         .unwrap_or(0.0);
     let machine = std::fs::read_to_string("/proc/stat")

@@ -5,6 +5,9 @@
 
 pub mod oracle;
 
+/// The `salesbot` binary under test.
+pub const SALESBOT: &str = env!("CARGO_BIN_EXE_salesbot");
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -222,4 +225,30 @@ pub async fn simulate_and_catch_up(
     let store = EventStore::open(&db.config).await.expect("open store");
     wait_caught_up(&store, false, Duration::from_secs(60)).await;
     store
+}
+
+/// `salesbot serve` (embedded, in its own folder) with a simulated log it has caught up on.
+pub struct Served {
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+    pub server: Proc,
+    pub store: EventStore,
+}
+
+impl Served {
+    /// Starts the server with `extra` environment, then runs `simulate` with `args` to its end
+    /// and waits for the projector.
+    pub async fn simulated(db: &TestDatabase, extra: &[(&str, &str)], args: &[&str]) -> Served {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = env_of(db, extra);
+        let server = Proc::start(SALESBOT, dir.path(), &env);
+        server.wait_ready().await;
+        let store = simulate_and_catch_up(dir.path(), &env, db, args).await;
+        Served {
+            dir,
+            env,
+            server,
+            store,
+        }
+    }
 }

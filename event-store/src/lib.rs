@@ -42,6 +42,7 @@ use plan::Job;
 
 /// The most events one `read_all` returns.
 pub const MAX_READ_BATCH: usize = 10_000;
+
 /// The most events one append may carry.
 pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
 /// Group commit: at most this many appends, and about this many events, go in one transaction.
@@ -304,6 +305,26 @@ impl EventStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = self.read_all_stored(after, limit).await?;
+        self.decode(rows).await
+    }
+
+    /// The events with `after < global_position <= through`, in increasing position, where
+    /// `through` is at most [`EventStore::head_position`] read earlier: every position up to the
+    /// head has committed, so such a range is complete (a rebuild reads several at once).
+    /// Positions are unique, so the range holds at most `through - after` events: the caller
+    /// keeps it narrow.
+    pub async fn read_range(
+        &self,
+        after: i64,
+        through: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if through <= after {
+            return Ok(Vec::new());
+        }
+        let rows = match &self.shared.pool {
+            Pool::Postgres(p) => postgres::read_range(p, after, through).await?,
+            Pool::Sqlite(p) => sqlite::read_range(p, after, through).await?,
+        };
         self.decode(rows).await
     }
 

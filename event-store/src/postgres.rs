@@ -412,6 +412,21 @@ pub(crate) async fn read_all(
     .await?)
 }
 
+pub(crate) async fn read_range(
+    pool: &PgPool,
+    after: i64,
+    through: i64,
+) -> Result<Vec<Row>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_EVENTS} WHERE global_position > $1 AND global_position <= $2 \
+         ORDER BY global_position"
+    ))
+    .bind(after)
+    .bind(through)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub(crate) async fn head(pool: &PgPool) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT position FROM log_head")
         .fetch_one(pool)

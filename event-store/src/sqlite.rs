@@ -265,6 +265,21 @@ pub(crate) async fn read_all(
     .await?)
 }
 
+pub(crate) async fn read_range(
+    pool: &SqlitePool,
+    after: i64,
+    through: i64,
+) -> Result<Vec<Row>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM events WHERE global_position > ? AND global_position <= ? \
+         ORDER BY global_position"
+    ))
+    .bind(after)
+    .bind(through)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub(crate) async fn head(pool: &SqlitePool) -> Result<i64, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")

@@ -174,7 +174,76 @@ type UserDay = (String, NaiveDate);
 
 /// The rows of one table, by key. Hashed, not ordered: the fold looks rows up several times per
 /// event, and [`crate::sql`] sorts each table's rows once when it writes them.
-pub type Rows<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+pub type Rows<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;
+
+/// A key looked up by its borrowed parts (`Ref((user, day))` for `(String, NaiveDate)`): the
+/// fold finds a row without allocating its key, and owns the key only for a new row. It hashes
+/// as the owned key does (a tuple hashes its parts in order, `&str` as `String`).
+#[derive(Hash)]
+struct Ref<T>(T);
+
+/// One part of a [`Ref`] and the owned part it stands for.
+trait Part: Copy {
+    type Owned;
+    fn same(self, owned: &Self::Owned) -> bool;
+    fn owned(self) -> Self::Owned;
+}
+
+impl Part for &str {
+    type Owned = String;
+    fn same(self, owned: &String) -> bool {
+        self == owned
+    }
+    fn owned(self) -> String {
+        self.to_owned()
+    }
+}
+
+macro_rules! copy_part {
+    ($($t:ty),+) => {$(
+        impl Part for $t {
+            type Owned = $t;
+            fn same(self, owned: &$t) -> bool {
+                self == *owned
+            }
+            fn owned(self) -> $t {
+                self
+            }
+        }
+    )+};
+}
+copy_part!(NaiveDate, Shard);
+
+macro_rules! ref_key {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Part),+> hashbrown::Equivalent<($($t::Owned,)+)> for Ref<($($t,)+)> {
+            fn equivalent(&self, key: &($($t::Owned,)+)) -> bool {
+                $(self.0.$i.same(&key.$i))&&+
+            }
+        }
+    };
+}
+ref_key!(A 0, B 1);
+ref_key!(A 0, B 1, C 2);
+ref_key!(A 0, B 1, C 2, D 3);
+
+macro_rules! owned_key {
+    ($(($($p:ty),+) => ($($i:tt),+);)+) => {$(
+        impl From<&Ref<($($p,)+)>> for ($(<$p as Part>::Owned,)+) {
+            fn from(key: &Ref<($($p,)+)>) -> Self {
+                ($(key.0.$i.owned(),)+)
+            }
+        }
+    )+};
+}
+owned_key! {
+    (&str, NaiveDate) => (0, 1);
+    (&str, NaiveDate, &str) => (0, 1, 2);
+    (&str, NaiveDate, Shard) => (0, 1, 2);
+    (&str, NaiveDate, &str, Shard) => (0, 1, 2, 3);
+    (&str, &str) => (0, 1);
+    (NaiveDate, &str, Shard) => (0, 1, 2);
+}
 
 /// The partition of the event that changed a shared counter row.
 pub type Shard = u16;
@@ -227,7 +296,7 @@ impl Changes {
         let Some(stage) = stage_of(event) else {
             return;
         };
-        let row = self.funnel_days.entry((user.to_owned(), day)).or_default();
+        let row = self.funnel_days.entry_ref(&Ref((user, day))).or_default();
         let slot = &mut row.first[stage as usize];
         *slot = Some(slot.map_or(at, |t| t.min(at)));
         let value = match event {
@@ -250,7 +319,7 @@ impl Changes {
         if let Some((currency, v)) = value {
             let sum = self
                 .funnel_values
-                .entry((user.to_owned(), day, currency.to_owned()))
+                .entry_ref(&Ref((user, day, currency)))
                 .or_default();
             sum.intent_minor += v.intent_minor;
             sum.order_minor += v.order_minor;
@@ -261,7 +330,7 @@ impl Changes {
         let mut count = |product: &str, f: fn(&mut ProductDay)| {
             f(self
                 .product_days
-                .entry((product.to_owned(), day, shard))
+                .entry_ref(&Ref((product, day, shard)))
                 .or_default());
         };
         match event {
@@ -274,13 +343,13 @@ impl Changes {
         match event {
             Event::ProductViewed(p) => {
                 self.product_users
-                    .entry((p.product_id.clone(), day, user.to_owned()))
+                    .entry_ref(&Ref((p.product_id.as_str(), day, user)))
                     .or_default()
                     .viewed = true;
             }
             Event::PurchaseIntended(p) => {
                 self.product_users
-                    .entry((p.product_id.clone(), day, user.to_owned()))
+                    .entry_ref(&Ref((p.product_id.as_str(), day, user)))
                     .or_default()
                     .intended = true;
             }
@@ -290,12 +359,12 @@ impl Changes {
                 for line in &o.lines {
                     let sales = self
                         .product_sales
-                        .entry((
-                            line.product_id.clone(),
+                        .entry_ref(&Ref((
+                            line.product_id.as_str(),
                             day,
-                            line.unit_price.currency.as_str().to_owned(),
+                            line.unit_price.currency.as_str(),
                             shard,
-                        ))
+                        )))
                         .or_default();
                     if seen.insert(line.product_id.as_str()) {
                         sales.orders += 1;
@@ -316,16 +385,13 @@ impl Changes {
             self.user_sales.retain(|(u, _), _| u != user);
             return;
         }
-        let row = self
-            .users
-            .entry(user.to_owned())
-            .or_insert_with(|| UserRow {
-                channel: user.split(':').next().unwrap_or_default().to_owned(),
-                first_seen_us: at,
-                last_seen_us: at,
-                first_seen_day: Some(day),
-                ..UserRow::default()
-            });
+        let row = self.users.entry_ref(user).or_insert_with(|| UserRow {
+            channel: user.split(':').next().unwrap_or_default().to_owned(),
+            first_seen_us: at,
+            last_seen_us: at,
+            first_seen_day: Some(day),
+            ..UserRow::default()
+        });
         if at < row.first_seen_us {
             row.first_seen_us = at;
             row.first_seen_day = Some(day);
@@ -349,7 +415,7 @@ impl Changes {
             Event::ProductViewed(p) => {
                 row.product_views += 1;
                 self.user_products
-                    .entry((user.to_owned(), p.product_id.clone()))
+                    .entry_ref(&Ref((user, p.product_id.as_str())))
                     .or_default()
                     .views += 1;
             }
@@ -363,7 +429,7 @@ impl Changes {
             }
             Event::PurchaseIntended(p) => {
                 self.user_products
-                    .entry((user.to_owned(), p.product_id.clone()))
+                    .entry_ref(&Ref((user, p.product_id.as_str())))
                     .or_default()
                     .intents += 1;
             }
@@ -371,13 +437,13 @@ impl Changes {
                 row.orders += 1;
                 let sales = self
                     .user_sales
-                    .entry((user.to_owned(), o.total.currency.as_str().to_owned()))
+                    .entry_ref(&Ref((user, o.total.currency.as_str())))
                     .or_default();
                 sales.orders += 1;
                 sales.revenue_minor += o.total.amount_minor;
                 for line in &o.lines {
                     self.user_products
-                        .entry((user.to_owned(), line.product_id.clone()))
+                        .entry_ref(&Ref((user, line.product_id.as_str())))
                         .or_default()
                         .units += i64::from(line.quantity);
                 }
@@ -425,13 +491,72 @@ impl Changes {
             Event::OrderPlaced(o) => {
                 let sales = self
                     .sales_days
-                    .entry((day.0, o.total.currency.as_str().to_owned(), day.1))
+                    .entry_ref(&Ref((day.0, o.total.currency.as_str(), day.1)))
                     .or_default();
                 sales.orders += 1;
                 sales.revenue_minor += o.total.amount_minor;
             }
             _ => {}
         }
+    }
+}
+
+impl Changes {
+    /// Moves the counters every user adds to (sums of the product and business tables, which
+    /// merge in any order) from `other` into these.
+    pub(crate) fn absorb_counters(&mut self, other: &mut Changes) {
+        absorb(&mut self.product_days, &mut other.product_days);
+        absorb(&mut self.product_sales, &mut other.product_sales);
+        absorb(&mut self.business_days, &mut other.business_days);
+        absorb(&mut self.sales_days, &mut other.sales_days);
+    }
+
+    /// How many counter rows [`Changes::absorb_counters`] would move.
+    pub(crate) fn counter_rows(&self) -> usize {
+        self.product_days.len()
+            + self.product_sales.len()
+            + self.business_days.len()
+            + self.sales_days.len()
+    }
+}
+
+/// A row of sums: two changes to it add up.
+trait Counter: Default {
+    fn add(&mut self, other: Self);
+}
+
+impl Counter for ProductDay {
+    fn add(&mut self, other: Self) {
+        self.views += other.views;
+        self.price_inquiries += other.price_inquiries;
+        self.spec_requests += other.spec_requests;
+        self.purchase_intents += other.purchase_intents;
+    }
+}
+
+impl Counter for Sales {
+    fn add(&mut self, other: Self) {
+        self.orders += other.orders;
+        self.units += other.units;
+        self.revenue_minor += other.revenue_minor;
+    }
+}
+
+impl Counter for BusinessDay {
+    fn add(&mut self, other: Self) {
+        self.messages += other.messages;
+        self.sessions += other.sessions;
+        self.replies += other.replies;
+    }
+}
+
+fn absorb<K: std::hash::Hash + Eq, V: Counter>(into: &mut Rows<K, V>, from: &mut Rows<K, V>) {
+    if into.is_empty() {
+        std::mem::swap(into, from);
+        return;
+    }
+    for (key, value) in from.drain() {
+        into.entry(key).or_default().add(value);
     }
 }
 

@@ -18,8 +18,12 @@ use crate::model::{Changes, Projection};
 use crate::sql::{Dialect, Val};
 
 pub(crate) const SUFFIX: &str = "_rebuild";
-/// Events read per step.
-const STEP: usize = 10_000;
+/// Positions read per step (at most [`event_store::MAX_READ_BATCH`] events).
+const STEP: i64 = 10_000;
+/// Steps read at once.
+const READS_AHEAD: usize = 3;
+/// Counter rows held across flushes, at most.
+const HELD_COUNTER_ROWS: usize = 100_000;
 /// Events folded in memory between writes.
 const FLUSH_EVENTS: usize = 50_000;
 
@@ -80,51 +84,75 @@ pub async fn rebuild(
     let mut timings = Timings::default();
     let mut position = 0;
     let mut events = 0u64;
-    // Bulk: read, fold and write up to the head as it moves. The next step is read (and its
-    // personal fields opened) while this one is folded, and flushes are written in the
-    // background while the following ones fold.
-    let read_from = |after: i64| {
+    // Bulk: read, fold and write up to the head as it moves. Several ranges of the log are read
+    // (and their personal fields opened) at once while this one is folded, and flushes are
+    // written in the background while the following ones fold.
+    let read_range = |after: i64, through: i64| {
         let store = store.clone();
-        tokio::spawn(async move {
-            let head = store.head_position().await?;
-            let batch = store.read_all(after, STEP).await?;
-            Ok::<_, event_store::StoreError>((head, batch))
-        })
+        let read = tokio::spawn(async move { store.read_range(after, through).await });
+        (through, read)
     };
-    let mut next = read_from(position);
+    let mut head = store.head_position().await?;
+    // Where the log starts (`salesbot reset` leaves the positions below it empty).
+    let mut queued = store
+        .read_all(0, 1)
+        .await?
+        .first()
+        .map_or(head, |e| e.global_position - 1);
+    let mut reads = std::collections::VecDeque::new();
     let mut pending = Changes::default();
     let mut pending_events = 0usize;
+    // Counter rows stay in memory across flushes (every flush would otherwise rewrite the same
+    // product-day rows), up to a bound.
+    let mut held = Changes::default();
     let mut writing = Vec::new();
     loop {
+        while reads.len() < READS_AHEAD && queued < head {
+            let through = (queued + STEP).min(head);
+            reads.push_back(read_range(queued, through));
+            queued = through;
+        }
+        let Some((through, read)) = reads.pop_front() else {
+            // Everything up to the head read last is in: done unless it has moved.
+            let now = store.head_position().await?;
+            if now <= queued {
+                break;
+            }
+            head = now;
+            continue;
+        };
         let waited = Instant::now();
-        let (head, batch) = (&mut next)
+        let batch = read
             .await
             .map_err(|e| ProjectorError::Config(format!("rebuild reader: {e}")))??;
         timings.read_wait += waited.elapsed();
-        let last = batch.last().map(|e| e.global_position);
-        if let Some(last) = last {
-            next = read_from(last);
-            let folding = Instant::now();
-            for e in &batch {
-                pending.add(&projections, e, e.stream_id.partition(partitions), tz);
-            }
-            timings.fold += folding.elapsed();
-            pending_events += batch.len();
-            events += batch.len() as u64;
-            position = last;
+        let folding = Instant::now();
+        for e in &batch {
+            pending.add(&projections, e, e.stream_id.partition(partitions), tz);
         }
+        timings.fold += folding.elapsed();
+        pending_events += batch.len();
+        events += batch.len() as u64;
+        position = through;
         // Rows merge in memory over many steps (a user's row is written once per flush, not
         // once per step): far fewer rows reach the database.
-        if pending_events >= FLUSH_EVENTS || (last.is_none() && pending_events > 0) {
+        if pending_events >= FLUSH_EVENTS {
+            held.absorb_counters(&mut pending);
+            if held.counter_rows() >= HELD_COUNTER_ROWS {
+                pending.absorb_counters(&mut held);
+            }
             let waited = Instant::now();
             flush(&applier, &mut writing, std::mem::take(&mut pending)).await?;
             timings.write_wait += waited.elapsed();
             pending_events = 0;
         }
         progress(position, head.max(position));
-        if last.is_none() {
-            break;
-        }
+    }
+    pending.absorb_counters(&mut held);
+    if !pending.is_empty() {
+        let waited = Instant::now();
+        flush(&applier, &mut writing, pending).await?;
+        timings.write_wait += waited.elapsed();
     }
     let waited = Instant::now();
     finish(&mut writing).await?;
@@ -148,7 +176,7 @@ pub async fn rebuild(
         let highest = live.values().copied().max().unwrap_or(0);
         let mut after = position;
         while after < highest {
-            let batch = store.read_all(after, STEP).await?;
+            let batch = store.read_all(after, event_store::MAX_READ_BATCH).await?;
             let Some(last) = batch.last().map(|e| e.global_position) else {
                 break;
             };
@@ -299,8 +327,8 @@ type Writing = Vec<tokio::task::JoinHandle<Result<(), ProjectorError>>>;
 
 /// Writes `changes` in the background while the next events are read and folded. Flushes
 /// commit in order (a flush starts once the previous one has committed: the latest username or
-/// budget must win). On Postgres the conversation rows and the other tables go on two
-/// connections at once, unless the flush erases a user (its deletes must come first).
+/// budget must win). On Postgres the tables go on three connections at once, unless the flush
+/// erases a user (its deletes must come first).
 async fn flush(
     applier: &Applier,
     writing: &mut Writing,
@@ -308,12 +336,20 @@ async fn flush(
 ) -> Result<(), ProjectorError> {
     finish(writing).await?;
     let parts = match applier.pool() {
+        // Three connections with about the same number of rows each (no two write one table).
         Pool::Postgres(_) if changes.erased_users.is_empty() => {
             let messages = Changes {
                 messages: std::mem::take(&mut changes.messages),
                 ..Changes::default()
             };
-            vec![messages, changes]
+            let users = Changes {
+                users: std::mem::take(&mut changes.users),
+                user_products: std::mem::take(&mut changes.user_products),
+                user_sales: std::mem::take(&mut changes.user_sales),
+                funnel_values: std::mem::take(&mut changes.funnel_values),
+                ..Changes::default()
+            };
+            vec![messages, users, changes]
         }
         _ => vec![changes],
     };

@@ -104,6 +104,10 @@ pub(crate) async fn write_pg(
         if upsert.rows.is_empty() {
             continue;
         }
+        if upsert.insert_only {
+            upsert.copy(conn, suffix).await?;
+            continue;
+        }
         let (sql, columns) = upsert.unnest(suffix, binds.len())?;
         ctes.push(format!("w{i} AS ({sql})"));
         binds.extend(columns);
@@ -124,7 +128,35 @@ pub(crate) async fn write_pg(
     Ok(())
 }
 
+/// Bytes sent per `COPY` message.
+const COPY_CHUNK: usize = 1 << 20;
+
 impl Upsert {
+    /// Plain inserts with `COPY … FROM STDIN` (text format): the cheapest way into a table for
+    /// Postgres, about half the work of an `INSERT … SELECT` per row.
+    async fn copy(self, conn: &mut sqlx::PgConnection, suffix: &str) -> Result<(), sqlx::Error> {
+        let mut copy = conn
+            .copy_in_raw(&format!(
+                "COPY {}{suffix} ({}) FROM STDIN",
+                self.table,
+                self.column_names()
+            ))
+            .await?;
+        let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
+        for row in self.rows {
+            copy_row(&mut buf, row);
+            if buf.len() >= COPY_CHUNK {
+                copy.send(std::mem::take(&mut buf)).await?;
+                buf.reserve(COPY_CHUNK + 4096);
+            }
+        }
+        if !buf.is_empty() {
+            copy.send(buf).await?;
+        }
+        copy.finish().await?;
+        Ok(())
+    }
+
     /// The `INSERT … SELECT * FROM UNNEST(…)` of these rows, its parameters numbered after
     /// `bound`, and the arrays to bind.
     fn unnest(mut self, suffix: &str, bound: usize) -> Result<(String, Vec<Column>), sqlx::Error> {
@@ -244,6 +276,48 @@ impl Upsert {
             })
             .collect()
     }
+}
+
+/// One row in `COPY`'s text format: tab-separated, `\N` for NULL, backslash escapes.
+fn copy_row(buf: &mut Vec<u8>, row: Vec<Val>) {
+    use std::io::Write as _;
+    for (i, value) in row.into_iter().enumerate() {
+        if i > 0 {
+            buf.push(b'\t');
+        }
+        // Writing into a Vec cannot fail.
+        let _ = match value {
+            Val::I(x) | Val::OI(Some(x)) => write!(buf, "{x}"),
+            Val::D(d) => write!(buf, "{}", d.format("%Y-%m-%d")),
+            Val::T(t) | Val::OT(Some(t)) => {
+                copy_text(buf, &t);
+                Ok(())
+            }
+            Val::OI(None) | Val::OT(None) => {
+                buf.extend_from_slice(b"\\N");
+                Ok(())
+            }
+        };
+    }
+    buf.push(b'\n');
+}
+
+fn copy_text(buf: &mut Vec<u8>, text: &str) {
+    let mut rest = text.as_bytes();
+    while let Some(at) = rest
+        .iter()
+        .position(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
+        buf.extend_from_slice(&rest[..at]);
+        buf.extend_from_slice(match rest[at] {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            _ => b"\\r",
+        });
+        rest = &rest[at + 1..];
+    }
+    buf.extend_from_slice(rest);
 }
 
 fn merge_expr(dialect: Dialect, table: &str, c: &str, merge: Merge) -> String {
@@ -642,4 +716,29 @@ pub(crate) async fn execute_sqlite(
 ) -> Result<u64, sqlx::Error> {
     let q = bind_all!(sqlx::query(sql), values);
     Ok(q.execute(conn).await?.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_rows_escape_what_copy_text_format_reads_specially() {
+        let mut buf = Vec::new();
+        copy_row(
+            &mut buf,
+            vec![
+                Val::T("web:a".into()),
+                Val::I(-42),
+                Val::OT(Some("tab\there\nnew\\line\rend".into())),
+                Val::OT(None),
+                Val::OI(None),
+                Val::D(NaiveDate::from_ymd_opt(2026, 3, 7).expect("a date")),
+            ],
+        );
+        assert_eq!(
+            String::from_utf8(buf).expect("UTF-8"),
+            "web:a\t-42\ttab\\there\\nnew\\\\line\\rend\t\\N\t\\N\t2026-03-07\n"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use events_schema::RecordedEvent;
 
 /// One event in stored form (personal fields sealed), as the database holds it. Serialises as
 /// one flat JSON object, `payload` as JSON and `personal` in base64.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredEvent {
     pub global_position: i64,
     pub event_id: Uuid,
@@ -36,6 +36,35 @@ pub struct StoredEvent {
     )]
     pub personal: Option<Vec<u8>>,
 }
+
+/// Rows of `SELECT {read::COLUMNS}` (in that order), taken by index: by name, every column of
+/// every row would be looked up among the row's columns first.
+macro_rules! from_row {
+    ($row:ty) => {
+        impl<'r> sqlx::FromRow<'r, $row> for StoredEvent {
+            fn from_row(row: &'r $row) -> Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(StoredEvent {
+                    global_position: row.try_get(0)?,
+                    event_id: row.try_get(1)?,
+                    stream_id: row.try_get(2)?,
+                    stream_version: row.try_get(3)?,
+                    event_type: row.try_get(4)?,
+                    schema_version: row.try_get(5)?,
+                    occurred_at: row.try_get(6)?,
+                    recorded_at: row.try_get(7)?,
+                    correlation_id: row.try_get(8)?,
+                    causation_id: row.try_get(9)?,
+                    payload: row.try_get(10)?,
+                    key_id: row.try_get(11)?,
+                    personal: row.try_get(12)?,
+                })
+            }
+        }
+    };
+}
+from_row!(sqlx::postgres::PgRow);
+from_row!(sqlx::sqlite::SqliteRow);
 
 impl EventStore {
     /// Like [`EventStore::read_all`], in stored form: nothing is opened or decoded.

@@ -156,7 +156,21 @@ impl StreamId {
 
     /// The user whose stream this is, if it is a user stream.
     pub fn user_id(&self) -> Option<UserId> {
-        self.0.strip_prefix(Self::USER_PREFIX)?.parse().ok()
+        self.user_str().map(|id| UserId(id.to_owned()))
+    }
+
+    /// The same as text (`telegram:42` of `user-telegram:42`), borrowed: for readers that see
+    /// every event and only need the text.
+    pub fn user_str(&self) -> Option<&str> {
+        let id = self.0.strip_prefix(Self::USER_PREFIX)?;
+        let (channel, external) = id.split_once(':')?;
+        let channel = match channel {
+            "telegram" => Channel::Telegram,
+            "web" => Channel::Web,
+            _ => return None,
+        };
+        validate_external(channel, external).ok()?;
+        Some(id)
     }
 
     pub fn as_str(&self) -> &str {

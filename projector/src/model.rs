@@ -275,10 +275,9 @@ impl Changes {
 
     /// Folds one event of `partition` into the tables of `projections`.
     pub fn add(&mut self, projections: &[Projection], e: &RecordedEvent, partition: u32, tz: Tz) {
-        let Some(user_id) = e.stream_id.user_id() else {
+        let Some(user) = e.stream_id.user_str() else {
             return;
         };
-        let user = user_id.as_str();
         let at = micros(e.occurred_at);
         let day = day_of(e.occurred_at, tz);
         for projection in projections {

@@ -287,7 +287,10 @@ fn copy_row(buf: &mut Vec<u8>, row: Vec<Val>) {
         }
         // Writing into a Vec cannot fail.
         let _ = match value {
-            Val::I(x) | Val::OI(Some(x)) => write!(buf, "{x}"),
+            Val::I(x) | Val::OI(Some(x)) => {
+                buf.extend_from_slice(itoa::Buffer::new().format(x).as_bytes());
+                Ok(())
+            }
             Val::D(d) => write!(buf, "{}", d.format("%Y-%m-%d")),
             Val::T(t) | Val::OT(Some(t)) => {
                 copy_text(buf, &t);

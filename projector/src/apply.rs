@@ -47,6 +47,8 @@ pub struct Applier {
     checkpoints: bool,
     /// Tables written with plain inserts (a rebuild's bulk phase: rows never repeat).
     append_only: &'static [&'static str],
+    /// The keys written so far (a rebuild's bulk phase): rows with new keys are plain inserts.
+    fresh: Option<std::sync::Arc<sql::FreshKeys>>,
 }
 
 impl Applier {
@@ -60,6 +62,7 @@ impl Applier {
             suffix: "",
             checkpoints: true,
             append_only: &[],
+            fresh: None,
         }
     }
 
@@ -78,6 +81,7 @@ impl Applier {
             suffix: crate::rebuild::SUFFIX,
             checkpoints: false,
             append_only: crate::rebuild::APPEND_ONLY,
+            fresh: Some(std::sync::Arc::default()),
         }
     }
 
@@ -85,6 +89,7 @@ impl Applier {
     pub(crate) fn upserting(&self) -> Applier {
         Applier {
             append_only: &[],
+            fresh: None,
             ..self.clone()
         }
     }
@@ -174,6 +179,11 @@ impl Applier {
         let mut upserts = sql::upserts(changes);
         for upsert in &mut upserts {
             upsert.insert_only = self.append_only.contains(&upsert.table);
+            if let (Some(fresh), Dialect::Postgres) = (&self.fresh, dialect)
+                && !upsert.insert_only
+            {
+                fresh.split(upsert);
+            }
         }
         match tx {
             Tx::Postgres(t) => sql::write_pg(t, upserts, self.suffix).await?,

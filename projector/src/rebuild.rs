@@ -24,8 +24,8 @@ const STEP: i64 = 10_000;
 const READS_AHEAD: usize = 3;
 /// Counter rows held across flushes, at most.
 const HELD_COUNTER_ROWS: usize = 100_000;
-/// Events folded in memory between writes.
-const FLUSH_EVENTS: usize = 50_000;
+/// Events folded in memory between writes, unless the caller says otherwise.
+pub const FLUSH_EVENTS: u32 = 50_000;
 
 /// How a rebuild went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,13 +53,14 @@ pub struct Timings {
     pub swap: Duration,
 }
 
-/// Rebuilds `projections` (all of them when empty). `progress(position, head)` is called after
-/// every step.
+/// Rebuilds `projections` (all of them when empty), writing after every `flush_events` events.
+/// `progress(position, head)` is called after every step.
 pub async fn rebuild(
     store: &EventStore,
     tz: Tz,
     partitions: u32,
     projections: &[Projection],
+    flush_events: usize,
     mut progress: impl FnMut(i64, i64),
 ) -> Result<Rebuilt, ProjectorError> {
     let projections = if projections.is_empty() {
@@ -100,6 +101,8 @@ pub async fn rebuild(
         .first()
         .map_or(head, |e| e.global_position - 1);
     let mut reads = std::collections::VecDeque::new();
+    // A step never holds more events than a flush.
+    let step = STEP.min(i64::try_from(flush_events).unwrap_or(STEP)).max(1);
     let mut pending = Changes::default();
     let mut pending_events = 0usize;
     // Counter rows stay in memory across flushes (every flush would otherwise rewrite the same
@@ -108,7 +111,7 @@ pub async fn rebuild(
     let mut writing = Vec::new();
     loop {
         while reads.len() < READS_AHEAD && queued < head {
-            let through = (queued + STEP).min(head);
+            let through = (queued + step).min(head);
             reads.push_back(read_range(queued, through));
             queued = through;
         }
@@ -136,7 +139,7 @@ pub async fn rebuild(
         position = through;
         // Rows merge in memory over many steps (a user's row is written once per flush, not
         // once per step): far fewer rows reach the database.
-        if pending_events >= FLUSH_EVENTS {
+        if pending_events >= flush_events {
             held.absorb_counters(&mut pending);
             if held.counter_rows() >= HELD_COUNTER_ROWS {
                 pending.absorb_counters(&mut held);

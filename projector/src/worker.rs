@@ -151,6 +151,7 @@ async fn heartbeat(
             })
             .collect(),
         insert_only: false,
+        new_rows: Vec::new(),
     };
     let mut tx = crate::apply::Tx::begin(pool).await?;
     for (statement, values) in upsert.statements(tx.dialect(), "") {

@@ -45,12 +45,18 @@ pub async fn rebuild(config: &Config, args: &BenchRebuildArgs) -> anyhow::Result
             let cpu_before = cpu_seconds();
             let started = Instant::now();
             let only: Vec<_> = args.projection.into_iter().collect();
-            let rebuilt =
-                projector::rebuild::rebuild(&store, chrono_tz::UTC, PARTITIONS, &only, |p, h| {
+            let rebuilt = projector::rebuild::rebuild(
+                &store,
+                chrono_tz::UTC,
+                PARTITIONS,
+                &only,
+                projector::rebuild::FLUSH_EVENTS as usize,
+                |p, h| {
                     bar.set_length(u64::try_from(h).unwrap_or(0));
                     bar.set_position(u64::try_from(p).unwrap_or(0));
-                })
-                .await?;
+                },
+            )
+            .await?;
             let elapsed = started.elapsed().as_secs_f64();
             let cpu_after = cpu_seconds();
             bar.finish_and_clear();

@@ -33,10 +33,17 @@ pub async fn run(config: &Config, args: &BenchQueryArgs) -> anyhow::Result<()> {
     let result = async {
         let generated = super::pipeline::fill(&store, args.events, users).await?;
         let bar = super::progress(0, "building read tables");
-        projector::rebuild::rebuild(&store, chrono_tz::UTC, 8, &[], |p, h| {
-            bar.set_length(u64::try_from(h).unwrap_or(0));
-            bar.set_position(u64::try_from(p).unwrap_or(0));
-        })
+        projector::rebuild::rebuild(
+            &store,
+            chrono_tz::UTC,
+            8,
+            &[],
+            projector::rebuild::FLUSH_EVENTS as usize,
+            |p, h| {
+                bar.set_length(u64::try_from(h).unwrap_or(0));
+                bar.set_position(u64::try_from(p).unwrap_or(0));
+            },
+        )
         .await?;
         bar.finish_and_clear();
         let state = query_api::State::new(store.clone(), chrono_tz::UTC, Default::default(), None);

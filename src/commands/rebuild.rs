@@ -26,6 +26,7 @@ pub async fn run(config: &Config, args: &RebuildArgs) -> anyhow::Result<()> {
         config.report_timezone,
         u32::from(config.partitions),
         &projections,
+        args.flush_events as usize,
         |position, head| {
             bar.set_length(u64::try_from(head).unwrap_or(0));
             bar.set_position(u64::try_from(position).unwrap_or(0));

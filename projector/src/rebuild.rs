@@ -96,7 +96,7 @@ pub async fn rebuild(
     let mut head = store.head_position().await?;
     // Where the log starts (`salesbot reset` leaves the positions below it empty).
     let mut queued = store
-        .read_all(0, 1)
+        .read_all_stored(0, 1)
         .await?
         .first()
         .map_or(head, |e| e.global_position - 1);

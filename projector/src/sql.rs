@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use event_store::Pool;
+use rustc_hash::FxBuildHasher;
 
 use crate::model::Changes;
 
@@ -91,8 +92,6 @@ pub(crate) struct FreshKeys(std::sync::Mutex<FreshTables>);
 
 type FreshTables =
     std::collections::HashMap<&'static str, Option<hashbrown::HashSet<u64, FxBuildHasher>>>;
-
-use rustc_hash::FxBuildHasher;
 
 /// Keys remembered per table at most (about 10 bytes each).
 const FRESH_KEYS_LIMIT: usize = 1_000_000;
@@ -353,22 +352,17 @@ fn copy_row(buf: &mut Vec<u8>, row: Vec<Val>) {
         if i > 0 {
             buf.push(b'\t');
         }
-        // Writing into a Vec cannot fail.
-        let _ = match value {
+        match value {
             Val::I(x) | Val::OI(Some(x)) => {
                 buf.extend_from_slice(itoa::Buffer::new().format(x).as_bytes());
-                Ok(())
             }
-            Val::D(d) => write!(buf, "{}", d.format("%Y-%m-%d")),
-            Val::T(t) | Val::OT(Some(t)) => {
-                copy_text(buf, &t);
-                Ok(())
+            // Writing into a Vec cannot fail.
+            Val::D(d) => {
+                let _ = write!(buf, "{}", d.format("%Y-%m-%d"));
             }
-            Val::OI(None) | Val::OT(None) => {
-                buf.extend_from_slice(b"\\N");
-                Ok(())
-            }
-        };
+            Val::T(t) | Val::OT(Some(t)) => copy_text(buf, &t),
+            Val::OI(None) | Val::OT(None) => buf.extend_from_slice(b"\\N"),
+        }
     }
     buf.push(b'\n');
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use command_service::limits::Rate;
 use event_store::{BackendKind, DatabaseUrl, MasterKey, StoreConfig};
 use secrecy::SecretString;
 
@@ -49,6 +50,46 @@ pub struct Config {
     pub stream_replicas: u8,
     pub stream_max_age: Option<Duration>,
     pub log_format: LogFormat,
+    /// `CHAT_API_KEY`: lets a shop's backend name its web users.
+    pub chat_api_key: Option<SecretString>,
+    /// `CHAT_SESSION_TTL`: how long an anonymous web session lasts.
+    pub chat_session_ttl: Duration,
+    /// `CHAT_USER_RATE` / `CHAT_USER_BURST`: messages a minute per user, every channel.
+    pub chat_user_rate: Rate,
+    /// `CHAT_ADDRESS_RATE` / `CHAT_ADDRESS_BURST`: web requests a minute per network address
+    /// without `X-Chat-Key`.
+    pub chat_address_rate: Rate,
+    /// `CHAT_TRUST_FORWARDED_FOR`: take the web caller's address from `X-Forwarded-For`.
+    pub chat_trust_forwarded_for: bool,
+}
+
+/// Defaults of the abuse limits (README, "Limits").
+pub const DEFAULT_USER_RATE: Rate = Rate {
+    per_minute: 20,
+    burst: 10,
+};
+pub const DEFAULT_ADDRESS_RATE: Rate = Rate {
+    per_minute: 60,
+    burst: 30,
+};
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3_600);
+
+fn count(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    Ok(parse(name, |v| {
+        v.parse::<u32>()
+            .ok()
+            .filter(|n| *n <= 1_000_000)
+            .ok_or_else(|| format!("must be a whole number from 0 to 1000000, got `{v}`"))
+    })?
+    .unwrap_or(default))
+}
+
+/// A rate from its two variables; a burst of 0 means the same as the rate.
+fn rate(per_minute: &'static str, burst: &'static str, default: Rate) -> Result<Rate, ConfigError> {
+    Ok(Rate {
+        per_minute: count(per_minute, default.per_minute)?,
+        burst: count(burst, default.burst)?,
+    })
 }
 
 /// Reads a variable; unset and empty are the same.
@@ -239,6 +280,36 @@ impl Config {
             stream_replicas,
             stream_max_age,
             log_format,
+            chat_api_key: parse("CHAT_API_KEY", |v| {
+                if v.len() < 16 {
+                    Err("must be at least 16 characters (e.g. `openssl rand -hex 24`)".into())
+                } else {
+                    Ok(SecretString::from(v.to_owned()))
+                }
+            })?,
+            chat_session_ttl: parse("CHAT_SESSION_TTL", |v| {
+                humantime::parse_duration(v)
+                    .ok()
+                    .filter(|d| {
+                        *d >= Duration::from_secs(60) && *d <= Duration::from_secs(400 * 86_400)
+                    })
+                    .ok_or_else(|| {
+                        format!("must be a duration from 1m to 400d such as 30d, got `{v}`")
+                    })
+            })?
+            .unwrap_or(DEFAULT_SESSION_TTL),
+            chat_user_rate: rate("CHAT_USER_RATE", "CHAT_USER_BURST", DEFAULT_USER_RATE)?,
+            chat_address_rate: rate(
+                "CHAT_ADDRESS_RATE",
+                "CHAT_ADDRESS_BURST",
+                DEFAULT_ADDRESS_RATE,
+            )?,
+            chat_trust_forwarded_for: parse("CHAT_TRUST_FORWARDED_FOR", |v| match v {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(format!("must be `true` or `false`, got `{v}`")),
+            })?
+            .unwrap_or(false),
         })
     }
 

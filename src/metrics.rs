@@ -88,6 +88,15 @@ pub async fn render(store: &EventStore, nats: Option<&Nats>) -> anyhow::Result<S
             );
         }
     }
+    let name = "salesbot_chat_refused_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Messages this process refused (web: 429) or dropped (Telegram) for being \
+         over a rate limit.\n# TYPE {name} counter"
+    );
+    for (channel, count) in command_service::limits::refused_total() {
+        let _ = writeln!(out, "{name}{{channel=\"{}\"}} {count}", channel.as_str());
+    }
     Ok(out)
 }
 

@@ -326,9 +326,12 @@ pub async fn run_in_process(
     .await
 }
 
-/// Sends the shoppers' messages live to `POST <target>/api/messages`.
+/// Sends the shoppers' messages live to `POST <target>/api/messages`, naming each shopper as a
+/// shop's backend does (`user_id` with `X-Chat-Key`). A message refused with 429 is sent again
+/// after the `Retry-After` the server asked for (a few times at most), as a polite client would.
 pub async fn run_http(
     target: &url::Url,
+    chat_key: &str,
     shoppers: &[Shopper],
     concurrency: usize,
     rate: Option<f64>,
@@ -348,16 +351,44 @@ pub async fn run_http(
         progress,
         move |id, line| async move {
             let body = serde_json::json!({"user_id": id, "text": line.text, "username": id});
-            client
-                .post(endpoint.clone())
-                .json(&body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
+            for _ in 0..RETRIES_AFTER_429 {
+                let response = client
+                    .post(endpoint.clone())
+                    .header("X-Chat-Key", chat_key)
+                    .json(&body)
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                        let wait = r
+                            .headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .unwrap_or(1);
+                        tokio::time::sleep(Duration::from_secs(wait.min(60))).await;
+                    }
+                    Ok(r) if r.status().is_success() => return true,
+                    Ok(r) => {
+                        let status = r.status();
+                        let text = r.text().await.unwrap_or_default();
+                        tracing::warn!(%status, body = %text, "simulated message refused");
+                        return false;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "simulated message failed");
+                        return false;
+                    }
+                }
+            }
+            false
         },
     )
     .await)
 }
+
+/// How often `run_http` sends a message again after being told to slow down.
+const RETRIES_AFTER_429: usize = 10;
 
 /// A command service over `store` for in-process simulation (and benchmarks).
 pub fn service(store: event_store::EventStore, catalog: Arc<Catalog>) -> CommandService {

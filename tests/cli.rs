@@ -373,6 +373,7 @@ async fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
     }
     let child = cmd
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("CHAT_API_KEY", support::CHAT_KEY)
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("spawn serve");
@@ -521,12 +522,23 @@ async fn simulate_sends_live_traffic_to_a_running_salesbot() {
     let server_dir = tempfile::tempdir().expect("tempdir");
     let (mut child, url) = spawn_serve(server_dir.path()).await;
     let client_dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "simulate", "--users", "10", "--target", &url, "--rate", "200",
+    ];
+    // It names its shoppers as a shop's backend does, so it needs the target's chat key.
+    let o = salesbot(client_dir.path(), &[], &args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("CHAT_API_KEY"), "{}", stderr(&o));
     let o = salesbot(
         client_dir.path(),
-        &[],
-        &[
-            "simulate", "--users", "10", "--target", &url, "--rate", "200",
-        ],
+        &[("CHAT_API_KEY", "the-wrong-key-0123456789")],
+        &args,
+    );
+    assert!(!o.status.success(), "a wrong key sends nothing");
+    let o = salesbot(
+        client_dir.path(),
+        &[("CHAT_API_KEY", support::CHAT_KEY)],
+        &args,
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let sent: usize = stdout(&o)

@@ -19,6 +19,10 @@ fn client(port: u16, key: &str) -> Client {
         "X-API-Key",
         reqwest::header::HeaderValue::from_str(key).expect("header value"),
     );
+    headers.insert(
+        "X-Chat-Key",
+        reqwest::header::HeaderValue::from_static(support::CHAT_KEY),
+    );
     let http = reqwest::Client::builder()
         .default_headers(headers)
         .build()
@@ -142,6 +146,34 @@ async fn the_generated_client_calls_every_operation() {
         .expect("open")
         .expect("chunk");
     assert!(String::from_utf8_lossy(&first).contains("event: progress"));
+
+    // The chat route: as the shop's backend (X-Chat-Key), and anonymously (a new session).
+    use salesbot_admin_client::types::MessageRequest;
+    let message = |user: Option<&str>| MessageRequest {
+        button: false,
+        text: "what phones do you have?".parse().expect("text"),
+        user_id: user.map(|u| u.parse().expect("user id")),
+        username: None,
+    };
+    let reply = api
+        .post_message(&message(Some("client-ana")))
+        .await
+        .expect("postMessage")
+        .into_inner();
+    assert_eq!(reply.user_id, "client-ana");
+    assert!(reply.reply.contains("Nova X1"), "{}", reply.reply);
+    assert!(!reply.buttons.is_empty() && reply.session.is_none());
+    let anonymous = Client::new(&format!("http://127.0.0.1:{}", server.port));
+    let reply = anonymous
+        .post_message(&message(None))
+        .await
+        .expect("postMessage, anonymous")
+        .into_inner();
+    assert!(reply.user_id.starts_with("_anon-") && reply.session.is_some());
+    match anonymous.post_message(&message(Some("client-ana"))).await {
+        Err(salesbot_admin_client::Error::ErrorResponse(r)) => assert_eq!(r.status(), 403),
+        other => panic!("a user_id without the chat key: {other:?}"),
+    }
 
     let erased = api
         .erase_user(&someone)

@@ -352,6 +352,7 @@ async fn the_bot_keeps_answering_while_nats_is_down_and_the_relay_catches_up_in_
     for (user, text) in [("ana", "hi"), ("ana", secret), ("bob", "show me phones")] {
         let reply = client
             .post(format!("http://127.0.0.1:{}/api/messages", commands.port))
+            .header("X-Chat-Key", support::CHAT_KEY)
             .json(&serde_json::json!({"user_id": user, "text": text}))
             .send()
             .await

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::catalog::Catalog;
 use crate::engine::{ConversationState, Decision, Inbound, Reply, decide, order_id};
+use crate::limits::{Limiter, Rate};
 use crate::llm::Llm;
 
 /// Save a snapshot when loading had to fold more events than this after the last one.
@@ -84,6 +85,19 @@ pub enum Handled {
     Duplicate,
     /// Ignored on purpose (e.g. a button the bot never produced): nothing appended.
     Ignored,
+    /// The user was erased, and the message came through a session that ended with them
+    /// ([`Live::Required`]): nothing appended.
+    Ended,
+}
+
+/// Whether a message may go to a user who was erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    /// Telegram and the shop's backend name users themselves: a user who writes again after
+    /// their erasure goes on in the same stream.
+    Any,
+    /// An anonymous web session ends with its user's erasure: refuse ([`Handled::Ended`]).
+    Required,
 }
 
 /// The bot's command side over one event store and catalog.
@@ -103,6 +117,8 @@ pub struct CommandService {
     /// write by another process since is caught by the expected version, and then the state is
     /// reloaded from the log.
     states: Arc<std::sync::Mutex<HashMap<UserId, ConversationState>>>,
+    /// How many messages one user may send (every channel).
+    per_user: Arc<Limiter<UserId>>,
 }
 
 /// Users whose state is kept in memory at most (the cache is emptied when full).
@@ -118,7 +134,20 @@ impl CommandService {
             appended: Arc::new(tokio::sync::Notify::new()),
             llm: None,
             states: Arc::new(std::sync::Mutex::new(HashMap::new())),
+            per_user: Arc::new(Limiter::new(Rate::UNLIMITED)),
         }
+    }
+
+    /// Limits how many messages one user may send, on every channel (unlimited by default).
+    pub fn with_user_rate(mut self, rate: Rate) -> Self {
+        self.per_user = Arc::new(Limiter::new(rate));
+        self
+    }
+
+    /// Takes one message from the user's allowance, or says how long until they may send
+    /// again. Call it before [`Self::handle`]; a refused message is not recorded.
+    pub fn admit(&self, user: &UserId) -> Result<(), std::time::Duration> {
+        self.per_user.check(user)
     }
 
     fn cached(&self, user: &UserId) -> Option<ConversationState> {
@@ -241,12 +270,24 @@ impl CommandService {
     }
 
     /// Records one message and decides the answer.
-    #[tracing::instrument(skip(self, inbound), fields(user = %user))]
     pub async fn handle(
         &self,
         user: &UserId,
         inbound: &Inbound,
         ids: EventIds,
+    ) -> Result<Handled, ServiceError> {
+        self.handle_if(user, inbound, ids, Live::Any).await
+    }
+
+    /// As [`Self::handle`]; with [`Live::Required`], a user erased by then (as the log says
+    /// when the message is appended) gets [`Handled::Ended`] and nothing is recorded.
+    #[tracing::instrument(skip(self, inbound), fields(user = %user))]
+    pub async fn handle_if(
+        &self,
+        user: &UserId,
+        inbound: &Inbound,
+        ids: EventIds,
+        live: Live,
     ) -> Result<Handled, ServiceError> {
         let stream = user.stream_id();
         let _turn = self.turn(user).await;
@@ -260,6 +301,11 @@ impl CommandService {
                 Some(state) if attempt == 0 => (state, true),
                 _ => (self.load(user).await?, false),
             };
+            if live == Live::Required && state.erased {
+                // An erasure appended by any process moved the stream's version, so a stale
+                // state in memory fails its append below and is reloaded before this check.
+                return Ok(Handled::Ended);
+            }
             let order = order_id(stream.as_str(), state.version);
             let Some(mut decision) = decide(&state, inbound, &self.catalog, &order) else {
                 if from_memory {

@@ -51,6 +51,17 @@ impl MasterKey {
         BASE64.encode(self.0.as_slice())
     }
 
+    /// A key for another purpose (HKDF-SHA256 with `purpose` as its info), so that one secret
+    /// the operator keeps protects several things without any of them revealing the master key
+    /// or each other: e.g. the web chat's session tokens, which every instance must verify.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's limit (255 × 32), so expand cannot fail.
+        let _ = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"salesbot"), self.0.as_slice())
+            .expand(purpose.as_bytes(), &mut out);
+        out
+    }
+
     /// Reads the key file, or creates it (mode 0600) with a new key if it does not exist.
     pub fn load_or_generate(path: &Path) -> std::io::Result<Self> {
         match std::fs::read_to_string(path) {

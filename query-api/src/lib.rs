@@ -16,31 +16,41 @@ pub mod read;
 pub mod types;
 
 use poem::{EndpointExt as _, Route};
-use poem_openapi::OpenApiService;
+use poem_openapi::{OpenApi, OpenApiService};
 
 pub use api::{AdminApi, KeyDigest, State};
 
 /// The title and version the spec carries.
-pub const TITLE: &str = "salesbot admin API";
+pub const TITLE: &str = "salesbot API";
 
-fn service(state: State) -> OpenApiService<AdminApi, ()> {
-    OpenApiService::new(AdminApi { state }, TITLE, env!("CARGO_PKG_VERSION"))
+fn service<A: OpenApi>(api: A) -> OpenApiService<A, ()> {
+    OpenApiService::new(api, TITLE, env!("CARGO_PKG_VERSION"))
         .description(
-            "Figures of the sales chatbot, from its read models: funnel, conversion, products, \
-             users and the event log. Every route but `/admin/health` needs the header \
-             `X-API-Key: $ADMIN_API_KEY`. Periods are whole days in `REPORT_TIMEZONE`: \
-             `days=7|14|30|90` or `from`/`to` (ISO 8601). Errors are JSON: \
-             `{\"message\": \"...\"}`.",
+            "The sales chatbot's HTTP API. The admin routes (`/admin/...`) serve figures from \
+             its read models: funnel, conversion, products, users and the event log; every one \
+             but `/admin/health` needs the header `X-API-Key: $ADMIN_API_KEY`. Periods are \
+             whole days in `REPORT_TIMEZONE`: `days=7|14|30|90` or `from`/`to` (ISO 8601). \
+             The chat route (`POST /api/messages`) talks to the bot; in distributed mode \
+             command-service serves it and query-api the admin routes, one spec for both. \
+             Errors are JSON: `{\"message\": \"...\"}`.",
         )
         .license("MIT")
 }
 
 /// Adds the admin routes (`/admin/...`, errors as JSON, the key checked), `/openapi.json`, the
-/// docs UI at `/docs` and the dashboard at `/dashboard` to `route`. `key` is the admin key every route but health needs.
-pub fn mount(route: Route, state: State, key: KeyDigest) -> Route {
-    let service = service(state);
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+/// docs UI at `/docs` and the dashboard at `/dashboard` to `route`. `key` is the admin key
+/// every route but health needs. `also` is described in the same spec and docs but not served
+/// here: the web chat's API (`command_service::web::ChatApi`), which its own service mounts.
+pub fn mount<E: OpenApi + 'static>(route: Route, state: State, key: KeyDigest, also: E) -> Route {
+    let described = service((
+        AdminApi {
+            state: state.clone(),
+        },
+        also,
+    ));
+    let spec = described.spec_endpoint();
+    let docs = described.swagger_ui();
+    let service = service(AdminApi { state });
     let route = route
         .nest_no_strip(
             "/admin",

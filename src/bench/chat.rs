@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use poem::EndpointExt as _;
 use serde_json::json;
 
 use super::{histogram, progress, quantile_ms};
@@ -33,7 +32,7 @@ pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
     let catalog = Arc::new(crate::commands::load_catalog(config)?);
     let service = crate::simulate::service(store.clone(), catalog);
     let (acceptor, addr) = super::loopback().await?;
-    let app = command_service::web::routes().data(service);
+    let app = super::chat_routes(service);
     let server = tokio::spawn(async move {
         let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
     });
@@ -47,7 +46,7 @@ pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
         println!(
             "{}",
             json!({
-                "bench": "chat", "backend": backend, "users": args.users, "messages": args.messages,
+                "bench": "chat", "backend": backend, "limits": "raised", "users": args.users, "messages": args.messages,
                 "messages_per_sec": rate.round(), "p50_ms": quantile_ms(&latency, 0.5),
                 "p99_ms": quantile_ms(&latency, 0.99), "seconds": elapsed.as_secs_f64(),
             })
@@ -57,7 +56,7 @@ pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
             println!(
                 "{}",
                 json!({
-                    "bench": "chat_paced", "backend": backend, "users": args.users,
+                    "bench": "chat_paced", "backend": backend, "limits": "raised", "users": args.users,
                     "messages": args.messages, "target_messages_per_sec": target,
                     "messages_per_sec": rate.round(), "p50_ms": quantile_ms(&latency, 0.5),
                     "p99_ms": quantile_ms(&latency, 0.99), "seconds": elapsed.as_secs_f64(),
@@ -118,6 +117,7 @@ pub(crate) async fn load_on(
                 let t = Instant::now();
                 let response = client
                     .post(&url)
+                    .header("X-Chat-Key", super::CHAT_KEY)
                     .json(&json!({"user_id": user, "text": text}))
                     .send()
                     .await?;

@@ -13,6 +13,31 @@ use hdrhistogram::Histogram;
 use crate::cli::BenchBackend;
 use crate::config::Config;
 
+/// The `X-Chat-Key` the benchmarks' shoppers send, as a shop's backend naming its users would.
+pub const CHAT_KEY: &str = "salesbot-benchmark-chat-key";
+/// The abuse limits during benchmarks: raised far above any benchmark's rate, so each message
+/// still pays for its checks but none is refused (the JSON lines say `"limits": "raised"`).
+pub const RAISED_LIMIT: command_service::limits::Rate = command_service::limits::Rate {
+    per_minute: 1_000_000,
+    burst: 1_000_000,
+};
+
+/// The web chat's routes over `service`, as `salesbot serve` mounts them, with [`CHAT_KEY`]
+/// and the limits raised.
+pub fn chat_routes(service: command_service::service::CommandService) -> impl poem::Endpoint {
+    use poem::EndpointExt as _;
+    use rand::RngCore as _;
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    command_service::web::routes(command_service::web::WebConfig {
+        chat_api_key: Some(CHAT_KEY.to_owned()),
+        sessions: command_service::web::Sessions::new(key, crate::config::DEFAULT_SESSION_TTL),
+        address_rate: RAISED_LIMIT,
+        trust_forwarded_for: false,
+    })
+    .data(service.with_user_rate(RAISED_LIMIT))
+}
+
 /// A fresh database for a benchmark: Postgres on DATABASE_URL's server (or TEST_DATABASE_URL's,
 /// or the local default), SQLite in a temporary folder.
 pub async fn scratch(backend: BenchBackend, config: &Config) -> anyhow::Result<ScratchDatabase> {

@@ -22,7 +22,6 @@ use events_schema::{
     Money, NewEvent, OrderLine, OrderPlaced, PaymentMethod, PriceInquired, ProductViewed,
     PurchaseIntended, Sentiment, UserId, ViewSource,
 };
-use poem::EndpointExt as _;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::json;
 use tokio::sync::watch;
@@ -321,7 +320,7 @@ impl System {
             }
         }));
         let (acceptor, addr) = super::loopback().await?;
-        let app = command_service::web::routes().data(service);
+        let app = super::chat_routes(service);
         let mut stopped = stop.subscribe();
         tasks.push(tokio::spawn(async move {
             let _ = poem::Server::new_with_acceptor(acceptor)
@@ -456,7 +455,7 @@ pub async fn lag(config: &Config, args: &BenchLagArgs) -> anyhow::Result<()> {
         println!(
             "{}",
             json!({
-                "bench": "lag", "backend": "postgres+nats", "target_messages_per_sec": args.rate,
+                "bench": "lag", "backend": "postgres+nats", "limits": "raised", "target_messages_per_sec": args.rate,
                 "messages_per_sec": rate.round(), "seconds": args.seconds, "users": args.users,
                 "lag_p50_ms": quantile_ms(&lag, 0.5), "lag_p99_ms": quantile_ms(&lag, 0.99),
                 "lag_max_ms": quantile_ms(&lag, 1.0), "lag_samples": lag.len(),
@@ -491,7 +490,7 @@ pub async fn pipeline(config: &Config, args: &BenchPipelineArgs) -> anyhow::Resu
         println!(
             "{}",
             json!({
-                "bench": "pipeline", "backend": "postgres+nats", "users": args.users,
+                "bench": "pipeline", "backend": "postgres+nats", "limits": "raised", "users": args.users,
                 "messages": args.messages, "events": head,
                 "accepted_messages_per_sec": accepted_rate.round(),
                 "visible_messages_per_sec": (args.messages as f64 / visible.as_secs_f64()).round(),

@@ -47,7 +47,12 @@ pub async fn run(config: &Config, args: &BenchQueryArgs) -> anyhow::Result<()> {
         .await?;
         bar.finish_and_clear();
         let state = query_api::State::new(store.clone(), chrono_tz::UTC, Default::default(), None);
-        let app = query_api::mount(poem::Route::new(), state, query_api::KeyDigest::new(KEY));
+        let app = query_api::mount(
+            poem::Route::new(),
+            state,
+            query_api::KeyDigest::new(KEY),
+            (),
+        );
         let (acceptor, addr) = super::loopback().await?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {

@@ -136,7 +136,12 @@ pub async fn run_roles(
                 .collect(),
             nats.clone(),
         );
-        routes = query_api::mount(routes, state, query_api::KeyDigest::new(key));
+        routes = query_api::mount(
+            routes,
+            state,
+            query_api::KeyDigest::new(key),
+            command_service::web::ChatApi,
+        );
         match file {
             Some(file) => tracing::info!(
                 key = %key,
@@ -153,7 +158,8 @@ pub async fn run_roles(
     let mut service = None;
     let mut telegram = None;
     if let Some(catalog) = catalog.filter(|_| roles.commands) {
-        let mut svc = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
+        let mut svc = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock))
+            .with_user_rate(config.chat_user_rate);
         if let (Some(url), Some(model)) = (&config.llm_api_url, &config.llm_model) {
             let llm = Llm::new(LlmConfig {
                 url: url.clone(),
@@ -197,12 +203,14 @@ pub async fn run_roles(
                 command_service::telegram::webhook_endpoint(),
             );
         }
-        routes = routes.nest("/", command_service::web::routes()).at(
-            "/",
-            get(poem::endpoint::make_sync(|_| {
-                poem::web::Redirect::see_other("/chat")
-            })),
-        );
+        routes = routes
+            .nest("/", command_service::web::routes(web_config(config)?))
+            .at(
+                "/",
+                get(poem::endpoint::make_sync(|_| {
+                    poem::web::Redirect::see_other("/chat")
+                })),
+            );
         tracing::info!(
             products = catalog.products().len(),
             "the bot is ready: chat with it at http://{local}/chat"
@@ -245,6 +253,24 @@ pub async fn run_roles(
     }
     store.close().await;
     served.context("serving HTTP")
+}
+
+/// Who the web chat lets in, and how much (README, "Web chat identity" and "Limits").
+pub fn web_config(config: &Config) -> anyhow::Result<command_service::web::WebConfig> {
+    use secrecy::ExposeSecret as _;
+    let master = config.store_config().context("configuration")?.master_key;
+    Ok(command_service::web::WebConfig {
+        chat_api_key: config
+            .chat_api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_owned()),
+        sessions: command_service::web::Sessions::new(
+            master.derive(command_service::web::session::KEY_PURPOSE),
+            config.chat_session_ttl,
+        ),
+        address_rate: config.chat_address_rate,
+        trust_forwarded_for: config.chat_trust_forwarded_for,
+    })
 }
 
 /// Telegram, when `TELEGRAM_BOT_TOKEN` is set: webhook mode with `TELEGRAM_WEBHOOK_URL`, long

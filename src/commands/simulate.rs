@@ -23,7 +23,22 @@ pub async fn run(config: &Config, args: &SimulateArgs) -> anyhow::Result<()> {
     let concurrency = usize::try_from(args.concurrency).unwrap_or(32);
     let summary = match &args.target {
         Some(target) => {
-            simulate::run_http(target, &shoppers, concurrency, args.rate, &progress).await?
+            use secrecy::ExposeSecret as _;
+            let Some(key) = &config.chat_api_key else {
+                anyhow::bail!(
+                    "--target sends shoppers as a shop's backend does, with X-Chat-Key: set \
+                     CHAT_API_KEY to the target's key"
+                );
+            };
+            simulate::run_http(
+                target,
+                key.expose_secret(),
+                &shoppers,
+                concurrency,
+                args.rate,
+                &progress,
+            )
+            .await?
         }
         None => {
             let store = super::open_store(config).await?;

@@ -18,6 +18,13 @@ use event_store::testing::TestDatabase;
 /// Every variable salesbot reads, so the developer's environment cannot leak into a test.
 pub const VARIABLES: &[&str] = &[
     "DATABASE_URL",
+    "CHAT_API_KEY",
+    "CHAT_SESSION_TTL",
+    "CHAT_USER_RATE",
+    "CHAT_USER_BURST",
+    "CHAT_ADDRESS_RATE",
+    "CHAT_ADDRESS_BURST",
+    "CHAT_TRUST_FORWARDED_FOR",
     "NATS_URL",
     "ADMIN_API_KEY",
     "SALESBOT_MASTER_KEY",
@@ -166,6 +173,9 @@ pub async fn wait_caught_up(store: &EventStore, relay: bool, within: Duration) {
 }
 
 /// The variables of a test's processes: its database, master key and admin key.
+/// The `X-Chat-Key` of every server the tests start (`CHAT_API_KEY`).
+pub const CHAT_KEY: &str = "test-chat-key-0123456789";
+
 pub fn env_of(db: &TestDatabase, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![
         (
@@ -177,6 +187,7 @@ pub fn env_of(db: &TestDatabase, extra: &[(&str, &str)]) -> Vec<(String, String)
             db.config.master_key.to_base64(),
         ),
         ("ADMIN_API_KEY".to_owned(), "test-admin-key".to_owned()),
+        ("CHAT_API_KEY".to_owned(), CHAT_KEY.to_owned()),
     ];
     env.extend(
         extra

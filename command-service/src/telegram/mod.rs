@@ -8,7 +8,9 @@ pub mod update;
 
 use std::sync::Arc;
 
-use events_schema::{BotReplied, Channel, Currency, Event, Money, OrderPlaced, PaymentMethod};
+use events_schema::{
+    BotReplied, Channel, Currency, Event, Money, OrderPlaced, PaymentMethod, UserId,
+};
 use poem::http::StatusCode;
 use poem::web::{Data, Json};
 use poem::{IntoResponse, Request, Response, handler, post};
@@ -122,6 +124,9 @@ impl Telegram {
         let payments = self.payment_token.is_some();
         match update::read(update, &self.me, self.service.now(), payments) {
             Action::Message { user, inbound } => {
+                if self.over_limit(&user) {
+                    return Ok(());
+                }
                 let handled = self.service.handle(&user, &inbound, ids).await?;
                 tracing::debug!(?handled, "message");
             }
@@ -133,6 +138,9 @@ impl Telegram {
                 // Telegram shows a spinner until the query is answered: always answer.
                 if let Err(error) = self.bot.answer_callback_query(query_id).send().await {
                     tracing::warn!(%error, "answerCallbackQuery failed");
+                }
+                if self.over_limit(&user) {
+                    return Ok(());
                 }
                 match self.service.handle(&user, &inbound, ids).await? {
                     Handled::Ignored => {
@@ -240,6 +248,20 @@ impl Telegram {
             Action::Ignore(why) => tracing::debug!(why, "update ignored"),
         }
         Ok(())
+    }
+
+    /// Whether the user is over their message allowance. Telegram is never answered 429 (it
+    /// would slow delivery down for the whole bot): the update is acknowledged and dropped,
+    /// nothing recorded, nothing sent. Payments are never limited.
+    fn over_limit(&self, user: &UserId) -> bool {
+        match self.service.admit(user) {
+            Ok(()) => false,
+            Err(wait) => {
+                tracing::info!(%user, retry_in = ?wait, "over the per-user limit: update dropped");
+                crate::limits::count_refused(Channel::Telegram);
+                true
+            }
+        }
     }
 
     /// Long polling: fetch updates, handle each (committed) before asking for the next.

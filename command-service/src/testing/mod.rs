@@ -25,3 +25,24 @@ pub async fn serve_on_loopback(
     });
     (format!("http://{addr}"), server)
 }
+
+/// A clock tests move by hand (sessions expiring, limits refilling) instead of sleeping.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl ManualClock {
+    pub fn new(at: chrono::DateTime<chrono::Utc>) -> ManualClock {
+        ManualClock(std::sync::Mutex::new(at))
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *now += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+    }
+}
+
+impl crate::service::Clock for ManualClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

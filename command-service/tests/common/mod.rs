@@ -7,8 +7,10 @@ pub use command_service::testing::fake_telegram;
 use std::sync::Arc;
 
 use command_service::catalog::Catalog;
-use command_service::service::{CommandService, SystemClock};
+use command_service::limits::Rate;
+use command_service::service::{Clock, CommandService, SystemClock};
 use command_service::telegram::{Telegram, TelegramConfig};
+use command_service::web::{Sessions, WebConfig};
 use event_store::EventStore;
 use event_store::testing::TestDatabase;
 use poem::EndpointExt as _;
@@ -27,25 +29,67 @@ pub struct TestApp {
 }
 
 pub const WEBHOOK_SECRET: &str = "test-secret_123";
+/// The `X-Chat-Key` of every test app: `say` names users as a shop's backend would.
+pub const CHAT_KEY: &str = "test-chat-key-0123456789";
+/// Every test app derives sessions from the same secret, as instances sharing a master key do.
+pub const SESSION_KEY: [u8; 32] = [42; 32];
+
+/// How a test app is set up beyond its database.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub user_rate: Rate,
+    pub address_rate: Rate,
+    pub session_ttl: std::time::Duration,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    /// No limits (tests that flood on purpose), sessions of 30 days, the system clock.
+    fn default() -> Options {
+        Options {
+            user_rate: Rate::UNLIMITED,
+            address_rate: Rate::UNLIMITED,
+            session_ttl: std::time::Duration::from_secs(30 * 86_400),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
 pub const PROVIDER_TOKEN: &str = "284685063:TEST:provider";
 
 impl TestApp {
     /// Opens the store of `db` and serves the web chat routes on 127.0.0.1:<free port>.
     pub async fn spawn(db: &TestDatabase) -> TestApp {
-        Self::spawn_with(db, None, None).await
+        Self::spawn_with(db, None, None, Options::default()).await
+    }
+
+    /// The web chat with other limits, session lifetime or clock.
+    pub async fn spawn_configured(db: &TestDatabase, options: Options) -> TestApp {
+        Self::spawn_with(db, None, None, options).await
+    }
+
+    /// Telegram (as [`Self::spawn_with_telegram`]) with the given options.
+    pub async fn spawn_telegram_configured(
+        db: &TestDatabase,
+        api_url: &str,
+        options: Options,
+    ) -> TestApp {
+        let mut app = Self::spawn_with(db, Some(api_url), None, options).await;
+        app.start_outbox().await;
+        app
     }
 
     /// The web chat plus Telegram against the fake Bot API at `api_url` (webhook routes mounted,
     /// outbox sender running).
     pub async fn spawn_with_telegram(db: &TestDatabase, api_url: &str) -> TestApp {
-        let mut app = Self::spawn_with(db, Some(api_url), None).await;
+        let mut app = Self::spawn_with(db, Some(api_url), None, Options::default()).await;
         app.start_outbox().await;
         app
     }
 
     /// As [`Self::spawn_with_telegram`], with Telegram Payments (a provider token) on.
     pub async fn spawn_with_payments(db: &TestDatabase, api_url: &str) -> TestApp {
-        let mut app = Self::spawn_with(db, Some(api_url), Some(PROVIDER_TOKEN)).await;
+        let mut app =
+            Self::spawn_with(db, Some(api_url), Some(PROVIDER_TOKEN), Options::default()).await;
         app.start_outbox().await;
         app
     }
@@ -54,10 +98,20 @@ impl TestApp {
         db: &TestDatabase,
         telegram_api: Option<&str>,
         provider_token: Option<&str>,
+        options: Options,
     ) -> TestApp {
         let store = db.open_for_test().await;
         let catalog = Arc::new(Catalog::demo().expect("demo catalog"));
-        let service = CommandService::new(store.clone(), catalog, Arc::new(SystemClock));
+        let service = CommandService::new(store.clone(), catalog, options.clock.clone())
+            .with_user_rate(options.user_rate);
+        let web = || {
+            command_service::web::routes(WebConfig {
+                chat_api_key: Some(CHAT_KEY.to_owned()),
+                sessions: Sessions::new(SESSION_KEY, options.session_ttl),
+                address_rate: options.address_rate,
+                trust_forwarded_for: false,
+            })
+        };
         let telegram = match telegram_api {
             None => None,
             Some(url) => {
@@ -76,7 +130,7 @@ impl TestApp {
             }
         };
         let app = match &telegram {
-            Some(t) => command_service::web::routes()
+            Some(t) => web()
                 .at(
                     "/telegram/webhook",
                     command_service::telegram::webhook_endpoint(),
@@ -84,7 +138,7 @@ impl TestApp {
                 .data(service.clone())
                 .data(t.clone())
                 .boxed(),
-            None => command_service::web::routes().data(service.clone()).boxed(),
+            None => web().data(service.clone()).boxed(),
         };
         let (url, server) = command_service::testing::serve_on_loopback(app).await;
         TestApp {
@@ -157,28 +211,69 @@ impl TestApp {
         )
     }
 
-    /// `POST /api/messages` with a raw body: (status, JSON body).
+    /// `POST /api/messages` with a raw body and no credentials: (status, JSON body).
     pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
-        let response = self
-            .client
-            .post(format!("{}/api/messages", self.url))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("request");
+        let response = self.post(&[], body).await;
         let status = response.status().as_u16();
         let json = response.json().await.unwrap_or(serde_json::Value::Null);
         (status, json)
     }
 
-    /// Sends a message as web user `user`; returns the reply text (panics unless 200).
+    /// `POST /api/messages` with a raw body as the shop's backend (`X-Chat-Key`).
+    pub async fn post_keyed(&self, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
+        let response = self.post(&[("X-Chat-Key", CHAT_KEY)], body).await;
+        let status = response.status().as_u16();
+        let json = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    /// `POST /api/messages` with the given headers and body, as JSON.
+    pub async fn post(
+        &self,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/api/messages", self.url))
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Sends a message as web user `user`, named by the shop's backend; returns the reply text
+    /// (panics unless 200).
     pub async fn say(&self, user: &str, text: &str) -> String {
         let (status, body) = self
-            .post_raw(serde_json::json!({"user_id": user, "text": text}).to_string())
+            .post_keyed(serde_json::json!({"user_id": user, "text": text}).to_string())
             .await;
         assert_eq!(status, 200, "{text}: {body}");
         body["reply"].as_str().expect("reply text").to_owned()
+    }
+
+    /// Sends a message in an anonymous session (`Authorization: Bearer`), or starts one when
+    /// `session` is `None`: (status, JSON body).
+    pub async fn say_in_session(
+        &self,
+        session: Option<&str>,
+        text: &str,
+    ) -> (u16, serde_json::Value) {
+        let auth = session.map(|s| format!("Bearer {s}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("Authorization", a)])
+            .unwrap_or_default();
+        let response = self
+            .post(&headers, serde_json::json!({"text": text}).to_string())
+            .await;
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {

@@ -1,0 +1,511 @@
+//! `POST /api/messages`, described by poem-openapi so that the spec says exactly what the route
+//! takes and answers: the three ways in (`X-Chat-Key`, a session as `Authorization: Bearer`, the
+//! `/chat` page's cookie, or none for a new session), the body's limits and every status.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Endpoint, IntoResponse as _, Request, Response};
+use poem_openapi::auth::{ApiKey, Bearer};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme, Tags};
+
+use events_schema::{Channel, MessageKind, UserId};
+
+use super::session::Session;
+use super::{MAX_BODY_BYTES, WebChat, is_https};
+use crate::engine::Inbound;
+use crate::limits::retry_after_secs;
+use crate::service::{CommandService, EventIds, Handled, Live};
+
+/// The web chat's API (its routes are mounted by [`super::routes`]; the type alone gives the
+/// spec, so a server that only documents it needs no state).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChatApi;
+
+#[derive(Debug, Tags)]
+enum ChatTag {
+    /// Talking to the bot from a web page or another front end.
+    Chat,
+}
+
+/// A message to the bot.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields, example)]
+struct MessageRequest {
+    /// The message, 1 to 2,000 characters; for a button press, the button's `data`.
+    #[oai(validator(min_length = 1, max_length = 2000))]
+    text: String,
+    /// The shop's own id for the user (its backend authenticated them): only with
+    /// `X-Chat-Key`, and required with it. Stored as `web:<user_id>`. Ids starting with `_`
+    /// are the server's own (anonymous sessions).
+    #[oai(validator(pattern = r"^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,63}$"))]
+    user_id: Option<String>,
+    /// The name to greet the user by.
+    #[oai(validator(max_length = 64))]
+    username: Option<String>,
+    /// True when `text` is the `data` of a button the bot offered.
+    #[oai(default)]
+    button: bool,
+}
+
+impl poem_openapi::types::Example for MessageRequest {
+    fn example() -> Self {
+        MessageRequest {
+            text: "what laptops do you have under $800?".into(),
+            user_id: None,
+            username: Some("Ana".into()),
+            button: false,
+        }
+    }
+}
+
+/// A button under the reply; pressing it sends its `data` with `"button": true`.
+#[derive(Debug, Object)]
+struct ChatButton {
+    label: String,
+    data: String,
+}
+
+/// The bot's reply.
+#[derive(Debug, Object)]
+struct MessageReply {
+    /// The user the message was recorded for (without the `web:` prefix).
+    user_id: String,
+    reply: String,
+    buttons: Vec<ChatButton>,
+    /// Ids of the products the reply offers, in order.
+    products: Vec<String>,
+    /// A new session token (sent when a session starts, or is renewed past half its
+    /// lifetime, for callers using `Authorization: Bearer`): send it back as
+    /// `Authorization: Bearer <session>` from now on. Absent otherwise.
+    #[oai(skip_serializing_if_is_none)]
+    session: Option<String>,
+}
+
+/// The body of every error of the chat route.
+#[derive(Debug, Object)]
+struct ChatError {
+    /// What went wrong, for a person.
+    message: String,
+}
+
+#[derive(Debug, ApiResponse)]
+#[oai(bad_request_handler = "bad_request")]
+enum PostMessageResponse {
+    /// Recorded and answered. A caller without credentials gets its new `session` in the body;
+    /// the `/chat` page's cookie is set or renewed through `Set-Cookie`.
+    #[oai(status = 200)]
+    Ok(
+        Json<MessageReply>,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
+    /// The body is not JSON, or breaks the schema (a missing or over-long `text`, an unknown
+    /// field, a malformed `user_id`).
+    #[oai(status = 400)]
+    BadRequest(Json<ChatError>),
+    /// `X-Chat-Key` is wrong (or no key is configured), or the session is not valid, expired,
+    /// or ended with its user's erasure: send without `Authorization` to start a new one.
+    #[oai(status = 401)]
+    Unauthorized(Json<ChatError>),
+    /// `user_id` without `X-Chat-Key`: only the shop's backend names users.
+    #[oai(status = 403)]
+    Forbidden(Json<ChatError>),
+    /// The body is larger than 16 KiB.
+    #[oai(status = 413)]
+    TooLarge(Json<ChatError>),
+    /// The body is not `application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ChatError>),
+    /// `X-Chat-Key` without `user_id`, or `"button": true` with data the bot never offered.
+    #[oai(status = 422)]
+    Unprocessable(Json<ChatError>),
+    /// Too many messages from this user, or from this address without `X-Chat-Key`; retry
+    /// after `Retry-After` seconds. Nothing was recorded.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ChatError>, #[oai(header = "Retry-After")] u64),
+    /// The message could not be recorded (the database is unavailable); retry.
+    #[oai(status = 503)]
+    Unavailable(Json<ChatError>),
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> PostMessageResponse {
+    let body = Json(ChatError {
+        message: message.into(),
+    });
+    match status {
+        StatusCode::UNAUTHORIZED => PostMessageResponse::Unauthorized(body),
+        StatusCode::FORBIDDEN => PostMessageResponse::Forbidden(body),
+        StatusCode::PAYLOAD_TOO_LARGE => PostMessageResponse::TooLarge(body),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => PostMessageResponse::UnsupportedMediaType(body),
+        StatusCode::UNPROCESSABLE_ENTITY => PostMessageResponse::Unprocessable(body),
+        StatusCode::SERVICE_UNAVAILABLE => PostMessageResponse::Unavailable(body),
+        _ => PostMessageResponse::BadRequest(body),
+    }
+}
+
+fn too_many(wait: std::time::Duration, whose: &str) -> PostMessageResponse {
+    crate::limits::count_refused(Channel::Web);
+    let secs = retry_after_secs(wait);
+    PostMessageResponse::TooManyRequests(
+        Json(ChatError {
+            message: format!("too many messages from {whose}; retry in {secs} s"),
+        }),
+        secs,
+    )
+}
+
+fn bad_request(error: poem::Error) -> PostMessageResponse {
+    if error.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return self::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be JSON (Content-Type: application/json)",
+        );
+    }
+    self::error(StatusCode::BAD_REQUEST, error.to_string())
+}
+
+/// `X-Chat-Key: $CHAT_API_KEY`: the shop's backend, naming its users.
+#[derive(Debug, SecurityScheme)]
+#[oai(
+    rename = "ChatKey",
+    ty = "api_key",
+    key_name = "X-Chat-Key",
+    key_in = "header"
+)]
+struct ChatKey(ApiKey);
+
+/// `Authorization: Bearer <session>`: an anonymous session, as issued in a reply's `session`.
+#[derive(Debug, SecurityScheme)]
+#[oai(rename = "Session", ty = "bearer")]
+struct SessionBearer(Bearer);
+
+/// The `/chat` page's session cookie (HttpOnly, SameSite=Strict; set by `GET /chat`).
+#[derive(Debug, SecurityScheme)]
+#[oai(
+    rename = "SessionCookie",
+    ty = "api_key",
+    key_name = "salesbot_session",
+    key_in = "cookie"
+)]
+struct SessionCookie(ApiKey);
+
+/// The way in a request took; none at all starts a new anonymous session. The values are only
+/// taken here, and checked by the handler, so that a wrong one is refused rather than treated
+/// as no credentials.
+#[derive(Debug, SecurityScheme)]
+enum ChatAuth {
+    Key(ChatKey),
+    Bearer(SessionBearer),
+    Cookie(SessionCookie),
+    #[oai(fallback)]
+    Anonymous,
+}
+
+/// Who sends the message, once the credentials are checked.
+enum Sender {
+    /// Named by the shop's backend.
+    Named(UserId),
+    /// An anonymous session: the token to hand out (new or renewed), and how.
+    Session {
+        session: Session,
+        token: Option<String>,
+        cookie: bool,
+    },
+}
+
+#[OpenApi]
+impl ChatApi {
+    /// Send a message to the bot
+    ///
+    /// Records the message (and what the bot read in it) in the user's stream and answers with
+    /// the bot's reply. A shop's backend names its users with `user_id` and `X-Chat-Key`;
+    /// anyone else gets an anonymous session: its token comes back as `session` in the first
+    /// reply and goes back as `Authorization: Bearer <session>`, or, on the `/chat` page, as
+    /// an HttpOnly cookie. Sessions last `CHAT_SESSION_TTL` (default 30 days) and end when
+    /// their user is erased. Limits: `CHAT_USER_RATE` messages a minute per user, and
+    /// `CHAT_ADDRESS_RATE` requests a minute per address without `X-Chat-Key` (429 with
+    /// `Retry-After`). A refused request records nothing.
+    #[oai(
+        path = "/api/messages",
+        method = "post",
+        operation_id = "postMessage",
+        tag = "ChatTag::Chat"
+    )]
+    async fn post_message(
+        &self,
+        req: &Request,
+        Data(service): Data<&CommandService>,
+        Data(chat): Data<&Arc<WebChat>>,
+        auth: ChatAuth,
+        body: Json<MessageRequest>,
+    ) -> PostMessageResponse {
+        let now = service.now();
+        let request = body.0;
+        let sender = match auth {
+            ChatAuth::Key(key) => {
+                if !chat.chat_key_matches(&key.0.key) {
+                    return error(
+                        StatusCode::UNAUTHORIZED,
+                        "X-Chat-Key is not this shop's key",
+                    );
+                }
+                let Some(id) = &request.user_id else {
+                    return error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "user_id is required with X-Chat-Key (the user your backend authenticated)",
+                    );
+                };
+                match UserId::new(Channel::Web, id) {
+                    Ok(user) if !id.starts_with('_') => Sender::Named(user),
+                    _ => {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            "user_id: 1-64 of letters, digits, `_`, `-`, `.`, not starting with `_`",
+                        );
+                    }
+                }
+            }
+            anonymous => {
+                if request.user_id.is_some() {
+                    return error(
+                        StatusCode::FORBIDDEN,
+                        "user_id may only be sent by the shop's backend, with X-Chat-Key; \
+                         leave it out to chat in a session",
+                    );
+                }
+                if let Err(wait) = chat.per_address.check(&chat.address(req)) {
+                    return too_many(wait, "this address");
+                }
+                match anonymous {
+                    ChatAuth::Bearer(bearer) => match chat.sessions.verify(&bearer.0.token, now) {
+                        Ok(session) => {
+                            let token = chat
+                                .sessions
+                                .due_for_renewal(&session, now)
+                                .then(|| chat.sessions.renew(&session, now).1);
+                            Sender::Session {
+                                session,
+                                token,
+                                cookie: false,
+                            }
+                        }
+                        Err(why) => {
+                            tracing::debug!(%why, "session token refused");
+                            return error(
+                                StatusCode::UNAUTHORIZED,
+                                "the session is not valid or has expired; send without \
+                                     Authorization to start a new one",
+                            );
+                        }
+                    },
+                    ChatAuth::Cookie(cookie) => match chat.sessions.verify(&cookie.0.key, now) {
+                        Ok(session) => {
+                            let token = chat
+                                .sessions
+                                .due_for_renewal(&session, now)
+                                .then(|| chat.sessions.renew(&session, now).1);
+                            Sender::Session {
+                                session,
+                                token,
+                                cookie: true,
+                            }
+                        }
+                        // The page's cookie expired (or the key changed): the page goes on
+                        // as a new anonymous shopper, through a new cookie.
+                        Err(_) => {
+                            let (session, token) = chat.sessions.start(now);
+                            Sender::Session {
+                                session,
+                                token: Some(token),
+                                cookie: true,
+                            }
+                        }
+                    },
+                    _ => {
+                        if req
+                            .headers()
+                            .contains_key(poem::http::header::AUTHORIZATION)
+                        {
+                            return error(
+                                StatusCode::UNAUTHORIZED,
+                                "Authorization must be `Bearer <session>`",
+                            );
+                        }
+                        let (session, token) = chat.sessions.start(now);
+                        Sender::Session {
+                            session,
+                            token: Some(token),
+                            cookie: false,
+                        }
+                    }
+                }
+            }
+        };
+        if let Err(wait) = service.admit(user_of(&sender)) {
+            return too_many(wait, "this user");
+        }
+        let inbound = Inbound {
+            channel: Channel::Web,
+            kind: if request.button {
+                MessageKind::Button
+            } else {
+                MessageKind::Text
+            },
+            text: Some(request.text),
+            message_id: None,
+            chat_id: None,
+            username: request.username.clone(),
+            display_name: request.username,
+            language: None,
+            at: now,
+            payments: false,
+        };
+        let live = match sender {
+            Sender::Named(_) => Live::Any,
+            Sender::Session { .. } => Live::Required,
+        };
+        let mut sender = sender;
+        let mut handled = service
+            .handle_if(user_of(&sender), &inbound, EventIds::Fresh, live)
+            .await;
+        if matches!(handled, Ok(Handled::Ended))
+            && let Sender::Session { cookie: true, .. } = sender
+        {
+            // The page's user was erased: it goes on as a new anonymous shopper.
+            let (session, token) = chat.sessions.start(now);
+            sender = Sender::Session {
+                session,
+                token: Some(token),
+                cookie: true,
+            };
+            handled = service
+                .handle_if(user_of(&sender), &inbound, EventIds::Fresh, live)
+                .await;
+        }
+        match handled {
+            Ok(Handled::Answered { reply, .. }) => {
+                let (user, session, set_cookie) = match sender {
+                    Sender::Named(user) => (user, None, None),
+                    Sender::Session {
+                        session,
+                        token,
+                        cookie: true,
+                    } => (
+                        session.user,
+                        None,
+                        token.map(|t| chat.sessions.cookie(&t, is_https(req))),
+                    ),
+                    Sender::Session {
+                        session,
+                        token,
+                        cookie: false,
+                    } => (session.user, token, None),
+                };
+                PostMessageResponse::Ok(
+                    Json(MessageReply {
+                        user_id: user.external().to_owned(),
+                        reply: reply.text,
+                        buttons: reply
+                            .buttons
+                            .into_iter()
+                            .map(|b| ChatButton {
+                                label: b.label,
+                                data: b.data,
+                            })
+                            .collect(),
+                        products: reply.products,
+                        session,
+                    }),
+                    set_cookie,
+                )
+            }
+            Ok(Handled::Ignored) => error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "that button is not one the bot offered",
+            ),
+            Ok(Handled::Ended) => error(
+                StatusCode::UNAUTHORIZED,
+                "this session ended (its user was erased); send without Authorization to start \
+                 a new one",
+            ),
+            // Web messages get fresh ids: a duplicate would be a bug, not the caller's retry.
+            Ok(Handled::Duplicate) => {
+                tracing::error!("a web message's fresh event ids were stored already");
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the message could not be recorded; please retry",
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "web message failed");
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the message could not be recorded; please retry",
+                )
+            }
+        }
+    }
+}
+
+fn user_of(sender: &Sender) -> &UserId {
+    match sender {
+        Sender::Named(user) => user,
+        Sender::Session { session, .. } => &session.user,
+    }
+}
+
+/// Reads at most [`MAX_BODY_BYTES`] of the body before anything else runs (413 above, whether
+/// or not the request said its length), so no handler ever holds more.
+pub(crate) async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let body = req.take_body();
+    match body.into_bytes_limit(MAX_BODY_BYTES).await {
+        Ok(bytes) => req.set_body(bytes),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return Ok(json_message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the body may be at most {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        Err(e) => {
+            return Ok(json_message(
+                StatusCode::BAD_REQUEST,
+                &format!("the body could not be read: {e}"),
+            ));
+        }
+    }
+    Ok(next.call(req).await?.into_response())
+}
+
+fn json_message(status: StatusCode, message: &str) -> Response {
+    poem::web::Json(serde_json::json!({ "message": message }))
+        .with_status(status)
+        .into_response()
+}
+
+/// Errors poem raises itself around the route (an unknown method, say) in the same JSON shape.
+pub(crate) async fn json_error(error: poem::Error) -> Response {
+    let status = error.status();
+    let message = if status.is_server_error() {
+        tracing::error!(%error, "web chat: unexpected error");
+        "internal error".to_owned()
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        "method not allowed on this route".to_owned()
+    } else {
+        error.to_string()
+    };
+    json_message(status, &message)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_spec_names_the_cookie_the_page_gets() {
+        let spec = poem_openapi::OpenApiService::new(super::ChatApi, "t", "1").spec();
+        assert!(
+            spec.contains(&format!("\"name\": \"{}\"", crate::web::session::COOKIE)),
+            "{spec}"
+        );
+    }
+}

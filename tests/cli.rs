@@ -391,6 +391,83 @@ async fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
     (child, url)
 }
 
+/// `salesbot serve` in `dir` with `RUST_LOG=info`, as a newcomer runs it, stopped with SIGTERM
+/// once `/health` answers (after `while_up` ran against its URL); returns everything it
+/// printed, stdout and stderr.
+async fn serve_once<F, Fut>(dir: &Path, while_up: F) -> String
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let port = support::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut child = support::command(support::SALESBOT, dir, &[])
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !reqwest::get(format!("{url}/health"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "serve never became healthy: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    while_up(url).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("output");
+    assert!(
+        out.status.success(),
+        "serve exits cleanly: {:?}",
+        out.status
+    );
+    format!("{}{}", stdout(&out), stderr(&out))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_generated_admin_key_is_printed_on_the_start_that_creates_it_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = serve_once(dir.path(), |_| async {}).await;
+    let key = std::fs::read_to_string(dir.path().join("data/admin.key")).expect("key file");
+    let key = key.trim();
+    assert!(key.len() >= 32, "a real key: {key}");
+    assert!(
+        first.contains(key),
+        "the first start shows the new key: {first}"
+    );
+
+    let second = serve_once(dir.path(), |_| async {}).await;
+    assert!(
+        !second.contains(key),
+        "later starts never print the key: {second}"
+    );
+    assert!(
+        second.contains("data/admin.key"),
+        "later starts say where the key is kept: {second}"
+    );
+    for output in [&first, &second] {
+        assert!(
+            output.contains("/dashboard"),
+            "with the dashboard URL: {output}"
+        );
+    }
+}
+
 fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -294,10 +294,13 @@ impl Config {
             ),
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) if !text.trim().is_empty() => Ok(AdminKey {
-                key: SecretString::from(text.trim().to_owned()),
-                source: AdminKeySource::Kept(path),
-            }),
+            Ok(text) if !text.trim().is_empty() => {
+                event_store::private::tighten_file(&path).map_err(unusable)?;
+                Ok(AdminKey {
+                    key: SecretString::from(text.trim().to_owned()),
+                    source: AdminKeySource::Kept(path),
+                })
+            }
             Ok(_) => Err(unusable(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "it is empty",
@@ -308,7 +311,7 @@ impl Config {
                 rand::rng().fill_bytes(&mut bytes);
                 let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(unusable)?;
+                    event_store::private::create_dir(dir).map_err(unusable)?;
                 }
                 write_private(&path, &key).map_err(unusable)?;
                 Ok(AdminKey {

@@ -325,19 +325,15 @@ impl CommandService {
 }
 
 impl CommandService {
-    /// Replaces the reply's wording with the model's where it may (the events stay the rules').
     /// This user's turn: their messages are decided one at a time in this process.
     async fn turn(&self, user: &UserId) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        user.hash(&mut h);
-        let stripe = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
-        match self.stripes.get(stripe) {
+        match self.stripes.get(lock_stripe(user)) {
             Some(lock) => Some(lock.lock().await),
             None => None,
         }
     }
 
+    /// Replaces the reply's wording with the model's where it may (the events stay the rules').
     /// The prompt's history comes from the log, never from memory, so an erasure made by
     /// another process is never sent to the model.
     async fn word_with_llm(&self, user: &UserId, inbound: &Inbound, decision: &mut Decision) {
@@ -371,6 +367,15 @@ impl CommandService {
         }
         decision.reply.text = worded;
     }
+}
+
+/// The lock stripe whose turns `user` shares with every other user hashed to it (public so
+/// that tests can find two users who share one).
+pub fn lock_stripe(user: &UserId) -> usize {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    user.hash(&mut h);
+    usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0)
 }
 
 /// Ids, time and causation: every event of the message is caused by its `MessageReceived` and

@@ -295,3 +295,52 @@ async fn a_message_sent_during_a_slow_model_call_is_answered_and_nothing_is_lost
         "{history:?}"
     );
 }
+
+/// Telegram redelivers an update whose model call is still running: both deliveries wait for
+/// the model, one records and answers, the other finds its events recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_telegram_update_redelivered_during_a_slow_model_call_is_recorded_once() {
+    let db = TestDatabase::sqlite_for_test();
+    let fake = FakeLlm::start(Behaviour::Held("Hi! How can I help?".into())).await;
+    let service = service_waiting(&db, &fake, Duration::from_secs(60)).await;
+    let user = UserId::new(Channel::Telegram, "424242001").expect("id");
+    let update = Inbound {
+        channel: Channel::Telegram,
+        ..text("hello there")
+    };
+    let ids = EventIds::Telegram {
+        bot_id: 1,
+        update_id: 7,
+    };
+    let deliveries: Vec<_> = (0..2)
+        .map(|_| {
+            let (service, user, update) = (service.clone(), user.clone(), update.clone());
+            tokio::spawn(async move { service.handle(&user, &update, ids).await })
+        })
+        .collect();
+    fake.wait_for_requests(2, PROMPTLY).await;
+    fake.release();
+    let mut outcomes = Vec::new();
+    for delivery in deliveries {
+        let handled = tokio::time::timeout(PROMPTLY, delivery)
+            .await
+            .expect("answered once the model is")
+            .expect("task")
+            .expect("handled");
+        outcomes.push(match handled {
+            Handled::Answered { reply, .. } => reply.text,
+            Handled::Duplicate => "duplicate".to_owned(),
+            Handled::Ignored => "ignored".to_owned(),
+        });
+    }
+    outcomes.sort();
+    assert_eq!(outcomes, ["Hi! How can I help?", "duplicate"]);
+    let events = service
+        .store()
+        .read_stream(&user.stream_id(), 1)
+        .await
+        .expect("read");
+    let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(&e.event)).count();
+    assert_eq!(count(|e| matches!(e, Event::MessageReceived(_))), 1);
+    assert_eq!(count(|e| matches!(e, Event::BotReplied(_))), 1);
+}

@@ -11,6 +11,15 @@ use secrecy::SecretString;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/salesbot.db";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+/// `STATE_CACHE_MB` unset: 64 MiB, some 16,000 shoppers' states with full histories of
+/// typical lines, or 1,600 whose every line is as long as a message may be.
+pub const DEFAULT_STATE_CACHE_MB: u32 = {
+    let mib = command_service::state_cache::DEFAULT_BUDGET / (1024 * 1024);
+    assert!(mib <= u32::MAX as usize);
+    mib as u32
+};
+/// 64 GiB: beyond it, a typo more likely than a plan.
+const MAX_STATE_CACHE_MB: u32 = 65_536;
 
 /// A variable with a bad value.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +75,8 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     pub stream_replicas: u8,
     pub stream_max_age: Option<Duration>,
+    /// Memory for the conversation states of recently active users, in MiB.
+    pub state_cache_mb: u32,
     pub log_format: LogFormat,
 }
 
@@ -225,6 +236,13 @@ impl Config {
                 .map_err(|e| format!("`{v}` is not a duration such as 30d or 12h: {e}"))
         })?
         .flatten();
+        let state_cache_mb = parse("STATE_CACHE_MB", |v| match v.parse::<u32>() {
+            Ok(n) if n <= MAX_STATE_CACHE_MB => Ok(n),
+            _ => Err(format!(
+                "must be a whole number of MiB from 0 to {MAX_STATE_CACHE_MB}, got `{v}`"
+            )),
+        })?
+        .unwrap_or(DEFAULT_STATE_CACHE_MB);
         let log_format = parse("LOG_FORMAT", |v| match v {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
@@ -256,8 +274,16 @@ impl Config {
             bind_addr,
             stream_replicas,
             stream_max_age,
+            state_cache_mb,
             log_format,
         })
+    }
+
+    /// The byte budget of the command service's conversation-state cache.
+    pub fn state_cache_bytes(&self) -> usize {
+        usize::try_from(self.state_cache_mb)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(1024 * 1024)
     }
 
     /// The folder embedded mode keeps its files in (beside the SQLite database).

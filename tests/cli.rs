@@ -289,6 +289,7 @@ fn bad_configuration_is_one_line_naming_the_variable() {
         ("SALESBOT_MASTER_KEY", "c2hvcnQ="),
         ("LOG_FORMAT", "xml"),
         ("STREAM_MAX_AGE", "forever"),
+        ("STATE_CACHE_MB", "lots"),
         ("TELEGRAM_WEBHOOK_URL", "http://example.com/hook"),
     ] {
         let o = salesbot(dir.path(), &[(var, value)], &["check"]);

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod engine;
 pub mod llm;
 pub mod service;
+pub mod state_cache;
 pub mod telegram;
 #[cfg(feature = "test-util")]
 pub mod testing;

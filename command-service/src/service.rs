@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use event_store::{AppendError, EventStore, ExpectedVersion, StoreError};
-use std::collections::HashMap;
 
 use events_schema::{Event, NewEvent, RecordedEvent, UserId};
 use uuid::Uuid;
@@ -15,6 +14,7 @@ use uuid::Uuid;
 use crate::catalog::Catalog;
 use crate::engine::{ConversationState, Decision, Inbound, Reply, decide, order_id};
 use crate::llm::Llm;
+use crate::state_cache::{CacheUsage, StateCache};
 
 /// Save a snapshot when loading had to fold more events than this after the last one.
 const SNAPSHOT_EVERY: usize = 100;
@@ -102,12 +102,9 @@ pub struct CommandService {
     llm: Option<Arc<Llm>>,
     /// The folded state of recently active users, so a message needs no read of the log: a
     /// write by another process since is caught by the expected version, and then the state is
-    /// reloaded from the log.
-    states: Arc<std::sync::Mutex<HashMap<UserId, ConversationState>>>,
+    /// reloaded from the log. Bounded in bytes (`STATE_CACHE_MB`), least recently used out.
+    states: Arc<std::sync::Mutex<StateCache>>,
 }
-
-/// Users whose state is kept in memory at most (the cache is emptied when full).
-const CACHED_STATES: usize = 100_000;
 
 impl CommandService {
     pub fn new(store: EventStore, catalog: Arc<Catalog>, clock: Arc<dyn Clock>) -> Self {
@@ -118,30 +115,41 @@ impl CommandService {
             stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
             appended: Arc::new(tokio::sync::Notify::new()),
             llm: None,
-            states: Arc::new(std::sync::Mutex::new(HashMap::new())),
+            states: Arc::new(std::sync::Mutex::new(StateCache::new(
+                crate::state_cache::DEFAULT_BUDGET,
+            ))),
         }
     }
 
+    /// Keeps the states of recently active users within `bytes` of memory (estimated), instead
+    /// of the default 64 MiB; 0 keeps none (every message folds the state from the log).
+    pub fn with_state_cache(mut self, bytes: usize) -> Self {
+        self.states = Arc::new(std::sync::Mutex::new(StateCache::new(bytes)));
+        self
+    }
+
+    /// How full the cache of conversation states is.
+    pub fn state_cache(&self) -> CacheUsage {
+        self.states().usage()
+    }
+
+    /// Whether the user's state is in memory (else their next message reads the log).
+    pub fn holds_state(&self, user: &UserId) -> bool {
+        self.states().contains(user)
+    }
+
+    fn states(&self) -> std::sync::MutexGuard<'_, StateCache> {
+        self.states.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn cached(&self, user: &UserId) -> Option<ConversationState> {
-        self.states
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(user)
-            .cloned()
+        self.states().get(user)
     }
 
     fn cache(&self, user: &UserId, state: Option<ConversationState>) {
-        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         match state {
-            Some(state) => {
-                if states.len() >= CACHED_STATES {
-                    states.clear();
-                }
-                states.insert(user.clone(), state);
-            }
-            None => {
-                states.remove(user);
-            }
+            Some(state) => self.states().insert(user, state),
+            None => self.states().remove(user),
         }
     }
 

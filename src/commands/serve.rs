@@ -147,7 +147,8 @@ pub async fn run_roles(
     let mut service = None;
     let mut telegram = None;
     if let Some(catalog) = catalog.filter(|_| roles.commands) {
-        let mut svc = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock));
+        let mut svc = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock))
+            .with_state_cache(config.state_cache_bytes());
         if let (Some(url), Some(model)) = (&config.llm_api_url, &config.llm_model) {
             let llm = Llm::new(LlmConfig {
                 url: url.clone(),

@@ -289,6 +289,7 @@ fn bad_configuration_is_one_line_naming_the_variable() {
         ("SALESBOT_MASTER_KEY", "c2hvcnQ="),
         ("LOG_FORMAT", "xml"),
         ("STREAM_MAX_AGE", "forever"),
+        ("STATE_CACHE_MB", "lots"),
         ("TELEGRAM_WEBHOOK_URL", "http://example.com/hook"),
     ] {
         let o = salesbot(dir.path(), &[(var, value)], &["check"]);
@@ -390,6 +391,183 @@ async fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     (child, url)
+}
+
+/// `salesbot serve` in `dir` with `RUST_LOG=info` and umask 022, as a newcomer's shell runs
+/// it; once `/health` answers, `while_up` runs against its URL, then the server gets `signal`
+/// (`TERM`: a clean stop; `KILL`: a crash). Returns everything it printed, stdout and stderr.
+async fn serve_once<F, Fut>(dir: &Path, signal: &str, while_up: F) -> String
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let port = support::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut child = support::command("sh", dir, &[])
+        .args(["-c", "umask 022 && exec \"$0\"", support::SALESBOT])
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !reqwest::get(format!("{url}/health"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "serve never became healthy: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    while_up(url).await;
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("output");
+    if signal == "TERM" {
+        assert!(
+            out.status.success(),
+            "serve exits cleanly: {:?}",
+            out.status
+        );
+    }
+    format!("{}{}", stdout(&out), stderr(&out))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_generated_admin_key_is_printed_on_the_start_that_creates_it_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = serve_once(dir.path(), "TERM", |_| async {}).await;
+    let key = std::fs::read_to_string(dir.path().join("data/admin.key")).expect("key file");
+    let key = key.trim();
+    assert!(key.len() >= 32, "a real key: {key}");
+    assert!(
+        first.contains(key),
+        "the first start shows the new key: {first}"
+    );
+
+    let second = serve_once(dir.path(), "TERM", |_| async {}).await;
+    assert!(
+        !second.contains(key),
+        "later starts never print the key: {second}"
+    );
+    assert!(
+        second.contains("data/admin.key"),
+        "later starts say where the key is kept: {second}"
+    );
+    for output in [&first, &second] {
+        assert!(
+            output.contains("/dashboard"),
+            "with the dashboard URL: {output}"
+        );
+    }
+}
+
+/// The mode bits of the data folder and of every file in it (in octal, as `ls` shows them).
+#[cfg(unix)]
+fn modes(data: &Path) -> (String, Vec<(String, String)>) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| {
+        let bits = std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        format!("{bits:o}")
+    };
+    let mut files: Vec<(String, String)> = std::fs::read_dir(data)
+        .expect("data folder")
+        .map(|e| e.expect("entry").path())
+        .map(|p| {
+            (
+                p.file_name().expect("name").to_string_lossy().into_owned(),
+                mode(&p),
+            )
+        })
+        .collect();
+    files.sort();
+    (mode(data), files)
+}
+
+/// Sends a few web chat messages, so the database has a WAL and shared memory in use.
+#[cfg(unix)]
+async fn chat(url: &str) {
+    let client = reqwest::Client::new();
+    for text in ["hi", "what phones do you have?", "how much is the Nova X1?"] {
+        let reply = client
+            .post(format!("{url}/api/messages"))
+            .json(&serde_json::json!({"user_id": "ana", "text": text}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(reply.status(), 200, "{text}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn data_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = &dir.path().join("data");
+    let private = |files: &[(String, String)]| {
+        files
+            .iter()
+            .map(|(name, _)| (name.clone(), "600".to_owned()))
+            .collect::<Vec<_>>()
+    };
+
+    // A first start, a few messages, and the files as they are while it runs.
+    let seen = &std::sync::Mutex::new(None);
+    let stat = |url: String| async move {
+        chat(&url).await;
+        *seen.lock().expect("lock") = Some(modes(data));
+    };
+    serve_once(dir.path(), "KILL", stat).await;
+    let (folder, files) = seen.lock().expect("lock").take().expect("stat while up");
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for name in [
+        "admin.key",
+        "master.key",
+        "salesbot.db",
+        "salesbot.db-shm",
+        "salesbot.db-wal",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    assert_eq!(files, private(&files), "owner-only files");
+    assert_eq!(folder, "700", "the data folder");
+
+    // Files an older version left readable by everyone (the crash kept the WAL and shared
+    // memory) are tightened at the next start, which says so.
+    std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for (name, _) in &files {
+        std::fs::set_permissions(data.join(name), std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+    }
+    let output = serve_once(dir.path(), "TERM", stat).await;
+    let (folder, files) = seen.lock().expect("lock").take().expect("stat while up");
+    assert_eq!(files, private(&files), "owner-only files");
+    assert_eq!(folder, "700", "the data folder");
+    for name in [
+        "data",
+        "data/admin.key",
+        "data/master.key",
+        "data/salesbot.db",
+        "data/salesbot.db-wal",
+        "data/salesbot.db-shm",
+    ] {
+        assert!(
+            output.contains(&format!("{name} was readable by others")),
+            "the start logs that it tightened {name}: {output}"
+        );
+    }
 }
 
 fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod limits;
 pub mod llm;
 pub mod service;
+pub mod state_cache;
 pub mod telegram;
 #[cfg(feature = "test-util")]
 pub mod testing;

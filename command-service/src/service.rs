@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use event_store::{AppendError, EventStore, ExpectedVersion, StoreError};
-use std::collections::HashMap;
 
 use events_schema::{Event, NewEvent, RecordedEvent, UserId};
 use uuid::Uuid;
@@ -16,11 +15,13 @@ use crate::catalog::Catalog;
 use crate::engine::{ConversationState, Decision, Inbound, Reply, decide, order_id};
 use crate::limits::{Limiter, Rate};
 use crate::llm::Llm;
+use crate::state_cache::{CacheUsage, StateCache};
 
 /// Save a snapshot when loading had to fold more events than this after the last one.
 const SNAPSHOT_EVERY: usize = 100;
 /// Conflicts retried before giving up (each retry reloads and decides again). Within one
-/// process a user's messages queue on a lock, so conflicts only come from other processes.
+/// process a user's messages queue on a lock, so conflicts come from other processes, or from
+/// the user's next message while the model words a reply (the lock is not held meanwhile).
 const MAX_ATTEMPTS: usize = 50;
 /// Lock stripes: a user's messages are decided one at a time in this process.
 const STRIPES: usize = 1024;
@@ -107,7 +108,7 @@ pub struct CommandService {
     catalog: Arc<Catalog>,
     clock: Arc<dyn Clock>,
     /// Striped per-user locks: concurrent messages of one user queue (in arrival order)
-    /// instead of racing to append and retrying.
+    /// instead of racing to append and retrying. Never held across a model call.
     stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Notified after every append, so followers of the log (the Telegram outbox) wake up.
     appended: Arc<tokio::sync::Notify>,
@@ -115,14 +116,11 @@ pub struct CommandService {
     llm: Option<Arc<Llm>>,
     /// The folded state of recently active users, so a message needs no read of the log: a
     /// write by another process since is caught by the expected version, and then the state is
-    /// reloaded from the log.
-    states: Arc<std::sync::Mutex<HashMap<UserId, ConversationState>>>,
+    /// reloaded from the log. Bounded in bytes (`STATE_CACHE_MB`), least recently used out.
+    states: Arc<std::sync::Mutex<StateCache>>,
     /// How many messages one user may send (every channel).
     per_user: Arc<Limiter<UserId>>,
 }
-
-/// Users whose state is kept in memory at most (the cache is emptied when full).
-const CACHED_STATES: usize = 100_000;
 
 impl CommandService {
     pub fn new(store: EventStore, catalog: Arc<Catalog>, clock: Arc<dyn Clock>) -> Self {
@@ -133,7 +131,9 @@ impl CommandService {
             stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
             appended: Arc::new(tokio::sync::Notify::new()),
             llm: None,
-            states: Arc::new(std::sync::Mutex::new(HashMap::new())),
+            states: Arc::new(std::sync::Mutex::new(StateCache::new(
+                crate::state_cache::DEFAULT_BUDGET,
+            ))),
             per_user: Arc::new(Limiter::new(Rate::UNLIMITED)),
         }
     }
@@ -150,26 +150,35 @@ impl CommandService {
         self.per_user.check(user)
     }
 
+    /// Keeps the states of recently active users within `bytes` of memory (estimated), instead
+    /// of the default 64 MiB; 0 keeps none (every message folds the state from the log).
+    pub fn with_state_cache(mut self, bytes: usize) -> Self {
+        self.states = Arc::new(std::sync::Mutex::new(StateCache::new(bytes)));
+        self
+    }
+
+    /// How full the cache of conversation states is.
+    pub fn state_cache(&self) -> CacheUsage {
+        self.states().usage()
+    }
+
+    /// Whether the user's state is in memory (else their next message reads the log).
+    pub fn holds_state(&self, user: &UserId) -> bool {
+        self.states().contains(user)
+    }
+
+    fn states(&self) -> std::sync::MutexGuard<'_, StateCache> {
+        self.states.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn cached(&self, user: &UserId) -> Option<ConversationState> {
-        self.states
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(user)
-            .cloned()
+        self.states().get(user)
     }
 
     fn cache(&self, user: &UserId, state: Option<ConversationState>) {
-        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         match state {
-            Some(state) => {
-                if states.len() >= CACHED_STATES {
-                    states.clear();
-                }
-                states.insert(user.clone(), state);
-            }
-            None => {
-                states.remove(user);
-            }
+            Some(state) => self.states().insert(user, state),
+            None => self.states().remove(user),
         }
     }
 
@@ -270,6 +279,14 @@ impl CommandService {
     }
 
     /// Records one message and decides the answer.
+    ///
+    /// The answer is decided on this user's turn (their lock stripe), so their messages do not
+    /// race. When the model is to word the reply, the turn is given up for the call (it may
+    /// take seconds): the users sharing the stripe, and this user's next messages, go ahead
+    /// meanwhile. The turn is then taken again, and the events are appended only if the stream
+    /// is still at the version decided on; if not, the message is decided (and worded) again
+    /// on the stream as it now is. So no message is lost or answered twice, but one the model
+    /// answers may be recorded after a later message of the same user (decision 0009).
     pub async fn handle(
         &self,
         user: &UserId,
@@ -290,13 +307,13 @@ impl CommandService {
         live: Live,
     ) -> Result<Handled, ServiceError> {
         let stream = user.stream_id();
-        let _turn = self.turn(user).await;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
-                // Another process wrote to this stream: back off a little, growing.
+                // The stream moved on since the decision: back off a little, growing.
                 let pause = 2u64.saturating_pow(u32::try_from(attempt.min(6)).unwrap_or(6));
                 tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
+            let turn = self.turn(user).await;
             let (state, from_memory) = match self.cached(user) {
                 Some(state) if attempt == 0 => (state, true),
                 _ => (self.load(user).await?, false),
@@ -316,87 +333,117 @@ impl CommandService {
                 }
                 return Ok(Handled::Ignored);
             };
-            self.word_with_llm(user, inbound, &mut decision).await;
-            let events = stamp(decision.events, ids, inbound.at);
-            let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-            let folded = events.clone();
-            match self
-                .store
-                .append(&stream, ExpectedVersion::Exact(state.version), events)
-                .await
+            let _turn = match self.model_words(inbound, &decision) {
+                Some((llm, text)) => {
+                    // The model may take seconds: nobody waits on this turn meanwhile.
+                    drop(turn);
+                    self.word_with_llm(llm, user, text, &mut decision).await;
+                    self.turn(user).await
+                }
+                None => turn,
+            };
+            if let Some(handled) = self
+                .append_decided(user, state, decision, ids, inbound.at)
+                .await?
             {
-                Ok(appended) if appended.duplicate => {
-                    self.cache(user, None);
-                    return Ok(Handled::Duplicate);
-                }
-                Ok(appended) => {
-                    self.appended.notify_one();
-                    let mut next = state;
-                    for (i, event) in folded.into_iter().enumerate() {
-                        let offset = i64::try_from(i).unwrap_or(0);
-                        next.apply(&RecordedEvent {
-                            global_position: appended.first_position + offset,
-                            event_id: event.event_id,
-                            stream_id: stream.clone(),
-                            stream_version: next.version + 1,
-                            event: event.event,
-                            schema_version: 1,
-                            occurred_at: event.occurred_at,
-                            recorded_at: event.occurred_at,
-                            correlation_id: event.correlation_id,
-                            causation_id: event.causation_id,
-                            erased: false,
-                        });
-                    }
-                    self.cache(user, Some(next));
-                    return Ok(Handled::Answered {
-                        reply: decision.reply,
-                        events: event_ids,
-                    });
-                }
-                Err(AppendError::PartialDuplicate(_)) => {
-                    self.cache(user, None);
-                    return Ok(Handled::Duplicate);
-                }
-                Err(AppendError::Conflict { .. }) => {
-                    self.cache(user, None);
-                    continue;
-                }
-                Err(AppendError::Store(e)) => return Err(e.into()),
-                Err(AppendError::Invalid(reason)) => return Err(ServiceError::Rejected(reason)),
+                return Ok(handled);
             }
         }
         Err(ServiceError::Busy(user.clone()))
     }
+
+    /// Appends the events decided on `state`, expecting the stream still at its version, and
+    /// keeps the state they lead to in memory. `None`: the stream moved on (another process,
+    /// or this user's next message while the model worded this one); decide again.
+    async fn append_decided(
+        &self,
+        user: &UserId,
+        state: ConversationState,
+        decision: Decision,
+        ids: EventIds,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Handled>, ServiceError> {
+        let stream = user.stream_id();
+        let events = stamp(decision.events, ids, at);
+        let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        let folded = events.clone();
+        match self
+            .store
+            .append(&stream, ExpectedVersion::Exact(state.version), events)
+            .await
+        {
+            Ok(appended) if appended.duplicate => {
+                self.cache(user, None);
+                Ok(Some(Handled::Duplicate))
+            }
+            Ok(appended) => {
+                self.appended.notify_one();
+                let mut next = state;
+                for (i, event) in folded.into_iter().enumerate() {
+                    let offset = i64::try_from(i).unwrap_or(0);
+                    next.apply(&RecordedEvent {
+                        global_position: appended.first_position + offset,
+                        event_id: event.event_id,
+                        stream_id: stream.clone(),
+                        stream_version: next.version + 1,
+                        event: event.event,
+                        schema_version: 1,
+                        occurred_at: event.occurred_at,
+                        recorded_at: event.occurred_at,
+                        correlation_id: event.correlation_id,
+                        causation_id: event.causation_id,
+                        erased: false,
+                    });
+                }
+                self.cache(user, Some(next));
+                Ok(Some(Handled::Answered {
+                    reply: decision.reply,
+                    events: event_ids,
+                }))
+            }
+            Err(AppendError::PartialDuplicate(_)) => {
+                self.cache(user, None);
+                Ok(Some(Handled::Duplicate))
+            }
+            Err(AppendError::Conflict { .. }) => {
+                self.cache(user, None);
+                Ok(None)
+            }
+            Err(AppendError::Store(e)) => Err(e.into()),
+            Err(AppendError::Invalid(reason)) => Err(ServiceError::Rejected(reason)),
+        }
+    }
 }
 
 impl CommandService {
-    /// Replaces the reply's wording with the model's where it may (the events stay the rules').
     /// This user's turn: their messages are decided one at a time in this process.
     async fn turn(&self, user: &UserId) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        user.hash(&mut h);
-        let stripe = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
-        match self.stripes.get(stripe) {
+        match self.stripes.get(lock_stripe(user)) {
             Some(lock) => Some(lock.lock().await),
             None => None,
         }
     }
 
-    /// The prompt's history comes from the log, never from memory, so an erasure made by
-    /// another process is never sent to the model.
-    async fn word_with_llm(&self, user: &UserId, inbound: &Inbound, decision: &mut Decision) {
-        let (Some(llm), Some(text)) = (&self.llm, inbound.text.as_deref()) else {
-            return;
+    /// The model and the shopper's text, when the model is to word this decision's reply.
+    fn model_words<'a>(
+        &'a self,
+        inbound: &'a Inbound,
+        decision: &Decision,
+    ) -> Option<(&'a Llm, &'a str)> {
+        let (Some(llm), Some(text)) = (self.llm.as_deref(), inbound.text.as_deref()) else {
+            return None;
         };
         let intent = decision.events.iter().find_map(|e| match e {
             Event::MessageReceived(m) => Some(m.intent),
             _ => None,
-        });
-        if !intent.is_some_and(crate::llm::words_reply) {
-            return;
-        }
+        })?;
+        crate::llm::words_reply(intent).then_some((llm, text))
+    }
+
+    /// Replaces the reply's wording with the model's (the events stay the rules'). The
+    /// prompt's history comes from the log, never from memory, so an erasure made by another
+    /// process is never sent to the model.
+    async fn word_with_llm(&self, llm: &Llm, user: &UserId, text: &str, decision: &mut Decision) {
         let state = match self.load(user).await {
             Ok(state) => state,
             Err(error) => {
@@ -417,6 +464,15 @@ impl CommandService {
         }
         decision.reply.text = worded;
     }
+}
+
+/// The lock stripe whose turns `user` shares with every other user hashed to it (public so
+/// that tests can find two users who share one).
+pub fn lock_stripe(user: &UserId) -> usize {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    user.hash(&mut h);
+    usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0)
 }
 
 /// Ids, time and causation: every event of the message is caused by its `MessageReceived` and

@@ -62,19 +62,24 @@ impl MasterKey {
         out
     }
 
-    /// Reads the key file, or creates it (mode 0600) with a new key if it does not exist.
+    /// Reads the key file (tightened to mode 0600 if an older version left it looser), or
+    /// creates it (0600, in a folder only its owner may open) with a new key if it does not
+    /// exist.
     pub fn load_or_generate(path: &Path) -> std::io::Result<Self> {
         match std::fs::read_to_string(path) {
-            Ok(text) => MasterKey::from_base64(&text).map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("master key file {}: {e}", path.display()),
-                )
-            }),
+            Ok(text) => {
+                crate::private::tighten_file(path)?;
+                MasterKey::from_base64(&text).map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("master key file {}: {e}", path.display()),
+                    )
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = MasterKey::generate();
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
+                    crate::private::create_dir(dir)?;
                 }
                 write_private(path, &key.to_base64())?;
                 Ok(key)

@@ -12,6 +12,7 @@ mod lease;
 mod migrate;
 mod plan;
 mod postgres;
+pub mod private;
 pub mod progress;
 mod read;
 mod scratch;

@@ -23,11 +23,11 @@ const IDS_PER_QUERY: usize = 10_000;
 
 pub(crate) async fn connect(config: &StoreConfig) -> Result<SqlitePool, StoreError> {
     let url = &config.database_url;
-    if let Some(dir) = url.sqlite_dir() {
-        std::fs::create_dir_all(&dir).map_err(|e| {
+    if let Some(path) = url.sqlite_path() {
+        crate::private::secure_sqlite(&path).map_err(|e| {
             StoreError::Config(format!(
-                "DATABASE_URL: cannot create {}: {e}",
-                dir.display()
+                "DATABASE_URL: cannot make {} and its folder private: {e}",
+                path.display()
             ))
         })?;
     }

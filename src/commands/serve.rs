@@ -19,9 +19,10 @@ use command_service::service::{CommandService, SystemClock};
 use command_service::telegram::{Telegram, TelegramConfig};
 use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::{EndpointExt as _, Route, Server, get};
+use secrecy::ExposeSecret as _;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{AdminKey, AdminKeySource, Config};
 
 /// Which parts a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +126,7 @@ pub async fn run_roles(
     let mut routes = Route::new()
         .at("/health", get(crate::metrics::health))
         .at("/metrics", get(crate::metrics::endpoint));
-    if let (Some((key, file)), Some(catalog)) = (&admin_key, &catalog) {
+    if let (Some(admin), Some(catalog)) = (&admin_key, &catalog) {
         let state = query_api::State::new(
             store.clone(),
             config.report_timezone,
@@ -139,27 +140,17 @@ pub async fn run_roles(
         routes = query_api::mount(
             routes,
             state,
-            query_api::KeyDigest::new(key),
+            query_api::KeyDigest::new(admin.key.expose_secret()),
             command_service::web::ChatApi,
         );
-        match file {
-            Some(file) => tracing::info!(
-                key = %key,
-                file = %file.display(),
-                "admin API at http://{local}/admin (docs: http://{local}/docs); \
-                 its X-API-Key was generated into the data folder"
-            ),
-            None => tracing::info!(
-                "admin API at http://{local}/admin (docs: http://{local}/docs), \
-                 X-API-Key from ADMIN_API_KEY"
-            ),
-        }
+        announce_admin(local, admin);
     }
     let mut service = None;
     let mut telegram = None;
     if let Some(catalog) = catalog.filter(|_| roles.commands) {
         let mut svc = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock))
-            .with_user_rate(config.chat_user_rate);
+            .with_user_rate(config.chat_user_rate)
+            .with_state_cache(config.state_cache_bytes());
         if let (Some(url), Some(model)) = (&config.llm_api_url, &config.llm_model) {
             let llm = Llm::new(LlmConfig {
                 url: url.clone(),
@@ -271,6 +262,29 @@ pub fn web_config(config: &Config) -> anyhow::Result<command_service::web::WebCo
         address_rate: config.chat_address_rate,
         trust_forwarded_for: config.chat_trust_forwarded_for,
     })
+}
+
+/// Where the dashboard and admin API are, and their key: a generated key is printed on the
+/// start that creates it (so a newcomer sees it next to the URL) and never again; later starts
+/// name the file it is kept in, so the key does not pile up in logs.
+fn announce_admin(local: std::net::SocketAddr, admin: &AdminKey) {
+    let urls = format!(
+        "dashboard at http://{local}/dashboard, admin API at http://{local}/admin \
+         (docs: http://{local}/docs)"
+    );
+    match &admin.source {
+        AdminKeySource::Created(file) => tracing::info!(
+            "{urls}; its X-API-Key, generated into {} and shown this once: {}",
+            file.display(),
+            admin.key.expose_secret()
+        ),
+        AdminKeySource::Kept(file) => {
+            tracing::info!("{urls}; its X-API-Key is in {}", file.display());
+        }
+        AdminKeySource::Environment => {
+            tracing::info!("{urls}; its X-API-Key is ADMIN_API_KEY");
+        }
+    }
 }
 
 /// Telegram, when `TELEGRAM_BOT_TOKEN` is set: webhook mode with `TELEGRAM_WEBHOOK_URL`, long

@@ -42,7 +42,8 @@ pub async fn run(config: &Config, args: &SimulateArgs) -> anyhow::Result<()> {
         }
         None => {
             let store = super::open_store(config).await?;
-            let service = simulate::service(store.clone(), catalog);
+            let service = simulate::service(store.clone(), catalog)
+                .with_state_cache(config.state_cache_bytes());
             let summary =
                 simulate::run_in_process(&service, &shoppers, concurrency, args.rate, &progress)
                     .await;

@@ -42,6 +42,7 @@ pub const VARIABLES: &[&str] = &[
     "BIND_ADDR",
     "STREAM_REPLICAS",
     "STREAM_MAX_AGE",
+    "STATE_CACHE_MB",
     "RUST_LOG",
     "LOG_FORMAT",
 ];

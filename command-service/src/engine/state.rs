@@ -139,6 +139,52 @@ impl ConversationState {
         self.awaiting = awaiting_after(&event.event, self.awaiting.take());
     }
 
+    /// An estimate of the heap this state holds (its strings, lists and invoices), for the
+    /// byte budget of the state cache: capacities rather than lengths, each block rounded up
+    /// as an allocator does and with its bookkeeping. The state's own inline size is the
+    /// cache's to count.
+    pub fn heap_bytes(&self) -> usize {
+        let text = |s: &str| block(s.len());
+        let string = |s: &String| block(s.capacity());
+        let money = |m: &Money| text(m.currency.as_str());
+        let option = |s: &Option<String>| s.as_ref().map_or(0, string);
+        let offered = block(self.offered.capacity() * size_of::<String>())
+            + self.offered.iter().map(string).sum::<usize>();
+        let pending = self
+            .pending
+            .as_ref()
+            .map_or(0, |p| string(&p.product_id) + money(&p.unit_price));
+        let awaiting = match &self.awaiting {
+            Some(Awaiting::Purchase { product, .. }) => option(product),
+            _ => 0,
+        };
+        let invoices = block(self.invoices.capacity() * size_of::<events_schema::InvoiceIssued>())
+            + self
+                .invoices
+                .iter()
+                .map(|i| {
+                    string(&i.invoice_id)
+                        + money(&i.total)
+                        + block(i.lines.capacity() * size_of::<events_schema::OrderLine>())
+                        + i.lines
+                            .iter()
+                            .map(|l| string(&l.product_id) + money(&l.unit_price))
+                            .sum::<usize>()
+                })
+                .sum::<usize>();
+        let history = block(self.history.capacity() * size_of::<(Speaker, String)>())
+            + self.history.iter().map(|(_, t)| string(t)).sum::<usize>();
+        option(&self.display_name)
+            + offered
+            + option(&self.focus)
+            + self.budget.as_ref().map_or(0, money)
+            + option(&self.category)
+            + pending
+            + awaiting
+            + invoices
+            + history
+    }
+
     fn set_focus(&mut self, product_id: &str) {
         self.focus = Some(product_id.to_owned());
         self.focus_latest = true;
@@ -149,6 +195,15 @@ impl ConversationState {
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }
+    }
+}
+
+/// The heap a block of `bytes` takes: nothing when empty, else rounded up to 16 bytes plus 16
+/// of the allocator's bookkeeping (glibc's malloc on 64-bit; others are close).
+pub fn block(bytes: usize) -> usize {
+    match bytes {
+        0 => 0,
+        n => n.next_multiple_of(16) + 16,
     }
 }
 

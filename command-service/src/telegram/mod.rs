@@ -329,7 +329,7 @@ pub fn webhook_endpoint() -> impl poem::Endpoint {
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    Json(serde_json::json!({ "error": message }))
+    Json(serde_json::json!({ "message": message }))
         .with_status(status)
         .into_response()
 }

@@ -406,6 +406,7 @@ where
     let mut child = support::command("sh", dir, &[])
         .args(["-c", "umask 022 && exec \"$0\"", support::SALESBOT])
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("CHAT_API_KEY", support::CHAT_KEY)
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -502,6 +503,7 @@ async fn chat(url: &str) {
     for text in ["hi", "what phones do you have?", "how much is the Nova X1?"] {
         let reply = client
             .post(format!("{url}/api/messages"))
+            .header("X-Chat-Key", support::CHAT_KEY)
             .json(&serde_json::json!({"user_id": "ana", "text": text}))
             .send()
             .await

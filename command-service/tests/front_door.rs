@@ -116,6 +116,63 @@ async fn an_anonymous_caller_gets_a_session_and_keeps_its_conversation(db: TestD
     app.stop().await;
 }
 
+both_backends!(the_shops_backend_may_relay_an_anonymous_session);
+async fn the_shops_backend_may_relay_an_anonymous_session(db: TestDatabase) {
+    // The address limit would stop a third anonymous request from this address; the backend,
+    // which speaks for many shoppers from one address, is not held to it.
+    let app = TestApp::spawn_configured(
+        &db,
+        Options {
+            address_rate: Rate {
+                per_minute: 60,
+                burst: 2,
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    let keyed = [("X-Chat-Key", CHAT_KEY)];
+    let response = app
+        .post(
+            &keyed,
+            json!({"text": "tell me about the nova x1"}).to_string(),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let first: Value = response.json().await.expect("json");
+    let token = first["session"].as_str().expect("a new session");
+    let auth = format!("Bearer {token}");
+    for _ in 0..3 {
+        let response = app
+            .post(
+                &[keyed[0], ("Authorization", &auth)],
+                json!({"text": "how much is it?"}).to_string(),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 200);
+        let json: Value = response.json().await.expect("json");
+        assert_eq!(json["user_id"], first["user_id"], "the same session");
+        assert!(
+            json["reply"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("$799.00")
+        );
+    }
+    let response = app
+        .post(
+            &[keyed[0], ("Authorization", "Bearer v1.forged")],
+            json!({"text": "hi"}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        response.status().as_u16(),
+        401,
+        "a bad session is refused, key or not"
+    );
+    app.stop().await;
+}
+
 both_backends!(a_forged_foreign_malformed_or_expired_session_is_refused_and_writes_nothing);
 async fn a_forged_foreign_malformed_or_expired_session_is_refused_and_writes_nothing(
     db: TestDatabase,

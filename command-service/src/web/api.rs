@@ -38,8 +38,8 @@ struct MessageRequest {
     #[oai(validator(min_length = 1, max_length = 2000))]
     text: String,
     /// The shop's own id for the user (its backend authenticated them): only with
-    /// `X-Chat-Key`, and required with it. Stored as `web:<user_id>`. Ids starting with `_`
-    /// are the server's own (anonymous sessions).
+    /// `X-Chat-Key`. Stored as `web:<user_id>`. Ids starting with `_` are the server's own
+    /// (anonymous sessions). Without it the message belongs to an anonymous session.
     #[oai(validator(pattern = r"^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,63}$"))]
     user_id: Option<String>,
     /// The name to greet the user by.
@@ -118,7 +118,7 @@ enum PostMessageResponse {
     /// The body is not `application/json`.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ChatError>),
-    /// `X-Chat-Key` without `user_id`, or `"button": true` with data the bot never offered.
+    /// `"button": true` with data the bot never offered.
     #[oai(status = 422)]
     Unprocessable(Json<ChatError>),
     /// Too many messages from this user, or from this address without `X-Chat-Key`; retry
@@ -243,105 +243,9 @@ impl ChatApi {
     ) -> PostMessageResponse {
         let now = service.now();
         let request = body.0;
-        let sender = match auth {
-            ChatAuth::Key(key) => {
-                if !chat.chat_key_matches(&key.0.key) {
-                    return error(
-                        StatusCode::UNAUTHORIZED,
-                        "X-Chat-Key is not this shop's key",
-                    );
-                }
-                let Some(id) = &request.user_id else {
-                    return error(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "user_id is required with X-Chat-Key (the user your backend authenticated)",
-                    );
-                };
-                match UserId::new(Channel::Web, id) {
-                    Ok(user) if !id.starts_with('_') => Sender::Named(user),
-                    _ => {
-                        return error(
-                            StatusCode::BAD_REQUEST,
-                            "user_id: 1-64 of letters, digits, `_`, `-`, `.`, not starting with `_`",
-                        );
-                    }
-                }
-            }
-            anonymous => {
-                if request.user_id.is_some() {
-                    return error(
-                        StatusCode::FORBIDDEN,
-                        "user_id may only be sent by the shop's backend, with X-Chat-Key; \
-                         leave it out to chat in a session",
-                    );
-                }
-                if let Err(wait) = chat.per_address.check(&chat.address(req)) {
-                    return too_many(wait, "this address");
-                }
-                match anonymous {
-                    ChatAuth::Bearer(bearer) => match chat.sessions.verify(&bearer.0.token, now) {
-                        Ok(session) => {
-                            let token = chat
-                                .sessions
-                                .due_for_renewal(&session, now)
-                                .then(|| chat.sessions.renew(&session, now).1);
-                            Sender::Session {
-                                session,
-                                token,
-                                cookie: false,
-                            }
-                        }
-                        Err(why) => {
-                            tracing::debug!(%why, "session token refused");
-                            return error(
-                                StatusCode::UNAUTHORIZED,
-                                "the session is not valid or has expired; send without \
-                                     Authorization to start a new one",
-                            );
-                        }
-                    },
-                    ChatAuth::Cookie(cookie) => match chat.sessions.verify(&cookie.0.key, now) {
-                        Ok(session) => {
-                            let token = chat
-                                .sessions
-                                .due_for_renewal(&session, now)
-                                .then(|| chat.sessions.renew(&session, now).1);
-                            Sender::Session {
-                                session,
-                                token,
-                                cookie: true,
-                            }
-                        }
-                        // The page's cookie expired (or the key changed): the page goes on
-                        // as a new anonymous shopper, through a new cookie.
-                        Err(_) => {
-                            let (session, token) = chat.sessions.start(now);
-                            Sender::Session {
-                                session,
-                                token: Some(token),
-                                cookie: true,
-                            }
-                        }
-                    },
-                    _ => {
-                        if req
-                            .headers()
-                            .contains_key(poem::http::header::AUTHORIZATION)
-                        {
-                            return error(
-                                StatusCode::UNAUTHORIZED,
-                                "Authorization must be `Bearer <session>`",
-                            );
-                        }
-                        let (session, token) = chat.sessions.start(now);
-                        Sender::Session {
-                            session,
-                            token: Some(token),
-                            cookie: false,
-                        }
-                    }
-                }
-            }
+        let sender = match identify(req, chat, auth, request.user_id.as_deref(), now) {
+            Ok(sender) => sender,
+            Err(refused) => return refused,
         };
         if let Err(wait) = service.admit(user_of(&sender)) {
             return too_many(wait, "this user");
@@ -449,6 +353,112 @@ impl ChatApi {
     }
 }
 
+/// Who sends the message, from the way in the request took; a refusal writes nothing.
+///
+/// - `X-Chat-Key` (the shop's backend): with `user_id`, that user; without, an anonymous
+///   session it relays (`Authorization: Bearer`, or a new one). No address limit: a backend
+///   speaks for many shoppers from one address.
+/// - Otherwise `user_id` is refused, the address limit applies, and the session comes from
+///   `Authorization: Bearer` (401 when not valid), the page's cookie (a new one when not
+///   valid: the page goes on as a new shopper), or is started.
+fn identify(
+    req: &Request,
+    chat: &WebChat,
+    auth: ChatAuth,
+    user_id: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Sender, PostMessageResponse> {
+    let keyed = match &auth {
+        ChatAuth::Key(key) if !chat.chat_key_matches(&key.0.key) => {
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "X-Chat-Key is not this shop's key",
+            ));
+        }
+        ChatAuth::Key(_) => true,
+        _ => false,
+    };
+    if let Some(id) = user_id {
+        if !keyed {
+            return Err(error(
+                StatusCode::FORBIDDEN,
+                "user_id may only be sent by the shop's backend, with X-Chat-Key; leave it out \
+                 to chat in a session",
+            ));
+        }
+        return match UserId::new(Channel::Web, id) {
+            Ok(user) if !id.starts_with('_') => Ok(Sender::Named(user)),
+            _ => Err(error(
+                StatusCode::BAD_REQUEST,
+                "user_id: 1-64 of letters, digits, `_`, `-`, `.`, not starting with `_`",
+            )),
+        };
+    }
+    if !keyed && let Err(wait) = chat.per_address.check(&chat.address(req)) {
+        return Err(too_many(wait, "this address"));
+    }
+    let continued = |session: Session, cookie: bool| {
+        let token = chat
+            .sessions
+            .due_for_renewal(&session, now)
+            .then(|| chat.sessions.renew(&session, now).1);
+        Sender::Session {
+            session,
+            token,
+            cookie,
+        }
+    };
+    let started = |cookie: bool| {
+        let (session, token) = chat.sessions.start(now);
+        Sender::Session {
+            session,
+            token: Some(token),
+            cookie,
+        }
+    };
+    if let ChatAuth::Cookie(cookie) = &auth {
+        // A cookie that expired (or whose key changed) starts a new one: the page goes on as
+        // a new anonymous shopper.
+        return Ok(match chat.sessions.verify(&cookie.0.key, now) {
+            Ok(session) => continued(session, true),
+            Err(_) => started(true),
+        });
+    }
+    let bearer = match &auth {
+        ChatAuth::Bearer(bearer) => Some(bearer.0.token.as_str()),
+        // The shop's backend relaying a session, or a header that is not `Bearer <token>`.
+        _ => match req.header(poem::http::header::AUTHORIZATION) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .strip_prefix("Bearer ")
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| {
+                        error(
+                            StatusCode::UNAUTHORIZED,
+                            "Authorization must be `Bearer <session>`",
+                        )
+                    })?,
+            ),
+        },
+    };
+    let Some(token) = bearer else {
+        return Ok(started(false));
+    };
+    match chat.sessions.verify(token, now) {
+        Ok(session) => Ok(continued(session, false)),
+        Err(why) => {
+            tracing::debug!(%why, "session token refused");
+            Err(error(
+                StatusCode::UNAUTHORIZED,
+                "the session is not valid or has expired; send without Authorization to start \
+                 a new one",
+            ))
+        }
+    }
+}
+
 fn user_of(sender: &Sender) -> &UserId {
     match sender {
         Sender::Named(user) => user,
@@ -495,7 +505,14 @@ pub(crate) async fn json_error(error: poem::Error) -> Response {
     } else {
         error.to_string()
     };
-    json_message(status, &message)
+    let mut response = json_message(status, &message);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response.headers_mut().insert(
+            poem::http::header::ALLOW,
+            poem::http::HeaderValue::from_static("POST"),
+        );
+    }
+    response
 }
 
 #[cfg(test)]

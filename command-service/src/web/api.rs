@@ -361,6 +361,9 @@ impl ChatApi {
 /// - Otherwise `user_id` is refused, the address limit applies, and the session comes from
 ///   `Authorization: Bearer` (401 when not valid), the page's cookie (a new one when not
 ///   valid: the page goes on as a new shopper), or is started.
+// The refusal is the route's response itself, returned once per request: boxing it would only
+// add an allocation.
+#[allow(clippy::result_large_err)]
 fn identify(
     req: &Request,
     chat: &WebChat,

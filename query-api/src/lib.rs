@@ -11,19 +11,25 @@ mod export;
 mod figures;
 mod health;
 pub mod live;
+mod methods;
+pub mod params;
 pub mod period;
 pub mod read;
+pub mod spec;
 pub mod types;
 
-use poem::{EndpointExt as _, Route};
+use poem::web::Html;
+use poem::{EndpointExt as _, Route, get, handler};
 use poem_openapi::OpenApiService;
+
+use std::sync::Arc;
 
 pub use api::{AdminApi, KeyDigest, State};
 
 /// The title and version the spec carries.
 pub const TITLE: &str = "salesbot admin API";
 
-fn service(state: State) -> OpenApiService<AdminApi, ()> {
+pub(crate) fn service(state: State) -> OpenApiService<AdminApi, ()> {
     OpenApiService::new(AdminApi { state }, TITLE, env!("CARGO_PKG_VERSION"))
         .description(
             "Figures of the sales chatbot, from its read models: funnel, conversion, products, \
@@ -39,17 +45,40 @@ fn service(state: State) -> OpenApiService<AdminApi, ()> {
 /// docs UI at `/docs` and the dashboard at `/dashboard` to `route`. `key` is the admin key every route but health needs.
 pub fn mount(route: Route, state: State, key: KeyDigest) -> Route {
     let service = service(state);
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+    let document = spec::document(&service);
+    let served = serde_json::to_string_pretty(&document).unwrap_or_default();
+    // The docs page carries the spec inline; it shows the one served.
+    let docs = service
+        .swagger_ui_html()
+        .replacen(&service.spec(), &served, 1);
+    let methods = Arc::new(methods::Methods::of::<AdminApi>());
     let route = route
         .nest_no_strip(
             "/admin",
             service
                 .data(key)
-                .around(error::guard)
+                .around(move |next, req| {
+                    let methods = methods.clone();
+                    async move { error::guard(next, req, &methods).await }
+                })
                 .catch_all_error(error::json_errors),
         )
-        .at("/openapi.json", spec)
-        .nest("/docs", docs);
+        .at("/openapi.json", get(openapi_json).data(Arc::new(served)))
+        .at("/docs", get(docs_page).data(Arc::new(docs)));
     dashboard::mount(route)
+}
+
+#[handler]
+fn openapi_json(spec: poem::web::Data<&Arc<String>>) -> poem::Response {
+    use poem::IntoResponse as _;
+    spec.0
+        .as_str()
+        .to_owned()
+        .with_content_type("application/json")
+        .into_response()
+}
+
+#[handler]
+fn docs_page(page: poem::web::Data<&Arc<String>>) -> Html<String> {
+    Html(page.0.as_str().to_owned())
 }

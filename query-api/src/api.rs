@@ -186,11 +186,14 @@ impl AdminApi {
     async fn dashboard(
         &self,
         _key: AdminKey,
-        /// 7, 14, 30 or 90: the last N days, today included (default 30).
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
         days: Query<Option<Text<params::Days>>>,
-        /// First day (ISO 8601 date or date-time), instead of `days`.
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
         from: Query<Option<Text<params::Day>>>,
-        /// Last day, included (default today).
+        /// Last day, included (default today): needs `from`, and is not before it.
         to: Query<Option<Text<params::Day>>>,
     ) -> Answer<Dashboard> {
         let period = self.period(&days, &from, &to)?;
@@ -219,11 +222,14 @@ impl AdminApi {
     async fn conversion(
         &self,
         _key: AdminKey,
-        /// 7, 14, 30 or 90 (default 30).
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
         days: Query<Option<Text<params::Days>>>,
-        /// First day, instead of `days`.
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
         from: Query<Option<Text<params::Day>>>,
-        /// Last day, included.
+        /// Last day, included (default today): needs `from`, and is not before it.
         to: Query<Option<Text<params::Day>>>,
     ) -> Answer<ConversionReport> {
         let period = self.period(&days, &from, &to)?;
@@ -250,11 +256,14 @@ impl AdminApi {
     async fn funnel(
         &self,
         _key: AdminKey,
-        /// 7, 14, 30 or 90 (default 30).
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
         days: Query<Option<Text<params::Days>>>,
-        /// First day, instead of `days`.
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
         from: Query<Option<Text<params::Day>>>,
-        /// Last day, included.
+        /// Last day, included (default today): needs `from`, and is not before it.
         to: Query<Option<Text<params::Day>>>,
         /// Count a later stage only within this many days of the user's first message in the
         /// period; users whose window is still open are reported as `open`.
@@ -292,11 +301,14 @@ impl AdminApi {
     async fn products(
         &self,
         _key: AdminKey,
-        /// 7, 14, 30 or 90 (default 30).
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
         days: Query<Option<Text<params::Days>>>,
-        /// First day, instead of `days`.
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
         from: Query<Option<Text<params::Day>>>,
-        /// Last day, included.
+        /// Last day, included (default today): needs `from`, and is not before it.
         to: Query<Option<Text<params::Day>>>,
         /// `views` (default), `price_inquiries`, `spec_requests`, `purchase_intents`,
         /// `orders`, `units`, `revenue`, `conversion` or `product_id`.

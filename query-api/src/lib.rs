@@ -35,8 +35,9 @@ pub(crate) fn service(state: State) -> OpenApiService<AdminApi, ()> {
             "Figures of the sales chatbot, from its read models: funnel, conversion, products, \
              users and the event log. Every route but `/admin/health` needs the header \
              `X-API-Key: $ADMIN_API_KEY`. Periods are whole days in `REPORT_TIMEZONE`: \
-             `days=7|14|30|90` or `from`/`to` (ISO 8601). Errors are JSON: \
-             `{\"message\": \"...\"}`.",
+             `days=7|14|30|90` or `from`/`to` (RFC 3339 dates or date-times). A query \
+             parameter given empty is the same as one left out. Errors are JSON: \
+             `{\"message\": \"...\"}`; a method a route does not take gets 405 and `Allow`.",
         )
         .license("MIT")
 }

@@ -569,6 +569,19 @@ async fn the_committed_spec_is_what_the_server_serves() {
                 .get("security")
                 .is_some_and(|s| s.to_string().contains("AdminKey"));
             assert_eq!(secured, route != "/admin/health", "{method} {route}");
+            // What a route can answer is documented: the key's 401 on every keyed route (the
+            // live feed's too), and every query parameter may be given empty.
+            if secured {
+                assert!(
+                    op["responses"].get("401").is_some(),
+                    "{method} {route}: 401"
+                );
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "query" {
+                    assert_eq!(param["allowEmptyValue"], true, "{method} {route}: {param}");
+                }
+            }
         }
     }
     ids.sort();
@@ -582,7 +595,13 @@ async fn the_committed_spec_is_what_the_server_serves() {
     assert_eq!(scheme["type"], "apiKey");
     assert_eq!(scheme["name"], "X-API-Key");
     assert_eq!(scheme["in"], "header");
-    assert_eq!(server.get("/docs").await.status(), 200);
+    let docs = server.get("/docs").await;
+    assert_eq!(docs.status(), 200);
+    let docs = docs.text().await.expect("docs page");
+    assert!(
+        docs.contains("allowEmptyValue"),
+        "the docs page shows the spec served"
+    );
 }
 
 /// The query API as its own process beside the others: it answers from the shared database,

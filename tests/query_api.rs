@@ -1051,6 +1051,10 @@ async fn error_bodies_carry_no_internal_detail() {
     let health: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(health["database"]["ok"], false);
     assert_eq!(health["database"]["message"], "unreachable");
+    let process_health = server.get("/health").await;
+    assert_eq!(process_health.status(), 503);
+    let body = process_health.text().await.expect("body");
+    assert_eq!(leaks(&body), Vec::<&str>::new(), "/health: {body}");
     for path in ["/admin/dashboard?days=7", "/admin/analytics/funnel"] {
         let resp = api.raw(path, Some(KEY)).await;
         assert_eq!(resp.status(), 503, "{path}");

@@ -11,6 +11,7 @@ use std::time::Duration;
 use event_store::testing::TestDatabase;
 use futures::StreamExt as _;
 use salesbot_admin_client::Client;
+use salesbot_admin_client::types;
 use support::Served;
 
 fn client(port: u16, key: &str) -> Client {
@@ -48,7 +49,7 @@ async fn the_generated_client_calls_every_operation() {
     assert_eq!(health.head, head);
 
     let dash = api
-        .get_dashboard(Some("30"), None, None)
+        .get_dashboard(Some(&30.try_into().expect("a choice")), None, None)
         .await
         .expect("getDashboard")
         .into_inner();
@@ -58,15 +59,29 @@ async fn the_generated_client_calls_every_operation() {
     assert_eq!(dash.lag.head, head);
 
     let conversion = api
-        .get_conversion(Some("14"), None, None)
+        .get_conversion(Some(&14.try_into().expect("a choice")), None, None)
         .await
         .expect("getConversion")
         .into_inner();
     assert_eq!(conversion.period.days, 14);
     assert!(conversion.current.active_users > 0);
+    // A period as dates, or as date-times.
+    let today = chrono::Utc::now().date_naive();
+    let week = api
+        .get_conversion(
+            None,
+            Some(&types::GetConversionFrom::Variant0(
+                today - chrono::Days::new(6),
+            )),
+            Some(&types::GetConversionTo::Variant1(chrono::Utc::now())),
+        )
+        .await
+        .expect("getConversion from/to")
+        .into_inner();
+    assert_eq!((week.period.days, week.period.to), (7, today.to_string()));
 
     let funnel = api
-        .get_funnel(Some("30"), None, None, n(2))
+        .get_funnel(Some(&30.try_into().expect("a choice")), None, None, n(2))
         .await
         .expect("getFunnel")
         .into_inner();
@@ -77,11 +92,11 @@ async fn the_generated_client_calls_every_operation() {
         .get_products(
             None,
             None,
-            Some("asc"),
+            Some(types::GetProductsOrder::Asc),
             n(1),
             n(5),
             None,
-            Some("product_id"),
+            Some(types::GetProductsSort::ProductId),
             None,
         )
         .await
@@ -98,20 +113,26 @@ async fn the_generated_client_calls_every_operation() {
     assert_eq!(ids, sorted);
 
     let users = api
-        .list_users(Some("desc"), n(1), n(10), None, Some("messages"))
+        .list_users(
+            Some(types::ListUsersOrder::Desc),
+            n(1),
+            n(10),
+            None,
+            Some(types::ListUsersSort::Messages),
+        )
         .await
         .expect("listUsers")
         .into_inner();
     assert_eq!(users.total, 60);
     let someone = users.items[0].user_id.clone();
-    let profile = api
-        .get_user(&someone, None)
-        .await
-        .expect("getUser")
-        .into_inner();
+    let id: types::GetUserId = someone.parse().expect("a user id the spec admits");
+    let profile = api.get_user(&id, None).await.expect("getUser").into_inner();
     assert_eq!(profile.user.user_id, someone);
     assert!(profile.conversation.total > 0);
-    match api.get_user("web:nobody", None).await {
+    match api
+        .get_user(&"web:nobody".parse().expect("a user id"), None)
+        .await
+    {
         Err(salesbot_admin_client::Error::ErrorResponse(r)) => {
             assert_eq!(r.status(), 404);
             assert!(r.message.contains("no user"));
@@ -176,7 +197,7 @@ async fn the_generated_client_calls_every_operation() {
     }
 
     let erased = api
-        .erase_user(&someone)
+        .erase_user(&someone.parse().expect("a user id"))
         .await
         .expect("eraseUser")
         .into_inner();

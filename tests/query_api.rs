@@ -575,6 +575,19 @@ async fn the_committed_spec_is_what_the_server_serves() {
             }
             let secured = security.contains("AdminKey");
             assert_eq!(secured, route != "/admin/health", "{method} {route}");
+            // What a route can answer is documented: the key's 401 on every keyed route (the
+            // live feed's too), and every query parameter may be given empty.
+            if secured {
+                assert!(
+                    op["responses"].get("401").is_some(),
+                    "{method} {route}: 401"
+                );
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "query" {
+                    assert_eq!(param["allowEmptyValue"], true, "{method} {route}: {param}");
+                }
+            }
         }
     }
     ids.sort();
@@ -589,7 +602,13 @@ async fn the_committed_spec_is_what_the_server_serves() {
     assert_eq!(scheme["type"], "apiKey");
     assert_eq!(scheme["name"], "X-API-Key");
     assert_eq!(scheme["in"], "header");
-    assert_eq!(server.get("/docs").await.status(), 200);
+    let docs = server.get("/docs").await;
+    assert_eq!(docs.status(), 200);
+    let docs = docs.text().await.expect("docs page");
+    assert!(
+        docs.contains("allowEmptyValue"),
+        "the docs page shows the spec served"
+    );
 }
 
 /// The query API as its own process beside the others: it answers from the shared database,
@@ -822,4 +841,340 @@ async fn live_updates_follow_new_messages() {
             }
         }
     }
+}
+
+/// Every `null` in a JSON document, by path.
+fn nulls(value: &Value, path: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Null => found.push(path.to_owned()),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nulls(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(fields) => {
+            for (name, field) in fields {
+                nulls(field, &format!("{path}.{name}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The spec declares no field nullable: a figure that has no value (a change against a period
+/// without sales, the drop-off of the first stage, NATS in embedded mode, a user without a
+/// display name) is left out, never sent as `null`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_leave_out_what_has_no_value_instead_of_sending_null() {
+    let db = TestDatabase::sqlite_for_test();
+    let Served {
+        dir: _dir,
+        env: _env,
+        server,
+        store,
+    } = Served::simulated(&db, &[], &["--users", "40", "--days", "10", "--seed", "21"]).await;
+    let api = Api::new(server.port);
+    let users = api.get("/admin/users?sort=messages&page_size=3").await;
+    let someone = users["items"][0]["user_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let health = api.raw("/admin/health", None).await;
+    assert_eq!(health.status(), 200);
+    let mut answers: Vec<(String, Value)> =
+        vec![("/admin/health".into(), health.json().await.expect("json"))];
+    for path in [
+        "/admin/dashboard?days=7".to_owned(),
+        "/admin/analytics/funnel".to_owned(),
+        "/admin/analytics/funnel?days=90&window_days=2".to_owned(),
+        "/admin/analytics/conversion?days=7".to_owned(),
+        "/admin/analytics/products?page_size=500".to_owned(),
+        "/admin/users?page_size=500".to_owned(),
+        format!("/admin/users/{}", someone.replace(':', "%3A")),
+    ] {
+        let answer = api.get(&path).await;
+        answers.push((path, answer));
+    }
+    // The cases that used to be null are there to be left out.
+    let funnel = &answers[2].1;
+    assert!(funnel.get("window_days").is_none(), "{funnel}");
+    assert!(
+        funnel["stages"][0].get("drop_off_pct").is_none(),
+        "{funnel}"
+    );
+    assert!(funnel["stages"][0].get("open").is_none(), "{funnel}");
+    assert!(
+        answers[0].1.get("nats").is_none(),
+        "embedded mode has no NATS"
+    );
+    assert_eq!(answers[3].1["window_days"], 2);
+    for (path, answer) in &answers {
+        let mut found = Vec::new();
+        nulls(answer, "", &mut found);
+        assert!(found.is_empty(), "GET {path}: null at {found:?}");
+    }
+    store.close().await;
+}
+
+/// `days=` and the other parameters given empty are the same as left out (the spec says so
+/// with `allowEmptyValue`), so a form that sends every field still gets figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_query_values_are_the_same_as_absent_ones() {
+    let db = TestDatabase::sqlite_for_test();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
+    server.wait_ready().await;
+    let api = Api::new(server.port);
+    for route in [
+        "/admin/dashboard",
+        "/admin/analytics/conversion",
+        "/admin/analytics/funnel",
+        "/admin/analytics/products",
+    ] {
+        let answer = api.get(&format!("{route}?days=&from=&to=")).await;
+        assert_eq!(answer["period"]["days"], 30, "{route}");
+    }
+    let funnel = api.get("/admin/analytics/funnel?days=&window_days=").await;
+    assert!(funnel.get("window_days").is_none(), "{funnel}");
+    let users = api
+        .get("/admin/users?search=&sort=&order=&page=&page_size=")
+        .await;
+    assert_eq!(
+        (
+            &users["sort"],
+            &users["order"],
+            &users["page"],
+            &users["page_size"]
+        ),
+        (
+            &Value::from("last_seen"),
+            &Value::from("desc"),
+            &Value::from(1),
+            &Value::from(50)
+        )
+    );
+    let products = api
+        .get("/admin/analytics/products?sort=&order=&search=&page=&page_size=")
+        .await;
+    assert_eq!(products["sort"], "views");
+    let events = api.get("/admin/analytics/events?after=&limit=").await;
+    assert_eq!(
+        (&events["after"], &events["limit"]),
+        (&Value::from(0), &Value::from(100))
+    );
+    assert_eq!(
+        api.raw("/admin/events/export?after=", Some(KEY))
+            .await
+            .status(),
+        200
+    );
+    // Empty is absent, not a value: `days=` beside `from` is no conflict.
+    let from = api
+        .get("/admin/dashboard?days=&from=2026-01-01&to=2026-01-07")
+        .await;
+    assert_eq!(from["period"]["days"], 7);
+}
+
+/// A method a route does not declare (TRACE, PUT, ...) gets 405 with the JSON error body and
+/// an `Allow` header listing the ones it does, before the key is looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undeclared_methods_get_405_with_the_allowed_ones() {
+    let db = TestDatabase::sqlite_for_test();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
+    server.wait_ready().await;
+    let api = Api::new(server.port);
+    let routes = [
+        ("/admin/health", "GET"),
+        ("/admin/dashboard?days=7", "GET"),
+        ("/admin/analytics/conversion", "GET"),
+        ("/admin/analytics/funnel", "GET"),
+        ("/admin/analytics/products", "GET"),
+        ("/admin/users", "GET"),
+        ("/admin/users/web%3Aana", "DELETE, GET"),
+        ("/admin/analytics/events", "GET"),
+        ("/admin/events/export", "GET"),
+        ("/admin/live", "GET"),
+    ];
+    for (path, allowed) in routes {
+        let undeclared = ["TRACE", "PUT", "PATCH", "POST", "OPTIONS", "DELETE"]
+            .into_iter()
+            .filter(|m| !allowed.contains(m));
+        for method in undeclared {
+            for key in [Some(KEY), None] {
+                let mut req = api.http.request(
+                    reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                    format!("{}{path}", api.base),
+                );
+                if let Some(key) = key {
+                    req = req.header("X-API-Key", key);
+                }
+                let resp = req.send().await.expect("request");
+                let shown = format!("{method} {path} (key: {})", key.is_some());
+                assert_eq!(resp.status(), 405, "{shown}");
+                let allow = resp
+                    .headers()
+                    .get("allow")
+                    .and_then(|a| a.to_str().ok())
+                    .map(str::to_owned);
+                assert_eq!(allow.as_deref(), Some(allowed), "{shown}");
+                let body: Value = resp.json().await.expect("a JSON body");
+                assert!(
+                    body["message"].as_str().is_some_and(|m| m.contains(method)),
+                    "{shown}: {body}"
+                );
+            }
+        }
+    }
+}
+
+/// What went wrong inside (a database error naming a table) goes to the log, never into a
+/// public body: not into open health, not into an admin error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_bodies_carry_no_internal_detail() {
+    let db = TestDatabase::sqlite_for_test();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
+    server.wait_ready().await;
+    let api = Api::new(server.port);
+    assert_eq!(api.raw("/admin/health", None).await.status(), 200);
+    db.execute("ALTER TABLE projection_checkpoints RENAME TO projection_checkpoints_gone")
+        .await;
+    let leaks = |body: &str| {
+        [
+            "projection_checkpoints",
+            "no such table",
+            "error returned",
+            "sqlite",
+            "database:",
+        ]
+        .into_iter()
+        .filter(|word| body.to_lowercase().contains(word))
+        .collect::<Vec<_>>()
+    };
+    let health = api.raw("/admin/health", None).await;
+    assert_eq!(health.status(), 503);
+    let body = health.text().await.expect("body");
+    assert_eq!(leaks(&body), Vec::<&str>::new(), "{body}");
+    let health: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(health["database"]["ok"], false);
+    assert_eq!(health["database"]["message"], "unreachable");
+    let process_health = server.get("/health").await;
+    assert_eq!(process_health.status(), 503);
+    let body = process_health.text().await.expect("body");
+    assert_eq!(leaks(&body), Vec::<&str>::new(), "/health: {body}");
+    for path in ["/admin/dashboard?days=7", "/admin/analytics/funnel"] {
+        let resp = api.raw(path, Some(KEY)).await;
+        assert_eq!(resp.status(), 503, "{path}");
+        let body = resp.text().await.expect("body");
+        assert_eq!(leaks(&body), Vec::<&str>::new(), "{path}: {body}");
+        let json: Value = serde_json::from_str(&body).expect("json");
+        assert!(
+            json["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("retry")),
+            "{body}"
+        );
+    }
+}
+
+/// Dates at the ends of what chrono takes, periods running past year 9999 or, with the one
+/// before them, before year 1: a 400 with a message or figures, never a dropped connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_dates_get_an_answer_never_a_dropped_connection() {
+    let db = TestDatabase::sqlite_for_test();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
+    server.wait_ready().await;
+    let api = Api::new(server.port);
+    let refused = [
+        "from=-262144-01-01&to=-262144-01-01",
+        "from=-262143-01-01&to=-262143-01-01",
+        "from=%2B262143-12-31&to=%2B262143-12-31",
+        "from=-0001-12-31&to=0001-01-01",
+        "from=10000-01-01",
+        "from=0000-01-01&to=0000-01-31",
+        "from=0001-01-01&to=0001-01-31",
+        "from=9999-12-31T23:59:59-14:00&to=9999-12-31T23:59:59-14:00",
+        "from=2026-02-30",
+        "from=9999-12-31&to=0001-01-01",
+        "from=0001-01-01&to=9999-12-31",
+        "from=2026-01-01T00:00:00",
+        "from=%202026-01-01",
+    ];
+    let answered = [
+        ("from=0001-02-01&to=0001-02-28", 28, "0001-01-04"),
+        ("from=9999-12-01&to=9999-12-31", 31, "9999-10-31"),
+        (
+            "from=9999-12-31T00:00:00%2B14:00&to=9999-12-31",
+            2,
+            "9999-12-28",
+        ),
+    ];
+    for route in [
+        "/admin/dashboard",
+        "/admin/analytics/conversion",
+        "/admin/analytics/funnel",
+        "/admin/analytics/products",
+    ] {
+        for query in refused {
+            let resp = api.raw(&format!("{route}?{query}"), Some(KEY)).await;
+            let status = resp.status();
+            let body: Value = resp.json().await.expect("JSON body");
+            assert_eq!(status, 400, "{route}?{query}: {body}");
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+        for (query, days, previous_from) in answered {
+            let answer = api.get(&format!("{route}?{query}")).await;
+            assert_eq!(answer["period"]["days"], days, "{route}?{query}");
+            if let Some(previous) = answer.get("previous_period") {
+                assert_eq!(previous["from"], previous_from, "{route}?{query}");
+            }
+        }
+    }
+}
+
+/// `DELETE /admin/users/{id}` answers once the key is destroyed; the user's profile is gone
+/// from that moment, not only once a projector has dropped their rows (here there is none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_user_is_gone_at_once_even_before_the_projector_moves() {
+    let Some(db) = TestDatabase::for_test().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env_of(&db, &[]);
+    let mut all_in_one = Proc::start(SALESBOT, dir.path(), &env);
+    all_in_one.wait_ready().await;
+    let store = simulate_and_catch_up(
+        dir.path(),
+        &env,
+        &db,
+        &["--users", "5", "--days", "2", "--seed", "3"],
+    )
+    .await;
+    all_in_one.kill();
+    let query = Proc::start(QUERY_API, dir.path(), &env);
+    query.wait_ready().await;
+    let api = Api::new(query.port);
+    let users = api.get("/admin/users?page_size=1").await;
+    let user = users["items"][0]["user_id"]
+        .as_str()
+        .expect("id")
+        .replace(':', "%3A");
+    let erased = api
+        .http
+        .delete(format!("{}/admin/users/{user}", api.base))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(erased.status(), 200);
+    let resp = api.raw(&format!("/admin/users/{user}"), Some(KEY)).await;
+    assert_eq!(
+        resp.status(),
+        404,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    store.close().await;
 }

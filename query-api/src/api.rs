@@ -21,7 +21,8 @@ use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
 use subtle::ConstantTimeEq as _;
 
 use crate::cache::Cache;
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::{ApiError, ErrorResponse, UserErrorResponse};
+use crate::params::{self, Text};
 use crate::period::{Period, clip};
 use crate::read::{self, STAGES, UserSort};
 use crate::types::*;
@@ -145,6 +146,11 @@ enum ExportResponse {
 }
 
 type Answer<T> = Result<Json<T>, ErrorResponse>;
+/// `/admin/live`'s stream; the spec describes its events in `spec.rs`.
+type LiveStream =
+    EventStream<std::pin::Pin<Box<dyn futures::Stream<Item = crate::live::LiveUpdate> + Send>>>;
+/// The routes of one user, which may not find them.
+type UserAnswer<T> = Result<Json<T>, UserErrorResponse>;
 
 #[OpenApi]
 impl AdminApi {
@@ -180,12 +186,15 @@ impl AdminApi {
     async fn dashboard(
         &self,
         _key: AdminKey,
-        /// 7, 14, 30 or 90: the last N days, today included (default 30).
-        days: Query<Option<String>>,
-        /// First day (ISO 8601 date or date-time), instead of `days`.
-        from: Query<Option<String>>,
-        /// Last day, included (default today).
-        to: Query<Option<String>>,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
     ) -> Answer<Dashboard> {
         let period = self.period(&days, &from, &to)?;
         let dashboard = self
@@ -213,12 +222,15 @@ impl AdminApi {
     async fn conversion(
         &self,
         _key: AdminKey,
-        /// 7, 14, 30 or 90 (default 30).
-        days: Query<Option<String>>,
-        /// First day, instead of `days`.
-        from: Query<Option<String>>,
-        /// Last day, included.
-        to: Query<Option<String>>,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
     ) -> Answer<ConversionReport> {
         let period = self.period(&days, &from, &to)?;
         let previous = period.previous();
@@ -244,12 +256,15 @@ impl AdminApi {
     async fn funnel(
         &self,
         _key: AdminKey,
-        /// 7, 14, 30 or 90 (default 30).
-        days: Query<Option<String>>,
-        /// First day, instead of `days`.
-        from: Query<Option<String>>,
-        /// Last day, included.
-        to: Query<Option<String>>,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
         /// Count a later stage only within this many days of the user's first message in the
         /// period; users whose window is still open are reported as `open`.
         #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
@@ -286,18 +301,22 @@ impl AdminApi {
     async fn products(
         &self,
         _key: AdminKey,
-        /// 7, 14, 30 or 90 (default 30).
-        days: Query<Option<String>>,
-        /// First day, instead of `days`.
-        from: Query<Option<String>>,
-        /// Last day, included.
-        to: Query<Option<String>>,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
         /// `views` (default), `price_inquiries`, `spec_requests`, `purchase_intents`,
         /// `orders`, `units`, `revenue`, `conversion` or `product_id`.
-        sort: Query<Option<String>>,
+        sort: Query<Option<Text<params::ProductSort>>>,
         /// `desc` (default) or `asc`.
-        order: Query<Option<String>>,
-        /// Case-insensitive part of the product id or name.
+        order: Query<Option<Text<params::Order>>>,
+        /// Case-insensitive part of the product id or name (at most 200 characters).
+        #[oai(validator(max_length = 200))]
         search: Query<Option<String>>,
         /// 1-based page (default 1).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
@@ -307,8 +326,8 @@ impl AdminApi {
         page_size: Query<Option<i64>>,
     ) -> Answer<ProductPage> {
         let period = self.period(&days, &from, &to)?;
-        let sort = sort.0.unwrap_or_else(|| "views".into());
-        let descending = descending(order.0.as_deref())?;
+        let sort = text(&sort).unwrap_or("views").to_owned();
+        let descending = descending(text(&order))?;
         let search = search_text(search.0.as_deref())?;
         let (page, page_size) = paging(page.0, page_size.0)?;
         let mut items = crate::figures::products(&self.state, period, search.as_deref()).await?;
@@ -343,13 +362,15 @@ impl AdminApi {
     async fn users(
         &self,
         _key: AdminKey,
-        /// Case-insensitive part of the user id, username or display name.
+        /// Case-insensitive part of the user id, username or display name (at most 200
+        /// characters).
+        #[oai(validator(max_length = 200))]
         search: Query<Option<String>>,
         /// `last_seen` (default), `first_seen`, `messages`, `sessions`, `orders`, `stage` or
         /// `user_id`.
-        sort: Query<Option<String>>,
+        sort: Query<Option<Text<params::UserSort>>>,
         /// `desc` (default) or `asc`.
-        order: Query<Option<String>>,
+        order: Query<Option<Text<params::Order>>>,
         /// 1-based page (default 1).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
         page: Query<Option<i64>>,
@@ -357,7 +378,7 @@ impl AdminApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         page_size: Query<Option<i64>>,
     ) -> Answer<UserPage> {
-        let sort_name = sort.0.unwrap_or_else(|| "last_seen".into());
+        let sort_name = text(&sort).unwrap_or("last_seen").to_owned();
         let sort = UserSort::parse(&sort_name).ok_or_else(|| {
             ApiError::bad_request(format!(
                 "`sort` must be one of {} (got `{}`)",
@@ -365,7 +386,7 @@ impl AdminApi {
                 clip(&sort_name)
             ))
         })?;
-        let descending = descending(order.0.as_deref())?;
+        let descending = descending(text(&order))?;
         let search = search_text(search.0.as_deref())?;
         let (page, page_size) = paging(page.0, page_size.0)?;
         let (total, items) = crate::figures::users(
@@ -401,15 +422,16 @@ impl AdminApi {
         &self,
         _key: AdminKey,
         /// The user id, `telegram:<id>` or `web:<id>`.
-        id: Path<String>,
+        id: Path<Text<params::UserId>>,
         /// Conversation messages before this log position (from `next_before`).
         #[oai(validator(minimum(value = "1")))]
         before: Query<Option<i64>>,
-    ) -> Answer<UserProfile> {
-        let profile = crate::figures::user_profile(&self.state, &id.0, before.0).await?;
+    ) -> UserAnswer<UserProfile> {
+        let id = id.0.as_str();
+        let profile = crate::figures::user_profile(&self.state, id, before.0).await?;
         profile
             .map(Json)
-            .ok_or_else(|| ApiError::not_found(format!("no user `{}`", clip(&id.0))).into())
+            .ok_or_else(|| ApiError::not_found(format!("no user `{}`", clip(id))).into())
     }
 
     /// Erase a user
@@ -428,12 +450,13 @@ impl AdminApi {
         &self,
         _key: AdminKey,
         /// The user id, `telegram:<id>` or `web:<id>`.
-        id: Path<String>,
-    ) -> Answer<ErasedUser> {
-        let user: events_schema::UserId = id.0.parse().map_err(|_| {
+        id: Path<Text<params::UserId>>,
+    ) -> UserAnswer<ErasedUser> {
+        let id = id.0.as_str();
+        let user: events_schema::UserId = id.parse().map_err(|_| {
             ApiError::bad_request(format!(
                 "`{}` is not a user id (telegram:<id> or web:<id>)",
-                clip(&id.0)
+                clip(id)
             ))
         })?;
         let erased = self
@@ -441,8 +464,11 @@ impl AdminApi {
             .store
             .erase_user(&user, "admin-api")
             .await
-            .map_err(|e| ApiError::unavailable(format!("the erasure did not finish: {e}")))?
-            .ok_or_else(|| ApiError::not_found(format!("no user `{}`", clip(&id.0))))?;
+            .map_err(|error| {
+                tracing::warn!(%error, user = %user, "admin API: the erasure did not finish");
+                ApiError::unavailable("the erasure did not finish; run it again later")
+            })?
+            .ok_or_else(|| ApiError::not_found(format!("no user `{}`", clip(id))))?;
         tracing::info!(user = %user, position = erased.position, "user erased through the admin API");
         Ok(Json(ErasedUser {
             user_id: user.to_string(),
@@ -463,21 +489,19 @@ impl AdminApi {
         operation_id = "liveUpdates",
         tag = "Tag::Health"
     )]
-    async fn live(
-        &self,
-        _key: AdminKey,
-    ) -> EventStream<std::pin::Pin<Box<dyn futures::Stream<Item = crate::live::LiveUpdate> + Send>>>
-    {
-        EventStream::new(crate::live::updates(self.state.store.clone(), STALE_AFTER).boxed())
-            .keep_alive(Duration::from_secs(15))
-            .to_event(|update| {
-                let data = match (&update.progress, &update.events) {
-                    (Some(p), _) => p.to_json_string(),
-                    (_, Some(e)) => e.to_json_string(),
-                    _ => "null".to_owned(),
-                };
-                poem::web::sse::Event::message(data).event_type(update.kind)
-            })
+    async fn live(&self, _key: AdminKey) -> Result<LiveStream, ErrorResponse> {
+        Ok(
+            EventStream::new(crate::live::updates(self.state.store.clone(), STALE_AFTER).boxed())
+                .keep_alive(Duration::from_secs(15))
+                .to_event(|update| {
+                    let data = match (&update.progress, &update.events) {
+                        (Some(p), _) => p.to_json_string(),
+                        (_, Some(e)) => e.to_json_string(),
+                        _ => "null".to_owned(),
+                    };
+                    poem::web::sse::Event::message(data).event_type(update.kind)
+                }),
+        )
     }
 
     /// A page of the event log
@@ -558,17 +582,11 @@ impl AdminApi {
 impl AdminApi {
     fn period(
         &self,
-        days: &Query<Option<String>>,
-        from: &Query<Option<String>>,
-        to: &Query<Option<String>>,
+        days: &Query<Option<Text<params::Days>>>,
+        from: &Query<Option<Text<params::Day>>>,
+        to: &Query<Option<Text<params::Day>>>,
     ) -> Result<Period, ApiError> {
-        Period::parse(
-            days.0.as_deref(),
-            from.0.as_deref(),
-            to.0.as_deref(),
-            self.state.tz,
-            Utc::now(),
-        )
+        Period::parse(text(days), text(from), text(to), self.state.tz, Utc::now())
     }
 
     fn period_info(&self, period: Period) -> PeriodInfo {
@@ -583,6 +601,11 @@ pub fn period_info(period: Period, tz: Tz) -> PeriodInfo {
         days: period.days(),
         timezone: tz.name().to_owned(),
     }
+}
+
+/// The text of an optional parameter.
+fn text<S: params::Shape>(param: &Query<Option<Text<S>>>) -> Option<&str> {
+    param.0.as_ref().map(Text::as_str)
 }
 
 fn descending(order: Option<&str>) -> Result<bool, ApiError> {
@@ -600,12 +623,17 @@ fn order_name(descending: bool) -> String {
     if descending { "desc" } else { "asc" }.to_owned()
 }
 
+/// The search text without the spaces around it (blank is no search). Longer than the spec's
+/// `maxLength` as given is refused, spaces included, so the spec and the route agree.
 fn search_text(search: Option<&str>) -> Result<Option<String>, ApiError> {
-    match search.map(str::trim).filter(|s| !s.is_empty()) {
+    match search {
         Some(s) if s.chars().count() > MAX_SEARCH => Err(ApiError::bad_request(format!(
             "`search` is at most {MAX_SEARCH} characters"
         ))),
-        other => Ok(other.map(str::to_owned)),
+        other => Ok(other
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Every error is a JSON body with a message, with a 4xx status for anything the caller can
 //! fix. Errors poem raises itself (a query string that is not UTF-8, a missing key, an unknown
-//! route) are rewritten into the same shape by [`json_errors`].
+//! route, a method the route does not take) are rewritten into the same shape by [`guard`] and
+//! [`json_errors`]. What went wrong inside (a database error) goes to the log; the body says
+//! only what the caller can do about it.
 
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse as _, Request, Response};
@@ -53,24 +55,44 @@ impl ApiError {
     }
 }
 
+/// The message of every 503 caused by the database; the error itself is logged.
+pub const DATABASE_UNAVAILABLE: &str = "the database cannot answer now; retry later";
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
         tracing::warn!(%error, "query-api: database error");
-        ApiError::unavailable(format!("the database cannot answer: {error}"))
+        ApiError::unavailable(DATABASE_UNAVAILABLE)
     }
 }
 
 impl From<event_store::StoreError> for ApiError {
     fn from(error: event_store::StoreError) -> ApiError {
         tracing::warn!(%error, "query-api: event store error");
-        ApiError::unavailable(format!("the event store cannot answer: {error}"))
+        ApiError::unavailable(DATABASE_UNAVAILABLE)
     }
 }
 
-/// The error responses of the admin routes, as the spec lists them.
+/// The error responses of the admin routes that need the key, as the spec lists them.
 #[derive(Debug, ApiResponse)]
 pub enum ErrorResponse {
-    /// A parameter is missing or out of range; the message says which.
+    /// A parameter is out of range, or the query string is not UTF-8; the message says which.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// `X-API-Key` is missing or wrong.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The query string is longer than 8 KiB.
+    #[oai(status = 414)]
+    UriTooLong(Json<ErrorBody>),
+    /// The database cannot answer now; retry later.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// The error responses of the routes of one user: those of [`ErrorResponse`], and 404.
+#[derive(Debug, ApiResponse)]
+pub enum UserErrorResponse {
+    /// A parameter is out of range, or the query string is not UTF-8; the message says which.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// `X-API-Key` is missing or wrong.
@@ -79,7 +101,10 @@ pub enum ErrorResponse {
     /// No such user.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// The database (or another part) cannot answer now; retry later.
+    /// The query string is longer than 8 KiB.
+    #[oai(status = 414)]
+    UriTooLong(Json<ErrorBody>),
+    /// The database cannot answer now; retry later.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
 }
@@ -91,9 +116,24 @@ impl From<ApiError> for ErrorResponse {
         });
         match error.status {
             StatusCode::UNAUTHORIZED => ErrorResponse::Unauthorized(body),
-            StatusCode::NOT_FOUND => ErrorResponse::NotFound(body),
+            StatusCode::URI_TOO_LONG => ErrorResponse::UriTooLong(body),
             StatusCode::SERVICE_UNAVAILABLE => ErrorResponse::Unavailable(body),
             _ => ErrorResponse::BadRequest(body),
+        }
+    }
+}
+
+impl From<ApiError> for UserErrorResponse {
+    fn from(error: ApiError) -> UserErrorResponse {
+        let body = Json(ErrorBody {
+            message: error.message,
+        });
+        match error.status {
+            StatusCode::UNAUTHORIZED => UserErrorResponse::Unauthorized(body),
+            StatusCode::NOT_FOUND => UserErrorResponse::NotFound(body),
+            StatusCode::URI_TOO_LONG => UserErrorResponse::UriTooLong(body),
+            StatusCode::SERVICE_UNAVAILABLE => UserErrorResponse::Unavailable(body),
+            _ => UserErrorResponse::BadRequest(body),
         }
     }
 }
@@ -109,6 +149,7 @@ pub async fn json_errors(error: poem::Error) -> Response {
     let message = match status {
         StatusCode::UNAUTHORIZED => "a valid `X-API-Key` header is required".to_owned(),
         StatusCode::NOT_FOUND => "no such route".to_owned(),
+        // `guard` answers these with the route's methods; this is for a route it does not know.
         StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this route".to_owned(),
         s if s.is_server_error() => {
             tracing::error!(%error, "query-api: unexpected error");
@@ -131,9 +172,15 @@ fn json_response(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Around the admin routes: refuses over-long query strings, and gives the few error responses
-/// poem writes as plain text (a path parameter that is not UTF-8) a JSON body.
-pub async fn guard<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+/// Around the admin routes: refuses over-long query strings, leaves out query parameters given
+/// empty (`days=` is the same as no `days`, as the spec's `allowEmptyValue` says), answers a
+/// method a route does not take with 405 and the ones it does in `Allow`, and gives the few
+/// error responses poem writes as plain text (a path parameter that is not UTF-8) a JSON body.
+pub async fn guard<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    methods: &crate::methods::Methods,
+) -> poem::Result<Response> {
     let query = req.uri().query().map_or(0, str::len);
     if query > MAX_QUERY {
         return Ok(json_response(
@@ -149,7 +196,47 @@ pub async fn guard<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
             "the query string is not valid UTF-8 once percent-decoded",
         ));
     }
-    Ok(jsonify(next.call(req).await?.into_response()).await)
+    if let Some(uri) = without_empty_values(req.uri()) {
+        *req.uri_mut() = uri;
+    }
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    match next.call(req).await {
+        Ok(response) => Ok(jsonify(response.into_response()).await),
+        Err(error) if error.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            match methods.allowed(&path) {
+                Some(allowed) => Ok(json_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!("{method} is not allowed on {path}; it takes {allowed}"),
+                )
+                .with_header(poem::http::header::ALLOW, allowed)
+                .into_response()),
+                None => Err(error),
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The URI without the query parameters that have an empty value (`a=` or a bare `a`), when
+/// there are any.
+fn without_empty_values(uri: &poem::http::Uri) -> Option<poem::http::Uri> {
+    let query = uri.query()?;
+    // `a=`, a bare `a`, or nothing between two `&`.
+    let empty = |pair: &&str| {
+        pair.split_once('=')
+            .is_none_or(|(_, value)| value.is_empty())
+    };
+    if !query.split('&').any(|pair| empty(&pair)) {
+        return None;
+    }
+    let kept: Vec<&str> = query.split('&').filter(|pair| !empty(pair)).collect();
+    let path_and_query = match kept.is_empty() {
+        true => uri.path().to_owned(),
+        false => format!("{}?{}", uri.path(), kept.join("&")),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    poem::http::Uri::from_parts(parts).ok()
 }
 
 /// An error response without a JSON body gets one, its text as the message.
@@ -186,7 +273,23 @@ pub async fn bad_path(_: poem::error::ParsePathError) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::percent_decoded;
+    use super::{percent_decoded, without_empty_values};
+
+    #[test]
+    fn empty_query_values_are_left_out() {
+        let strip =
+            |uri: &str| without_empty_values(&uri.parse().expect("uri")).map(|u| u.to_string());
+        assert_eq!(strip("/a?days=7&from=2026-01-01"), None);
+        assert_eq!(strip("/a"), None);
+        assert_eq!(
+            strip("/a?days=&from=2026-01-01").as_deref(),
+            Some("/a?from=2026-01-01")
+        );
+        assert_eq!(strip("/a?days&from=&to=").as_deref(), Some("/a"));
+        assert_eq!(strip("/a?x=1&&y=2").as_deref(), Some("/a?x=1&y=2"));
+        // A value that is itself `=` is a value.
+        assert_eq!(strip("/a?search==&x=").as_deref(), Some("/a?search=="));
+    }
 
     #[test]
     fn query_strings_are_percent_decoded_before_the_utf8_check() {

@@ -231,6 +231,9 @@ pub async fn user_profile(
     let Some(row) = read::user(pool, user_id).await? else {
         return Ok(None);
     };
+    if read::erased(pool, user_id).await? {
+        return Ok(None);
+    }
     let sales = read::user_sales(pool, std::slice::from_ref(&row.user_id)).await?;
     let revenue = sales
         .get(&row.user_id)

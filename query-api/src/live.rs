@@ -21,6 +21,7 @@ const MAX_EVENTS: usize = 50;
 
 /// One SSE message: its event type is `kind`, its data the field of that name.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LiveUpdate {
     /// `progress` or `events`.
     pub kind: String,
@@ -30,7 +31,7 @@ pub struct LiveUpdate {
 
 /// A new event in the log, without its payload.
 #[derive(Debug, Clone, PartialEq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct LiveEvent {
     pub position: i64,
     pub event_type: String,

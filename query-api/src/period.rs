@@ -1,7 +1,7 @@
 //! Report periods: `days=7|14|30|90`, or `from`/`to` (ISO 8601), as whole days in
 //! `REPORT_TIMEZONE`, and the period of the same length just before (for changes).
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::error::ApiError;
@@ -12,6 +12,11 @@ pub const DAY_CHOICES: [i64; 4] = [7, 14, 30, 90];
 pub const DEFAULT_DAYS: i64 = 30;
 /// The longest `from`/`to` range (ten years).
 pub const MAX_DAYS: i64 = 3_660;
+/// The first and last day a period (and the one before it) may cover: the years RFC 3339 dates
+/// can be written in and common date types hold, so every date the API answers with is one a
+/// client can parse.
+pub const FIRST_DAY: NaiveDate = NaiveDate::from_ymd_opt(1, 1, 1).expect("a valid date");
+pub const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
 
 /// Whole days `from..=to` in the report time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,7 +41,6 @@ impl Period {
             )),
             (Some(days), None, None) => {
                 let n: i64 = days
-                    .trim()
                     .parse()
                     .ok()
                     .filter(|n| DAY_CHOICES.contains(n))
@@ -68,6 +72,12 @@ impl Period {
                         period.days()
                     )));
                 }
+                if to > LAST_DAY || period.previous().from < FIRST_DAY {
+                    return Err(ApiError::bad_request(format!(
+                        "a period and the one of the same length before it lie between \
+                         {FIRST_DAY} and {LAST_DAY} in {tz} (got {from} to {to})"
+                    )));
+                }
                 Ok(period)
             }
         }
@@ -85,11 +95,17 @@ impl Period {
         (self.to - self.from).num_days() + 1
     }
 
-    /// The period of the same length ending the day before this one starts.
+    /// The period of the same length ending the day before this one starts. [`Period::parse`]
+    /// keeps it after [`FIRST_DAY`]; at the very start of chrono's calendar it would stop there
+    /// rather than panic.
     pub fn previous(&self) -> Period {
-        let to = self.from - Duration::days(1);
+        let back = |day: NaiveDate, n: i64| {
+            day.checked_sub_days(Days::new(n.unsigned_abs()))
+                .unwrap_or(NaiveDate::MIN)
+        };
+        let to = back(self.from, 1);
         Period {
-            from: to - Duration::days(self.days() - 1),
+            from: back(to, self.days() - 1),
             to,
         }
     }
@@ -102,10 +118,13 @@ impl Period {
 }
 
 /// A date (`2026-11-01`) or a date-time with an offset (`2026-11-01T09:30:00Z`), whose day in
-/// the report time zone is taken.
+/// the report time zone is taken: RFC 3339's `full-date` and `date-time`, as the spec's `date`
+/// and `date-time` formats say, so years have exactly four digits (chrono alone would also take
+/// `-262144-01-01`, whose previous period is before the start of its calendar).
 fn parse_day(value: &str, name: &str, tz: Tz) -> Result<NaiveDate, ApiError> {
-    let value = value.trim();
-    if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+    if is_full_date(value)
+        && let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+    {
         return Ok(day);
     }
     if let Ok(at) = DateTime::parse_from_rfc3339(value) {
@@ -116,6 +135,16 @@ fn parse_day(value: &str, name: &str, tz: Tz) -> Result<NaiveDate, ApiError> {
          got `{}`",
         clip(value)
     )))
+}
+
+/// `YYYY-MM-DD`, digits only.
+fn is_full_date(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 /// At most 40 characters of a bad value, for an error message.
@@ -192,5 +221,42 @@ mod tests {
         assert!(bad(None, None, Some("2026-11-01")).contains("needs a `from`"));
         assert!(bad(None, Some("1900-01-01"), None).contains("at most"));
         assert!(bad(Some(&"9".repeat(10_000)), None, None).len() < 200);
+        assert!(bad(Some(" 7"), None, None).contains("7, 14, 30 or 90"));
+        for extreme in ["-262144-01-01", "+262143-12-31", "20260-01-01", "2026-1-01"] {
+            assert!(
+                bad(None, Some(extreme), Some(extreme)).contains("ISO 8601"),
+                "{extreme}"
+            );
+        }
+    }
+
+    #[test]
+    fn periods_and_their_previous_ones_stay_in_years_1_to_9999() {
+        let first = Period::parse(
+            None,
+            Some("0001-01-10"),
+            Some("0001-01-19T00:00:00+14:00"),
+            chrono_tz::UTC,
+            now(),
+        )
+        .expect("ok");
+        assert_eq!(first.days(), 9);
+        let previous = first.previous();
+        assert_eq!((previous.from, previous.to), (FIRST_DAY, day("0001-01-09")));
+        let bad = |f: &str, t: &str| {
+            Period::parse(None, Some(f), Some(t), chrono_tz::UTC, now())
+                .expect_err("refused")
+                .message
+        };
+        assert!(bad("0001-01-09", "0001-01-17").contains("0001-01-01"));
+        assert!(bad("0000-06-01", "0000-06-02").contains("0001-01-01"));
+        assert!(
+            bad("9999-12-31T23:00:00-01:00", "9999-12-31T23:00:00-01:00").contains("9999-12-31")
+        );
+        let edge = Period {
+            from: NaiveDate::MIN,
+            to: NaiveDate::MIN,
+        };
+        assert_eq!(edge.previous().to, NaiveDate::MIN);
     }
 }

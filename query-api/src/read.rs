@@ -455,6 +455,21 @@ pub async fn user(pool: &Pool, user_id: &str) -> Result<Option<UserRow>, sqlx::E
     .next())
 }
 
+/// Whether the user was erased (a key destroyed, none live): `DELETE /admin/users/{id}` answers
+/// once the key is gone, before the projector drops the user's rows, and a profile read in
+/// between must already say the user is gone.
+pub async fn erased(pool: &Pool, user_id: &str) -> Result<bool, sqlx::Error> {
+    let (destroyed, live): (i64, i64) = row(
+        pool,
+        "SELECT CAST(COUNT(*) - COUNT(wrapped_key) AS BIGINT), \
+                CAST(COUNT(wrapped_key) AS BIGINT) \
+         FROM user_keys WHERE user_id = $1",
+        &[Bind::T(user_id.to_owned())],
+    )
+    .await?;
+    Ok(destroyed > 0 && live == 0)
+}
+
 /// A user's products, most viewed first: (product, views, intents, units).
 pub async fn user_products(
     pool: &Pool,

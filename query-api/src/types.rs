@@ -40,16 +40,18 @@ pub fn money(per_currency: &PerCurrency) -> Vec<Money> {
 
 /// A count this period and the one before.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct CountKpi {
     pub value: i64,
     pub previous: i64,
-    /// Change against the previous period in %, absent when that was 0.
+    /// Change against the previous period in %, left out when that was 0.
     pub change_pct: Option<f64>,
 }
 
 /// A ratio (0–1) this period and the one before.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct RateKpi {
     pub value: f64,
@@ -59,6 +61,7 @@ pub struct RateKpi {
 
 /// An amount in one currency this period and the one before.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct MoneyKpi {
     pub currency: String,
@@ -77,6 +80,7 @@ pub fn round2(x: f64) -> f64 {
 
 /// One stage of the funnel.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct FunnelStage {
     /// `greeting`, `browsing`, `consideration`, `purchase_intent` or `ordered`.
@@ -96,6 +100,7 @@ pub struct FunnelStage {
 
 /// The funnel over a period.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FunnelReport {
     pub period: PeriodInfo,
     pub window_days: Option<i64>,
@@ -128,6 +133,7 @@ pub struct ConversionReport {
 
 /// One product over a period.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct ProductFigures {
     pub product_id: String,
@@ -241,6 +247,7 @@ pub struct Dashboard {
 
 /// A user as the list shows them.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct UserSummary {
     /// `telegram:<id>` or `web:<id>`.
@@ -275,6 +282,7 @@ pub struct UserPage {
 
 /// A product in a user's history.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct UserProduct {
     pub product_id: String,
@@ -287,6 +295,7 @@ pub struct UserProduct {
 
 /// What the user said they want.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Preferences {
     /// The budget stated last.
     pub budget: Option<Money>,
@@ -309,6 +318,7 @@ pub struct Engagement {
 
 /// A message in or a reply out.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct TimelineMessage {
     pub position: i64,
@@ -324,6 +334,7 @@ pub struct TimelineMessage {
 
 /// Part of a user's conversation history, newest first.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Timeline {
     /// Messages and replies the user has in all.
     pub total: i64,
@@ -365,6 +376,7 @@ pub struct PartHealth {
 
 /// One projection partition.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 #[oai(example)]
 pub struct ProjectionHealth {
     pub projection: String,
@@ -380,6 +392,7 @@ pub struct ProjectionHealth {
 
 /// `/admin/health`.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Health {
     /// `ok`, or `degraded` (then the status is 503).
     pub status: String,

@@ -52,6 +52,7 @@ pub async fn run(config: &Config, args: &BenchQueryArgs) -> anyhow::Result<()> {
             state,
             query_api::KeyDigest::new(KEY),
             (),
+            |_| {},
         );
         let (acceptor, addr) = super::loopback().await?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

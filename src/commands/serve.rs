@@ -142,6 +142,7 @@ pub async fn run_roles(
             state,
             query_api::KeyDigest::new(admin.key.expose_secret()),
             command_service::web::ChatApi,
+            command_service::web::describe,
         );
         announce_admin(local, admin);
     }

@@ -469,6 +469,32 @@ fn user_of(sender: &Sender) -> &UserId {
     }
 }
 
+/// Adds to the spec (a document that describes [`ChatApi`]) what poem-openapi has no words
+/// for: a message takes no fields but its own (`additionalProperties: false`; unknown ones are
+/// refused with 400), and its optional fields may also be sent as `null`, meaning left out.
+pub fn describe(spec: &mut serde_json::Value) {
+    let Some(message) = spec["components"]["schemas"]
+        .get_mut("MessageRequest")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    message.insert("additionalProperties".into(), false.into());
+    if let Some(properties) = message
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for optional in ["user_id", "username", "button"] {
+            if let Some(p) = properties
+                .get_mut(optional)
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                p.insert("nullable".into(), true.into());
+            }
+        }
+    }
+}
+
 /// Reads at most [`MAX_BODY_BYTES`] of the body before anything else runs (413 above, whether
 /// or not the request said its length), so no handler ever holds more.
 pub(crate) async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {

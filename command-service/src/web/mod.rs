@@ -22,7 +22,7 @@ use poem::web::{Data, Html};
 use poem::{EndpointExt as _, IntoResponse as _, Request, Response, Route, get, handler};
 use subtle::ConstantTimeEq as _;
 
-pub use api::ChatApi;
+pub use api::{ChatApi, describe};
 pub use session::Sessions;
 
 use crate::limits::{Limiter, Rate};

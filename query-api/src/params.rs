@@ -1,0 +1,163 @@
+//! Parameters whose schema says exactly which values a route takes: the choices of `days`,
+//! `sort` and `order`, dates and date-times, user ids. The value arrives as text and the route
+//! checks it itself, so a wrong one gets a 400 whose message names what is taken.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
+use serde_json::Value;
+
+/// What a parameter takes, as the spec shows it.
+pub trait Shape: Send + Sync + 'static {
+    /// The name poem-openapi gives the type (in its own parse errors).
+    const NAME: &'static str;
+    fn schema() -> MetaSchema;
+}
+
+/// The text of a parameter of shape `S`.
+pub struct Text<S>(String, PhantomData<S>);
+
+impl<S> Text<S> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<S> std::fmt::Debug for Text<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<S: Shape> Type for Text<S> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        S::NAME.into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(S::schema()))
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl<S: Shape> ParseFromParameter for Text<S> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Text(value.to_owned(), PhantomData))
+    }
+}
+
+fn choices(ty: &'static str, format: Option<&'static str>, items: Vec<Value>) -> MetaSchema {
+    MetaSchema {
+        format,
+        enum_items: items,
+        ..MetaSchema::new(ty)
+    }
+}
+
+fn words(words: &[&str]) -> MetaSchema {
+    choices(
+        "string",
+        None,
+        words.iter().map(|w| Value::from(*w)).collect(),
+    )
+}
+
+/// `days`: 7, 14, 30 or 90.
+#[derive(Debug)]
+pub struct Days;
+
+impl Shape for Days {
+    const NAME: &'static str = "Days";
+    fn schema() -> MetaSchema {
+        choices(
+            "integer",
+            Some("int64"),
+            crate::period::DAY_CHOICES
+                .iter()
+                .map(|d| Value::from(*d))
+                .collect(),
+        )
+    }
+}
+
+/// `from` and `to`: an RFC 3339 date or date-time (with an offset); never both at once, so
+/// `oneOf`, which client generators turn into a choice of the two.
+#[derive(Debug)]
+pub struct Day;
+
+impl Shape for Day {
+    const NAME: &'static str = "DateOrDateTime";
+    fn schema() -> MetaSchema {
+        let string =
+            |format| MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", format)));
+        MetaSchema {
+            one_of: vec![string("date"), string("date-time")],
+            ..MetaSchema::new("string")
+        }
+    }
+}
+
+/// `order`: `asc` or `desc`.
+#[derive(Debug)]
+pub struct Order;
+
+impl Shape for Order {
+    const NAME: &'static str = "Order";
+    fn schema() -> MetaSchema {
+        words(&["asc", "desc"])
+    }
+}
+
+/// `sort` of the product figures.
+#[derive(Debug)]
+pub struct ProductSort;
+
+impl Shape for ProductSort {
+    const NAME: &'static str = "ProductSort";
+    fn schema() -> MetaSchema {
+        words(crate::figures::PRODUCT_SORTS)
+    }
+}
+
+/// `sort` of the user list.
+#[derive(Debug)]
+pub struct UserSort;
+
+impl Shape for UserSort {
+    const NAME: &'static str = "UserSort";
+    fn schema() -> MetaSchema {
+        words(crate::read::UserSort::NAMES)
+    }
+}
+
+/// A user id: `web:` and 1–64 letters, digits, `_`, `-` or `.`, or `telegram:` and a 64-bit
+/// integer (events-schema's `UserId`).
+#[derive(Debug)]
+pub struct UserId;
+
+impl Shape for UserId {
+    const NAME: &'static str = "UserId";
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            pattern: Some(USER_ID_PATTERN.to_owned()),
+            ..MetaSchema::new("string")
+        }
+    }
+}
+
+/// 18 digits at most, so that every id the pattern admits fits in an `i64` (Telegram's ids are
+/// far shorter); a longer one is not found.
+pub const USER_ID_PATTERN: &str = r"^(web:[A-Za-z0-9_.\-]{1,64}|telegram:-?[0-9]{1,18})$";

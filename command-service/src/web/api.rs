@@ -13,6 +13,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme, Tags};
 
 use events_schema::{Channel, MessageKind, UserId};
 
+use super::json_string::JsonString;
 use super::session::Session;
 use super::{MAX_BODY_BYTES, WebChat, is_https};
 use crate::engine::Inbound;
@@ -36,15 +37,15 @@ enum ChatTag {
 struct MessageRequest {
     /// The message, 1 to 2,000 characters; for a button press, the button's `data`.
     #[oai(validator(min_length = 1, max_length = 2000))]
-    text: String,
+    text: JsonString,
     /// The shop's own id for the user (its backend authenticated them): only with
     /// `X-Chat-Key`, and required with it. Stored as `web:<user_id>`. Ids starting with `_`
     /// are the server's own (anonymous sessions).
     #[oai(validator(pattern = r"^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,63}$"))]
-    user_id: Option<String>,
+    user_id: Option<JsonString>,
     /// The name to greet the user by.
     #[oai(validator(max_length = 64))]
-    username: Option<String>,
+    username: Option<JsonString>,
     /// True when `text` is the `data` of a button the bot offered.
     #[oai(default)]
     button: bool,
@@ -53,9 +54,9 @@ struct MessageRequest {
 impl poem_openapi::types::Example for MessageRequest {
     fn example() -> Self {
         MessageRequest {
-            text: "what laptops do you have under $800?".into(),
+            text: JsonString("what laptops do you have under $800?".into()),
             user_id: None,
-            username: Some("Ana".into()),
+            username: Some(JsonString("Ana".into())),
             button: false,
         }
     }
@@ -243,6 +244,8 @@ impl ChatApi {
     ) -> PostMessageResponse {
         let now = service.now();
         let request = body.0;
+        let user_id = request.user_id.map(|id| id.0);
+        let username = request.username.map(|name| name.0);
         let sender = match auth {
             ChatAuth::Key(key) => {
                 if !chat.chat_key_matches(&key.0.key) {
@@ -251,7 +254,7 @@ impl ChatApi {
                         "X-Chat-Key is not this shop's key",
                     );
                 }
-                let Some(id) = &request.user_id else {
+                let Some(id) = &user_id else {
                     return error(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "user_id is required with X-Chat-Key (the user your backend authenticated)",
@@ -268,7 +271,7 @@ impl ChatApi {
                 }
             }
             anonymous => {
-                if request.user_id.is_some() {
+                if user_id.is_some() {
                     return error(
                         StatusCode::FORBIDDEN,
                         "user_id may only be sent by the shop's backend, with X-Chat-Key; \
@@ -353,11 +356,11 @@ impl ChatApi {
             } else {
                 MessageKind::Text
             },
-            text: Some(request.text),
+            text: Some(request.text.0),
             message_id: None,
             chat_id: None,
-            username: request.username.clone(),
-            display_name: request.username,
+            username: username.clone(),
+            display_name: username,
             language: None,
             at: now,
             payments: false,

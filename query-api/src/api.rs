@@ -406,6 +406,11 @@ impl AdminApi {
         #[oai(validator(minimum(value = "1")))]
         before: Query<Option<i64>>,
     ) -> Answer<UserProfile> {
+        // Only a well-formed id can name a user; anything else (a NUL, which Postgres cannot
+        // even compare, a path) is no user, without asking the database.
+        if id.0.parse::<events_schema::UserId>().is_err() {
+            return Err(ApiError::not_found(format!("no user `{}`", clip(&id.0))).into());
+        }
         let profile = crate::figures::user_profile(&self.state, &id.0, before.0).await?;
         profile
             .map(Json)
@@ -605,6 +610,10 @@ fn search_text(search: Option<&str>) -> Result<Option<String>, ApiError> {
         Some(s) if s.chars().count() > MAX_SEARCH => Err(ApiError::bad_request(format!(
             "`search` is at most {MAX_SEARCH} characters"
         ))),
+        // Postgres cannot compare text with a NUL in it (the read tables show one as U+FFFD).
+        Some(s) if s.contains('\0') => Err(ApiError::bad_request(
+            "`search` cannot contain NUL (%00); names show one as U+FFFD",
+        )),
         other => Ok(other.map(str::to_owned)),
     }
 }

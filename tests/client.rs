@@ -171,7 +171,7 @@ async fn the_generated_client_calls_every_operation() {
     // The chat route: as the shop's backend (X-Chat-Key), and anonymously (a new session).
     use salesbot_admin_client::types::MessageRequest;
     let message = |user: Option<&str>| MessageRequest {
-        button: false,
+        button: Some(false),
         text: "what phones do you have?".parse().expect("text"),
         user_id: user.map(|u| u.parse().expect("user id")),
         username: None,

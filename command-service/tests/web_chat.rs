@@ -134,7 +134,7 @@ async fn bad_requests_get_a_clear_4xx_and_write_nothing(db: TestDatabase) {
         ),
         (
             r#"{"user_id": "ana", "text": "buy:1", "button": true}"#.into(),
-            422,
+            409,
             "button",
         ),
         (

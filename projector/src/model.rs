@@ -404,10 +404,10 @@ impl Changes {
             Event::ConversationStarted(c) => {
                 row.sessions += 1;
                 if c.username.is_some() {
-                    row.username.clone_from(&c.username);
+                    row.username = storable(&c.username);
                 }
                 if c.display_name.is_some() {
-                    row.display_name.clone_from(&c.display_name);
+                    row.display_name = storable(&c.display_name);
                 }
             }
             Event::MessageReceived(_) => row.messages += 1,
@@ -461,7 +461,7 @@ impl Changes {
             Event::MessageReceived(m) => Message {
                 occurred_us: at,
                 direction: "in",
-                text: m.text.clone(),
+                text: storable(&m.text),
                 intent: Some(m.intent.as_str().to_owned()),
                 sentiment: Some(m.sentiment.as_str().to_owned()),
                 product_id: m.product_id.clone(),
@@ -469,7 +469,7 @@ impl Changes {
             Event::BotReplied(r) => Message {
                 occurred_us: at,
                 direction: "out",
-                text: r.text.clone(),
+                text: storable(&r.text),
                 intent: None,
                 sentiment: None,
                 product_id: r.products.first().cloned(),
@@ -561,4 +561,36 @@ fn absorb<K: std::hash::Hash + Eq, V: Counter>(into: &mut Rows<K, V>, from: &mut
 
 fn shard(partition: u32) -> Shard {
     Shard::try_from(partition).unwrap_or(Shard::MAX)
+}
+
+/// Text a shopper wrote (or a reply that names them), as a read table holds it. Postgres `text`
+/// cannot hold NUL, and one NUL would stop every projection on every partition for good (the
+/// batch could never commit), so a NUL shows as U+FFFD here, on both backends alike; the log
+/// keeps the original.
+fn storable(text: &Option<String>) -> Option<String> {
+    text.as_ref().map(|t| {
+        if t.contains('\0') {
+            t.replace('\0', "\u{fffd}")
+        } else {
+            t.clone()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_nul_shows_as_the_replacement_character_and_the_rest_as_written() {
+        let controls: String = (1u8..0x20).chain([0x7f]).map(char::from).collect();
+        assert_eq!(
+            super::storable(&Some("A\u{0}na\u{0}".into())).as_deref(),
+            Some("A\u{fffd}na\u{fffd}")
+        );
+        assert_eq!(
+            super::storable(&Some(controls.clone())),
+            Some(controls),
+            "only NUL changes"
+        );
+        assert_eq!(super::storable(&None), None);
+    }
 }

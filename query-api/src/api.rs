@@ -428,6 +428,11 @@ impl AdminApi {
         before: Query<Option<i64>>,
     ) -> UserAnswer<UserProfile> {
         let id = id.0.as_str();
+        // Only a well-formed id can name a user; anything else (a NUL, which Postgres cannot
+        // even compare, a path) is no user, without asking the database.
+        if id.parse::<events_schema::UserId>().is_err() {
+            return Err(ApiError::not_found(format!("no user `{}`", clip(id))).into());
+        }
         let profile = crate::figures::user_profile(&self.state, id, before.0).await?;
         profile
             .map(Json)
@@ -630,10 +635,12 @@ fn search_text(search: Option<&str>) -> Result<Option<String>, ApiError> {
         Some(s) if s.chars().count() > MAX_SEARCH => Err(ApiError::bad_request(format!(
             "`search` is at most {MAX_SEARCH} characters"
         ))),
+        // The read tables show a NUL as U+FFFD (Postgres cannot hold one), so that is what a
+        // NUL in the search finds.
         other => Ok(other
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(str::to_owned)),
+            .map(|s| s.replace('\0', "\u{FFFD}"))),
     }
 }
 

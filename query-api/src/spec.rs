@@ -11,7 +11,6 @@
 use poem_openapi::{OpenApi, OpenApiService};
 use serde_json::{Value, json};
 
-
 /// The document, as JSON.
 pub fn document<A: OpenApi>(service: &OpenApiService<A, ()>) -> Value {
     let mut spec: Value = serde_json::from_str(&service.spec()).unwrap_or_default();

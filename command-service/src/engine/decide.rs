@@ -120,7 +120,8 @@ pub fn decide(
     events.push(Event::MessageReceived(MessageReceived {
         kind: inbound.kind,
         message_id: inbound.message_id.clone(),
-        text: text.map(str::to_owned),
+        // What the user wrote, as they wrote it: the trimmed text is only for understanding.
+        text: inbound.text.clone(),
         intent: understood.intent,
         sentiment,
         product_id,

@@ -307,6 +307,10 @@ impl Telegram {
                 // An update is done only when its events are committed; until then it is
                 // retried (and Telegram keeps it), unless the process is stopping.
                 while let Err(error) = self.handle(&update).await {
+                    if let ServiceError::Rejected(reason) = &error {
+                        tracing::warn!(%reason, "update refused: it cannot be recorded");
+                        break;
+                    }
                     tracing::error!(%error, "handling an update failed; retrying");
                     tokio::select! {
                         () = &mut shutdown => return,
@@ -370,6 +374,15 @@ async fn webhook(
     match telegram.handle(&update).await {
         // 200 only now that the update's events are committed.
         Ok(()) => Json(serde_json::json!({})).into_response(),
+        // The update itself cannot be stored (e.g. a NUL in a payment id, which is kept in the
+        // clear): no retry would change that, so say so rather than have Telegram retry.
+        Err(ServiceError::Rejected(reason)) => {
+            tracing::warn!(%reason, "webhook update refused");
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("the update cannot be recorded: {reason}"),
+            )
+        }
         Err(e) => {
             tracing::error!(error = %e, "webhook update failed; Telegram will retry");
             error(

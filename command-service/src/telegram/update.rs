@@ -59,6 +59,15 @@ pub enum Action {
     Ignore(&'static str),
 }
 
+/// The user's language as Telegram reports it, when it looks like an IETF language tag
+/// (letters, digits and `-`, at most 35): it is stored in the clear, so anything else (a NUL,
+/// which Postgres cannot store, or pages of text) is left out rather than refusing the message.
+fn language(user: &User) -> Option<String> {
+    user.language_code.clone().filter(|tag| {
+        (1..=35).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
+}
+
 fn user_id(user: &User) -> Option<UserId> {
     UserId::new(Channel::Telegram, &user.id.0.to_string()).ok()
 }
@@ -87,7 +96,7 @@ pub fn read(update: &Update, me: &BotIdentity, now: DateTime<Utc>, payments: boo
                     chat_id,
                     username: query.from.username.clone(),
                     display_name: Some(query.from.first_name.clone()),
-                    language: query.from.language_code.clone(),
+                    language: language(&query.from),
                     at: now,
                     payments,
                 },
@@ -166,7 +175,7 @@ fn read_message(message: &Message, me: &BotIdentity, payments: bool) -> Action {
             chat_id: Some(message.chat.id.0),
             username: from.username.clone(),
             display_name: Some(from.first_name.clone()),
-            language: from.language_code.clone(),
+            language: language(from),
             at: message.date,
             payments,
         },

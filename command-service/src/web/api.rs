@@ -13,6 +13,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme, Tags};
 
 use events_schema::{Channel, MessageKind, UserId};
 
+use super::json_string::JsonString;
 use super::session::Session;
 use super::{MAX_BODY_BYTES, WebChat, is_https};
 use crate::engine::Inbound;
@@ -36,15 +37,15 @@ enum ChatTag {
 struct MessageRequest {
     /// The message, 1 to 2,000 characters; for a button press, the button's `data`.
     #[oai(validator(min_length = 1, max_length = 2000))]
-    text: String,
+    text: JsonString,
     /// The shop's own id for the user (its backend authenticated them): only with
     /// `X-Chat-Key`. Stored as `web:<user_id>`. Ids starting with `_` are the server's own
     /// (anonymous sessions). Without it the message belongs to an anonymous session.
     #[oai(validator(pattern = r"^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,63}$"))]
-    user_id: Option<String>,
+    user_id: Option<JsonString>,
     /// The name to greet the user by.
     #[oai(validator(max_length = 64))]
-    username: Option<String>,
+    username: Option<JsonString>,
     /// True when `text` is the `data` of a button the bot offered.
     #[oai(default)]
     button: bool,
@@ -53,9 +54,9 @@ struct MessageRequest {
 impl poem_openapi::types::Example for MessageRequest {
     fn example() -> Self {
         MessageRequest {
-            text: "what laptops do you have under $800?".into(),
+            text: JsonString("what laptops do you have under $800?".into()),
             user_id: None,
-            username: Some("Ana".into()),
+            username: Some(JsonString("Ana".into())),
             button: false,
         }
     }
@@ -118,9 +119,10 @@ enum PostMessageResponse {
     /// The body is not `application/json`.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ChatError>),
-    /// `"button": true` with data the bot never offered.
-    #[oai(status = 422)]
-    Unprocessable(Json<ChatError>),
+    /// `"button": true` with data the bot does not offer in this conversation (never did, or
+    /// no longer does): it conflicts with where the conversation is.
+    #[oai(status = 409)]
+    Conflict(Json<ChatError>),
     /// Too many messages from this user, or from this address without `X-Chat-Key`; retry
     /// after `Retry-After` seconds. Nothing was recorded.
     #[oai(status = 429)]
@@ -139,7 +141,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> PostMessageResponse 
         StatusCode::FORBIDDEN => PostMessageResponse::Forbidden(body),
         StatusCode::PAYLOAD_TOO_LARGE => PostMessageResponse::TooLarge(body),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => PostMessageResponse::UnsupportedMediaType(body),
-        StatusCode::UNPROCESSABLE_ENTITY => PostMessageResponse::Unprocessable(body),
+        StatusCode::CONFLICT => PostMessageResponse::Conflict(body),
         StatusCode::SERVICE_UNAVAILABLE => PostMessageResponse::Unavailable(body),
         _ => PostMessageResponse::BadRequest(body),
     }
@@ -243,7 +245,9 @@ impl ChatApi {
     ) -> PostMessageResponse {
         let now = service.now();
         let request = body.0;
-        let sender = match identify(req, chat, auth, request.user_id.as_deref(), now) {
+        let user_id = request.user_id.map(|id| id.0);
+        let username = request.username.map(|name| name.0);
+        let sender = match identify(req, chat, auth, user_id.as_deref(), now) {
             Ok(sender) => sender,
             Err(refused) => return refused,
         };
@@ -257,11 +261,11 @@ impl ChatApi {
             } else {
                 MessageKind::Text
             },
-            text: Some(request.text),
+            text: Some(request.text.0),
             message_id: None,
             chat_id: None,
-            username: request.username.clone(),
-            display_name: request.username,
+            username: username.clone(),
+            display_name: username,
             language: None,
             at: now,
             payments: false,
@@ -326,8 +330,8 @@ impl ChatApi {
                 )
             }
             Ok(Handled::Ignored) => error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "that button is not one the bot offered",
+                StatusCode::CONFLICT,
+                "that button is not one the bot offers in this conversation",
             ),
             Ok(Handled::Ended) => error(
                 StatusCode::UNAUTHORIZED,

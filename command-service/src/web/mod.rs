@@ -11,6 +11,7 @@
 //!   sees it. Nobody without the key can choose an id.
 
 mod api;
+mod json_string;
 pub mod session;
 
 use std::net::IpAddr;

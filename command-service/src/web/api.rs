@@ -41,7 +41,8 @@ struct MessageRequest {
     /// The shop's own id for the user (its backend authenticated them): only with
     /// `X-Chat-Key`. Stored as `web:<user_id>`. Ids starting with `_` are the server's own
     /// (anonymous sessions). Without it the message belongs to an anonymous session.
-    #[oai(validator(pattern = r"^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,63}$"))]
+    // The pattern ([`USER_ID_PATTERN`]) is added to the spec by [`describe`] and checked by
+    // `identify`: poem-openapi's own pattern validator compiles its regex on every request.
     user_id: Option<JsonString>,
     /// The name to greet the user by.
     #[oai(validator(max_length = 64))]
@@ -473,9 +474,14 @@ fn user_of(sender: &Sender) -> &UserId {
     }
 }
 
+/// The ids a shop's backend may name: those of `UserId` for the web, not starting with `_`
+/// (the server's own anonymous ids). `identify` checks exactly this, without a regex.
+pub const USER_ID_PATTERN: &str = "^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,63}$";
+
 /// Adds to the spec (a document that describes [`ChatApi`]) what poem-openapi has no words
-/// for: a message takes no fields but its own (`additionalProperties: false`; unknown ones are
-/// refused with 400), and its optional fields may also be sent as `null`, meaning left out.
+/// for: the `user_id` pattern (see [`USER_ID_PATTERN`]); a message takes no fields but its
+/// own (`additionalProperties: false`; unknown ones are refused with 400), and its optional
+/// fields may also be sent as `null`, meaning left out.
 pub fn describe(spec: &mut serde_json::Value) {
     let Some(message) = spec["components"]["schemas"]
         .get_mut("MessageRequest")
@@ -495,6 +501,12 @@ pub fn describe(spec: &mut serde_json::Value) {
             {
                 p.insert("nullable".into(), true.into());
             }
+        }
+        if let Some(p) = properties
+            .get_mut("user_id")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            p.insert("pattern".into(), USER_ID_PATTERN.into());
         }
     }
 }

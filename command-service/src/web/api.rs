@@ -4,18 +4,17 @@
 
 use std::sync::Arc;
 
+use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem::{Endpoint, IntoResponse as _, Request, Response};
-use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
-use events_schema::{Channel, MessageKind, UserId};
+use events_schema::{Channel, MessageKind};
 
+use super::identity::{ChatAuth, Sender, identify, user_of};
 use super::json_string::JsonString;
-use super::session::Session;
-use super::{MAX_BODY_BYTES, WebChat, is_https};
+use super::{WebChat, is_https};
 use crate::engine::Inbound;
 use crate::limits::retry_after_secs;
 use crate::service::{CommandService, EventIds, Handled, Live};
@@ -65,14 +64,14 @@ impl poem_openapi::types::Example for MessageRequest {
 
 /// A button under the reply; pressing it sends its `data` with `"button": true`.
 #[derive(Debug, Object)]
-struct ChatButton {
+pub(super) struct ChatButton {
     label: String,
     data: String,
 }
 
 /// The bot's reply.
 #[derive(Debug, Object)]
-struct MessageReply {
+pub(super) struct MessageReply {
     /// The user the message was recorded for (without the `web:` prefix).
     user_id: String,
     reply: String,
@@ -88,14 +87,14 @@ struct MessageReply {
 
 /// The body of every error of the chat route.
 #[derive(Debug, Object)]
-struct ChatError {
+pub(super) struct ChatError {
     /// What went wrong, for a person.
     message: String,
 }
 
 #[derive(Debug, ApiResponse)]
 #[oai(bad_request_handler = "bad_request")]
-enum PostMessageResponse {
+pub(super) enum PostMessageResponse {
     /// Recorded and answered. A caller without credentials gets its new `session` in the body;
     /// the `/chat` page's cookie is set or renewed through `Set-Cookie`.
     #[oai(status = 200)]
@@ -133,7 +132,7 @@ enum PostMessageResponse {
     Unavailable(Json<ChatError>),
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> PostMessageResponse {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> PostMessageResponse {
     let body = Json(ChatError {
         message: message.into(),
     });
@@ -148,7 +147,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> PostMessageResponse 
     }
 }
 
-fn too_many(wait: std::time::Duration, whose: &str) -> PostMessageResponse {
+pub(super) fn too_many(wait: std::time::Duration, whose: &str) -> PostMessageResponse {
     crate::limits::count_refused(Channel::Web);
     let secs = retry_after_secs(wait);
     PostMessageResponse::TooManyRequests(
@@ -167,55 +166,6 @@ fn bad_request(error: poem::Error) -> PostMessageResponse {
         );
     }
     self::error(StatusCode::BAD_REQUEST, error.to_string())
-}
-
-/// `X-Chat-Key: $CHAT_API_KEY`: the shop's backend, naming its users.
-#[derive(Debug, SecurityScheme)]
-#[oai(
-    rename = "ChatKey",
-    ty = "api_key",
-    key_name = "X-Chat-Key",
-    key_in = "header"
-)]
-struct ChatKey(ApiKey);
-
-/// `Authorization: Bearer <session>`: an anonymous session, as issued in a reply's `session`.
-#[derive(Debug, SecurityScheme)]
-#[oai(rename = "Session", ty = "bearer")]
-struct SessionBearer(Bearer);
-
-/// The `/chat` page's session cookie (HttpOnly, SameSite=Strict; set by `GET /chat`).
-#[derive(Debug, SecurityScheme)]
-#[oai(
-    rename = "SessionCookie",
-    ty = "api_key",
-    key_name = "salesbot_session",
-    key_in = "cookie"
-)]
-struct SessionCookie(ApiKey);
-
-/// The way in a request took; none at all starts a new anonymous session. The values are only
-/// taken here, and checked by the handler, so that a wrong one is refused rather than treated
-/// as no credentials.
-#[derive(Debug, SecurityScheme)]
-enum ChatAuth {
-    Key(ChatKey),
-    Bearer(SessionBearer),
-    Cookie(SessionCookie),
-    #[oai(fallback)]
-    Anonymous,
-}
-
-/// Who sends the message, once the credentials are checked.
-enum Sender {
-    /// Named by the shop's backend.
-    Named(UserId),
-    /// An anonymous session: the token to hand out (new or renewed), and how.
-    Session {
-        session: Session,
-        token: Option<String>,
-        cookie: bool,
-    },
 }
 
 #[OpenApi]
@@ -358,122 +308,6 @@ impl ChatApi {
     }
 }
 
-/// Who sends the message, from the way in the request took; a refusal writes nothing.
-///
-/// - `X-Chat-Key` (the shop's backend): with `user_id`, that user; without, an anonymous
-///   session it relays (`Authorization: Bearer`, or a new one). No address limit: a backend
-///   speaks for many shoppers from one address.
-/// - Otherwise `user_id` is refused, the address limit applies, and the session comes from
-///   `Authorization: Bearer` (401 when not valid), the page's cookie (a new one when not
-///   valid: the page goes on as a new shopper), or is started.
-// The refusal is the route's response itself, returned once per request: boxing it would only
-// add an allocation.
-#[allow(clippy::result_large_err)]
-fn identify(
-    req: &Request,
-    chat: &WebChat,
-    auth: ChatAuth,
-    user_id: Option<&str>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Sender, PostMessageResponse> {
-    let keyed = match &auth {
-        ChatAuth::Key(key) if !chat.chat_key_matches(&key.0.key) => {
-            return Err(error(
-                StatusCode::UNAUTHORIZED,
-                "X-Chat-Key is not this shop's key",
-            ));
-        }
-        ChatAuth::Key(_) => true,
-        _ => false,
-    };
-    if let Some(id) = user_id {
-        if !keyed {
-            return Err(error(
-                StatusCode::FORBIDDEN,
-                "user_id may only be sent by the shop's backend, with X-Chat-Key; leave it out \
-                 to chat in a session",
-            ));
-        }
-        return match UserId::new(Channel::Web, id) {
-            Ok(user) if !id.starts_with('_') => Ok(Sender::Named(user)),
-            _ => Err(error(
-                StatusCode::BAD_REQUEST,
-                "user_id: 1-64 of letters, digits, `_`, `-`, `.`, not starting with `_`",
-            )),
-        };
-    }
-    if !keyed && let Err(wait) = chat.per_address.check(&chat.address(req)) {
-        return Err(too_many(wait, "this address"));
-    }
-    let continued = |session: Session, cookie: bool| {
-        let token = chat
-            .sessions
-            .due_for_renewal(&session, now)
-            .then(|| chat.sessions.renew(&session, now).1);
-        Sender::Session {
-            session,
-            token,
-            cookie,
-        }
-    };
-    let started = |cookie: bool| {
-        let (session, token) = chat.sessions.start(now);
-        Sender::Session {
-            session,
-            token: Some(token),
-            cookie,
-        }
-    };
-    if let ChatAuth::Cookie(cookie) = &auth {
-        // A cookie that expired (or whose key changed) starts a new one: the page goes on as
-        // a new anonymous shopper.
-        return Ok(match chat.sessions.verify(&cookie.0.key, now) {
-            Ok(session) => continued(session, true),
-            Err(_) => started(true),
-        });
-    }
-    let bearer = match &auth {
-        ChatAuth::Bearer(bearer) => Some(bearer.0.token.as_str()),
-        // The shop's backend relaying a session, or a header that is not `Bearer <token>`.
-        _ => match req.header(poem::http::header::AUTHORIZATION) {
-            None => None,
-            Some(value) => Some(
-                value
-                    .strip_prefix("Bearer ")
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| {
-                        error(
-                            StatusCode::UNAUTHORIZED,
-                            "Authorization must be `Bearer <session>`",
-                        )
-                    })?,
-            ),
-        },
-    };
-    let Some(token) = bearer else {
-        return Ok(started(false));
-    };
-    match chat.sessions.verify(token, now) {
-        Ok(session) => Ok(continued(session, false)),
-        Err(why) => {
-            tracing::debug!(%why, "session token refused");
-            Err(error(
-                StatusCode::UNAUTHORIZED,
-                "the session is not valid or has expired; send without Authorization to start \
-                 a new one",
-            ))
-        }
-    }
-}
-
-fn user_of(sender: &Sender) -> &UserId {
-    match sender {
-        Sender::Named(user) => user,
-        Sender::Session { session, .. } => &session.user,
-    }
-}
-
 /// The ids a shop's backend may name: those of `UserId` for the web, not starting with `_`
 /// (the server's own anonymous ids). `identify` checks exactly this, without a regex.
 pub const USER_ID_PATTERN: &str = "^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,63}$";
@@ -509,55 +343,6 @@ pub fn describe(spec: &mut serde_json::Value) {
             p.insert("pattern".into(), USER_ID_PATTERN.into());
         }
     }
-}
-
-/// Reads at most [`MAX_BODY_BYTES`] of the body before anything else runs (413 above, whether
-/// or not the request said its length), so no handler ever holds more.
-pub(crate) async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let body = req.take_body();
-    match body.into_bytes_limit(MAX_BODY_BYTES).await {
-        Ok(bytes) => req.set_body(bytes),
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
-            return Ok(json_message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the body may be at most {MAX_BODY_BYTES} bytes"),
-            ));
-        }
-        Err(e) => {
-            return Ok(json_message(
-                StatusCode::BAD_REQUEST,
-                &format!("the body could not be read: {e}"),
-            ));
-        }
-    }
-    Ok(next.call(req).await?.into_response())
-}
-
-fn json_message(status: StatusCode, message: &str) -> Response {
-    poem::web::Json(serde_json::json!({ "message": message }))
-        .with_status(status)
-        .into_response()
-}
-
-/// Errors poem raises itself around the route (an unknown method, say) in the same JSON shape.
-pub(crate) async fn json_error(error: poem::Error) -> Response {
-    let status = error.status();
-    let message = if status.is_server_error() {
-        tracing::error!(%error, "web chat: unexpected error");
-        "internal error".to_owned()
-    } else if status == StatusCode::METHOD_NOT_ALLOWED {
-        "method not allowed on this route".to_owned()
-    } else {
-        error.to_string()
-    };
-    let mut response = json_message(status, &message);
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        response.headers_mut().insert(
-            poem::http::header::ALLOW,
-            poem::http::HeaderValue::from_static("POST"),
-        );
-    }
-    response
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //!   sees it. Nobody without the key can choose an id.
 
 mod api;
+mod guard;
+mod identity;
 mod json_string;
 pub mod session;
 
@@ -118,8 +120,8 @@ pub fn routes(config: WebConfig) -> Route {
     let api = poem_openapi::OpenApiService::new(ChatApi, "salesbot web chat", "1")
         .data(chat.clone())
         .with(CookieJarManager::new())
-        .around(api::limit_body)
-        .catch_all_error(api::json_error);
+        .around(guard::limit_body)
+        .catch_all_error(guard::json_error);
     Route::new().nest_no_strip("/api/messages", api).at(
         "/chat",
         get(chat_page).data(chat).with(CookieJarManager::new()),

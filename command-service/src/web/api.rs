@@ -7,7 +7,9 @@ use std::sync::Arc;
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Json, Payload};
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use events_schema::{Channel, MessageKind};
@@ -63,14 +65,15 @@ impl poem_openapi::types::Example for MessageRequest {
 }
 
 /// A button under the reply; pressing it sends its `data` with `"button": true`.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub(super) struct ChatButton {
     label: String,
     data: String,
 }
 
 /// The bot's reply.
-#[derive(Debug, Object)]
+// Written by serde straight from this struct ([`Direct`]).
+#[derive(Debug, Object, serde::Serialize)]
 pub(super) struct MessageReply {
     /// The user the message was recorded for (without the `web:` prefix).
     user_id: String,
@@ -82,7 +85,41 @@ pub(super) struct MessageReply {
     /// lifetime, for callers using `Authorization: Bearer`): send it back as
     /// `Authorization: Bearer <session>` from now on. Absent otherwise.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     session: Option<String>,
+}
+
+/// A JSON body written by serde straight from the value, described in the spec by the value's
+/// own type. poem-openapi's `Json` builds a `serde_json::Value` tree first, an allocation per
+/// field and string of every reply; the types here serialise the same JSON either way.
+#[derive(Debug)]
+pub(super) struct Direct<T>(T);
+
+impl<T: Type + Send> Payload for Direct<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + serde::Serialize + Send> poem::IntoResponse for Direct<T> {
+    fn into_response(self) -> poem::Response {
+        match serde_json::to_vec(&self.0) {
+            Ok(body) => poem::Response::builder()
+                .content_type(<Self as Payload>::CONTENT_TYPE)
+                .body(body),
+            // Strings, vectors and options of them always serialise; a failure is a bug.
+            Err(error) => {
+                tracing::error!(%error, "web chat: a reply did not serialise");
+                poem::IntoResponse::into_response(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
 }
 
 /// The body of every error of the chat route.
@@ -99,7 +136,7 @@ pub(super) enum PostMessageResponse {
     /// the `/chat` page's cookie is set or renewed through `Set-Cookie`.
     #[oai(status = 200)]
     Ok(
-        Json<MessageReply>,
+        Direct<MessageReply>,
         #[oai(header = "Set-Cookie")] Option<String>,
     ),
     /// The body is not JSON, or breaks the schema (a missing or over-long `text`, an unknown
@@ -263,7 +300,7 @@ impl ChatApi {
                     } => (session.user, token, None),
                 };
                 PostMessageResponse::Ok(
-                    Json(MessageReply {
+                    Direct(MessageReply {
                         user_id: user.external().to_owned(),
                         reply: reply.text,
                         buttons: reply

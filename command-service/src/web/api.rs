@@ -7,7 +7,9 @@ use std::sync::Arc;
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem_openapi::payload::{Json, Payload};
+use poem_openapi::error::ParseRequestPayloadError;
+use poem_openapi::impl_apirequest_for_payload;
+use poem_openapi::payload::{Json, ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
@@ -15,8 +17,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use events_schema::{Channel, MessageKind};
 
 use super::identity::{ChatAuth, Sender, identify, user_of};
-use super::json_string::JsonString;
-use super::{WebChat, is_https};
+use super::{MAX_TEXT_CHARS, MAX_USERNAME_CHARS, WebChat, is_https};
 use crate::engine::Inbound;
 use crate::limits::retry_after_secs;
 use crate::service::{CommandService, EventIds, Handled, Live};
@@ -33,21 +34,22 @@ enum ChatTag {
 }
 
 /// A message to the bot.
+// Its description in the spec; [`MessageBody`] reads it.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields, example)]
 struct MessageRequest {
     /// The message, 1 to 2,000 characters; for a button press, the button's `data`.
     #[oai(validator(min_length = 1, max_length = 2000))]
-    text: JsonString,
+    text: String,
     /// The shop's own id for the user (its backend authenticated them): only with
     /// `X-Chat-Key`. Stored as `web:<user_id>`. Ids starting with `_` are the server's own
     /// (anonymous sessions). Without it the message belongs to an anonymous session.
     // The pattern ([`USER_ID_PATTERN`]) is added to the spec by [`describe`] and checked by
     // `identify`: poem-openapi's own pattern validator compiles its regex on every request.
-    user_id: Option<JsonString>,
+    user_id: Option<String>,
     /// The name to greet the user by.
     #[oai(validator(max_length = 64))]
-    username: Option<JsonString>,
+    username: Option<String>,
     /// True when `text` is the `data` of a button the bot offered.
     #[oai(default)]
     button: bool,
@@ -56,13 +58,93 @@ struct MessageRequest {
 impl poem_openapi::types::Example for MessageRequest {
     fn example() -> Self {
         MessageRequest {
-            text: JsonString("what laptops do you have under $800?".into()),
+            text: "what laptops do you have under $800?".into(),
             user_id: None,
-            username: Some(JsonString("Ana".into())),
+            username: Some("Ana".into()),
             button: false,
         }
     }
 }
+
+/// A message as it arrives: read by serde straight from the body's bytes, which takes exactly
+/// what [`MessageRequest`] describes (strings only where it says string, `null` for a field left
+/// out, no other fields), then checked for the lengths it states. poem-openapi's own `Json`
+/// would build a `serde_json::Value` tree first: an allocation per field on every message.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireMessage {
+    text: String,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    button: Option<bool>,
+}
+
+/// The body of `POST /api/messages`: described by [`MessageRequest`], read as [`WireMessage`].
+#[derive(Debug)]
+struct MessageBody(WireMessage);
+
+impl Payload for MessageBody {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn check_content_type(content_type: &str) -> bool {
+        Json::<MessageRequest>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MessageRequest::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        MessageRequest::register(registry);
+    }
+}
+
+impl ParsePayload for MessageBody {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let _ = request;
+        let bytes = body.take()?.into_bytes().await?;
+        let refused = |reason: String| ParseRequestPayloadError {
+            reason: format!("failed to parse \"MessageRequest\": {reason}"),
+        };
+        let mut json = serde_json::Deserializer::from_slice(&bytes);
+        let message: WireMessage =
+            serde_path_to_error::deserialize(&mut json).map_err(|e| {
+                match e.path().to_string().as_str() {
+                    "." => refused(e.inner().to_string()),
+                    path => refused(format!("{path}: {}", e.inner())),
+                }
+            })?;
+        json.end().map_err(|e| refused(e.to_string()))?;
+        let chars = |s: &str| s.chars().count();
+        if message.text.is_empty() {
+            return Err(refused("field `text` verification failed. minLength(1)".into()).into());
+        }
+        if chars(&message.text) > MAX_TEXT_CHARS {
+            return Err(refused(format!(
+                "field `text` verification failed. maxLength({MAX_TEXT_CHARS})"
+            ))
+            .into());
+        }
+        if message
+            .username
+            .as_deref()
+            .is_some_and(|u| chars(u) > MAX_USERNAME_CHARS)
+        {
+            return Err(refused(format!(
+                "field `username` verification failed. maxLength({MAX_USERNAME_CHARS})"
+            ))
+            .into());
+        }
+        Ok(MessageBody(message))
+    }
+}
+
+impl_apirequest_for_payload!(MessageBody);
 
 /// A button under the reply; pressing it sends its `data` with `"button": true`.
 #[derive(Debug, Object, serde::Serialize)]
@@ -229,12 +311,12 @@ impl ChatApi {
         Data(service): Data<&CommandService>,
         Data(chat): Data<&Arc<WebChat>>,
         auth: ChatAuth,
-        body: Json<MessageRequest>,
+        body: MessageBody,
     ) -> PostMessageResponse {
         let now = service.now();
         let request = body.0;
-        let user_id = request.user_id.map(|id| id.0);
-        let username = request.username.map(|name| name.0);
+        let user_id = request.user_id;
+        let username = request.username;
         let sender = match identify(req, chat, auth, user_id.as_deref(), now) {
             Ok(sender) => sender,
             Err(refused) => return refused,
@@ -244,12 +326,12 @@ impl ChatApi {
         }
         let inbound = Inbound {
             channel: Channel::Web,
-            kind: if request.button {
+            kind: if request.button.unwrap_or(false) {
                 MessageKind::Button
             } else {
                 MessageKind::Text
             },
-            text: Some(request.text.0),
+            text: Some(request.text),
             message_id: None,
             chat_id: None,
             username: username.clone(),

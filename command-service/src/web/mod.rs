@@ -13,7 +13,6 @@
 mod api;
 mod guard;
 mod identity;
-mod json_string;
 pub mod session;
 
 use std::net::IpAddr;

@@ -116,6 +116,9 @@ async fn bad_requests_get_a_clear_4xx_and_write_nothing(db: TestDatabase) {
         ),
         (r#"{"user_id": "ana", "text": ""}"#.into(), 400, "text"),
         (r#"{"user_id": "ana"}"#.into(), 400, "MessageRequest"),
+        (r#"["hi"]"#.into(), 400, "object"),
+        (r#"["hi", "ana", null, false]"#.into(), 400, "object"),
+        ("\"hi\"".into(), 400, "object"),
         (
             serde_json::json!({"user_id": "ana", "text": "x".repeat(2_001)}).to_string(),
             400,

@@ -111,6 +111,11 @@ impl ParsePayload for MessageBody {
         let refused = |reason: String| ParseRequestPayloadError {
             reason: format!("failed to parse \"MessageRequest\": {reason}"),
         };
+        // serde's derived struct reader also takes an array of the fields in order: only an
+        // object is a message.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(refused("expected a JSON object".into()).into());
+        }
         let mut json = serde_json::Deserializer::from_slice(&bytes);
         let message: WireMessage =
             serde_path_to_error::deserialize(&mut json).map_err(|e| {

@@ -110,10 +110,7 @@ pub(super) fn identify(
         return Err(too_many(wait, "this address"));
     }
     let continued = |session: Session, cookie: bool| {
-        let token = chat
-            .sessions
-            .due_for_renewal(&session, now)
-            .then(|| chat.sessions.renew(&session, now).1);
+        let token = chat.sessions.renewal(&session, now);
         Sender::Session {
             session,
             token,

@@ -141,8 +141,7 @@ fn chat_page(
         .get(session::COOKIE)
         .and_then(|c| chat.sessions.verify(c.value_str(), now).ok());
     let fresh = match held {
-        Some(s) if !chat.sessions.due_for_renewal(&s, now) => None,
-        Some(s) => Some(chat.sessions.renew(&s, now).1),
+        Some(s) => chat.sessions.renewal(&s, now),
         None => Some(chat.sessions.start(now).1),
     };
     let mut response = Html(include_str!("../../static/chat.html")).into_response();

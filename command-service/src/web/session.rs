@@ -97,6 +97,13 @@ impl Sessions {
         (renewed, token)
     }
 
+    /// A new token for the session when it is past half its lifetime, else `None`: what a
+    /// reply hands out to keep a shopper's session going.
+    pub fn renewal(&self, session: &Session, now: DateTime<Utc>) -> Option<String> {
+        self.due_for_renewal(session, now)
+            .then(|| self.renew(session, now).1)
+    }
+
     /// Whether the session is past half its lifetime (then the reply carries a new token).
     pub fn due_for_renewal(&self, session: &Session, now: DateTime<Utc>) -> bool {
         now.timestamp() - session.issued > lifetime_secs(self.lifetime) / 2

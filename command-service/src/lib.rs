@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod engine;
+pub mod language;
 pub mod limits;
 pub mod llm;
 pub mod service;

@@ -159,7 +159,7 @@ mod tests {
     fn the_fast_path_gives_what_the_general_one_gives_or_steps_aside() {
         let t = EventType::MessageReceived;
         let v = t.current_version();
-        let payload = r#"{"kind": "text", "intent": "greeting", "sentiment": "neutral", "message_id": null, "product_id": null}"#;
+        let payload = r#"{"kind": "text", "intent": "greeting", "sentiment": "neutral", "message_id": null, "product_id": null, "language": "en", "understood_by": "rules"}"#;
         for personal in [
             Some(r#"{"text":"hi, there}"}"#),
             Some("{}"),

@@ -11,8 +11,8 @@ use events_schema::{Event, EventType, Intent, RawEvent, Sentiment};
 use serde_json::json;
 use uuid::Uuid;
 
-both_backends!(a_stored_v0_message_reads_back_as_v1);
-async fn a_stored_v0_message_reads_back_as_v1(db: TestDatabase) {
+both_backends!(a_stored_v0_message_reads_back_as_current);
+async fn a_stored_v0_message_reads_back_as_current(db: TestDatabase) {
     let store = db.open_for_test().await;
     let id = Uuid::now_v7();
     store
@@ -43,7 +43,7 @@ async fn a_stored_v0_message_reads_back_as_v1(db: TestDatabase) {
     );
 
     let events = store.read_all(0, 10).await.expect("read");
-    assert_eq!(events[0].schema_version, 1);
+    assert_eq!(events[0].schema_version, 2);
     let Event::MessageReceived(m) = &events[0].event else {
         panic!("{:?}", events[0].event)
     };
@@ -51,6 +51,8 @@ async fn a_stored_v0_message_reads_back_as_v1(db: TestDatabase) {
     assert_eq!(m.intent, Intent::ProductInfo);
     assert_eq!(m.sentiment, Sentiment::Positive);
     assert_eq!(m.product_id.as_deref(), Some("galaxy-s24"));
+    assert_eq!(m.language, None, "v0 and v1 did not record the language");
+    assert_eq!(m.understood_by, events_schema::UnderstoodBy::Rules);
 
     // A payload that does not fit its claimed version never enters the log.
     let err = store

@@ -130,7 +130,7 @@ events! {
     /// A session began: the user's first message, or the first after 30 minutes of silence.
     ConversationStarted version 1 personal ["username", "display_name"],
     /// The user sent something: text, a command, or media without text.
-    MessageReceived version 1 personal ["text"],
+    MessageReceived version 2 personal ["text"],
     /// The bot answered. It is also the outbox: a reply is sent from this event.
     BotReplied version 1 personal ["text"],
     /// The user looked at one product.
@@ -139,8 +139,8 @@ events! {
     PriceInquired version 1 personal [],
     /// The user asked for the specifications of one product.
     SpecsRequested version 1 personal [],
-    /// The user said what they want: a budget, a category, or both.
-    PreferenceStated version 1 personal [],
+    /// The user said what they want: a budget, a category, a need, or several.
+    PreferenceStated version 2 personal [],
     /// The user said they want to buy a quantity of one product.
     PurchaseIntended version 1 personal [],
     /// An invoice for a confirmed purchase was issued (Telegram Payments); the order is placed
@@ -150,6 +150,17 @@ events! {
     OrderPlaced version 1 personal ["contact"],
     /// The user's personal data was erased (their key destroyed). Aggregates keep counting them.
     UserErased version 1 personal [],
+    /// A product went into the user's cart (a purchase intent too: `PurchaseIntended` follows).
+    CartItemAdded version 1 personal [],
+    /// A product left the cart.
+    CartItemRemoved version 1 personal [],
+    /// The quantity of a cart line changed.
+    CartQuantityChanged version 1 personal [],
+    /// The whole cart was ordered (with `OrderPlaced`, or `InvoiceIssued` on Telegram Payments);
+    /// the cart is empty afterwards.
+    CartCheckedOut version 1 personal [],
+    /// The user asked about the shop: a policy topic or one of its FAQ entries.
+    ShopQuestionAsked version 1 personal [],
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -184,6 +195,15 @@ pub enum Intent {
     Goodbye,
     /// Media or anything else without text.
     NonText,
+    CartAdd,
+    CartRemove,
+    CartUpdate,
+    CartView,
+    Checkout,
+    ShopQuestion,
+    /// Anything the bot did not understand; also how a reader reads an intent a newer release
+    /// records, so an older projector never stops on one.
+    #[serde(other)]
     Unknown,
 }
 
@@ -204,6 +224,12 @@ impl Intent {
         Intent::Goodbye,
         Intent::NonText,
         Intent::Unknown,
+        Intent::CartAdd,
+        Intent::CartRemove,
+        Intent::CartUpdate,
+        Intent::CartView,
+        Intent::Checkout,
+        Intent::ShopQuestion,
     ];
 
     /// The serde name (`price_inquiry`).
@@ -224,6 +250,12 @@ impl Intent {
             Intent::Goodbye => "goodbye",
             Intent::NonText => "non_text",
             Intent::Unknown => "unknown",
+            Intent::CartAdd => "cart_add",
+            Intent::CartRemove => "cart_remove",
+            Intent::CartUpdate => "cart_update",
+            Intent::CartView => "cart_view",
+            Intent::Checkout => "checkout",
+            Intent::ShopQuestion => "shop_question",
         }
     }
 }
@@ -274,6 +306,40 @@ pub struct MessageReceived {
     pub sentiment: Sentiment,
     /// The product the message was about, when one was recognised.
     pub product_id: Option<String>,
+    /// The language the bot read the message in and answered in (ISO 639-1, `es`); `null` in
+    /// messages recorded before v2.
+    pub language: Option<String>,
+    /// Who made sense of the message.
+    pub understood_by: UnderstoodBy,
+}
+
+/// Who made sense of a message: the rules, or the LLM's proposal the rules accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnderstoodBy {
+    Rules,
+    Model,
+    /// Neither: the intent is `unknown` (or the message had no text). Also how a reader reads a
+    /// value a newer release records.
+    #[serde(other)]
+    Nobody,
+}
+
+impl UnderstoodBy {
+    pub const ALL: &'static [UnderstoodBy] = &[
+        UnderstoodBy::Rules,
+        UnderstoodBy::Model,
+        UnderstoodBy::Nobody,
+    ];
+
+    /// The serde name (`rules`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnderstoodBy::Rules => "rules",
+            UnderstoodBy::Model => "model",
+            UnderstoodBy::Nobody => "nobody",
+        }
+    }
 }
 
 /// An inline button offered with a reply.
@@ -338,6 +404,10 @@ pub struct PreferenceStated {
     pub budget: Option<Money>,
     /// A catalog category the user is interested in.
     pub category: Option<String>,
+    /// The least the user wants to spend ("between 300 and 600").
+    pub budget_min: Option<Money>,
+    /// A need the user stated, as the id of one of the catalog's uses (`photography`).
+    pub use_case: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -401,6 +471,46 @@ pub struct InvoiceIssued {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CartItemAdded {
+    pub product_id: String,
+    pub quantity: u32,
+    /// The price when it was added; checkout checks it again.
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CartItemRemoved {
+    pub product_id: String,
+    /// The quantity the line had.
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CartQuantityChanged {
+    pub product_id: String,
+    pub from: u32,
+    pub to: u32,
+    /// The price at the change.
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CartCheckedOut {
+    /// The order (or the invoice, on Telegram Payments) the cart became.
+    pub order_id: String,
+    /// The lines ordered, at the prices confirmed at checkout.
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ShopQuestionAsked {
+    /// A policy topic (`shipping`, `delivery`, `returns`, `warranty`, `payment`, `contact`,
+    /// `hours`) or the id of one of the shop's FAQ entries.
+    pub topic: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserErased {
     /// Who asked for the erasure, e.g. `admin-api` or `cli`.
     pub requested_by: String,
@@ -434,6 +544,8 @@ pub(crate) mod examples {
                 intent: Intent::Browse,
                 sentiment: Sentiment::Positive,
                 product_id: None,
+                language: Some("en".into()),
+                understood_by: UnderstoodBy::Rules,
             }
             .into(),
             BotReplied {
@@ -465,6 +577,8 @@ pub(crate) mod examples {
             PreferenceStated {
                 budget: Some(usd(80_000)),
                 category: Some("phones".into()),
+                budget_min: None,
+                use_case: Some("photography".into()),
             }
             .into(),
             PurchaseIntended {
@@ -503,6 +617,38 @@ pub(crate) mod examples {
                 }],
                 total: usd(79_900),
                 chat_id: Some(424242001),
+            }
+            .into(),
+            CartItemAdded {
+                product_id: "phone-x1".into(),
+                quantity: 1,
+                unit_price: usd(79_900),
+            }
+            .into(),
+            CartItemRemoved {
+                product_id: "phone-x1".into(),
+                quantity: 1,
+            }
+            .into(),
+            CartQuantityChanged {
+                product_id: "phone-x1".into(),
+                from: 1,
+                to: 3,
+                unit_price: usd(79_900),
+            }
+            .into(),
+            CartCheckedOut {
+                order_id: "ord-3".into(),
+                lines: vec![OrderLine {
+                    product_id: "phone-x1".into(),
+                    quantity: 3,
+                    unit_price: usd(79_900),
+                }],
+                total: usd(239_700),
+            }
+            .into(),
+            ShopQuestionAsked {
+                topic: "returns".into(),
             }
             .into(),
         ]
@@ -557,6 +703,7 @@ mod tests {
         }
         check(Intent::ALL, Intent::as_str);
         check(Sentiment::ALL, Sentiment::as_str);
+        check(UnderstoodBy::ALL, UnderstoodBy::as_str);
     }
 
     #[test]

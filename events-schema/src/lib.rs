@@ -14,10 +14,11 @@ pub mod upcast;
 
 pub use envelope::{NewEvent, RawEvent, RecordedEvent};
 pub use events::{
-    BotReplied, ConversationStarted, Event, EventType, Intent, InvoiceIssued, MessageKind,
-    MessageReceived, OrderContact, OrderLine, OrderPlaced, Payload, PaymentMethod,
-    PreferenceStated, PriceInquired, ProductViewed, PurchaseIntended, ReplyButton, Sentiment,
-    SpecsRequested, UserErased, ViewSource,
+    BotReplied, CartCheckedOut, CartItemAdded, CartItemRemoved, CartQuantityChanged,
+    ConversationStarted, Event, EventType, Intent, InvoiceIssued, MessageKind, MessageReceived,
+    OrderContact, OrderLine, OrderPlaced, Payload, PaymentMethod, PreferenceStated, PriceInquired,
+    ProductViewed, PurchaseIntended, ReplyButton, Sentiment, ShopQuestionAsked, SpecsRequested,
+    UnderstoodBy, UserErased, ViewSource,
 };
 pub use ids::{Channel, IdError, StreamId, UserId};
 pub use money::{Currency, Money, MoneyError};

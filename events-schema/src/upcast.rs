@@ -19,19 +19,42 @@ pub struct Upcaster {
 }
 
 /// Every upcaster salesbot knows.
-pub static UPCASTERS: &[Upcaster] = &[Upcaster {
-    event_type: EventType::MessageReceived,
-    from_version: 0,
-    fields: &[
-        "user_message",
-        "bot_response",
-        "intent",
-        "emotion",
-        "product",
-    ],
-    personal_fields: &["user_message", "bot_response"],
-    upcast: message_received_v0_to_v1,
-}];
+pub static UPCASTERS: &[Upcaster] = &[
+    Upcaster {
+        event_type: EventType::MessageReceived,
+        from_version: 0,
+        fields: &[
+            "user_message",
+            "bot_response",
+            "intent",
+            "emotion",
+            "product",
+        ],
+        personal_fields: &["user_message", "bot_response"],
+        upcast: message_received_v0_to_v1,
+    },
+    Upcaster {
+        event_type: EventType::MessageReceived,
+        from_version: 1,
+        fields: &[
+            "kind",
+            "message_id",
+            "text",
+            "intent",
+            "sentiment",
+            "product_id",
+        ],
+        personal_fields: &["text"],
+        upcast: message_received_v1_to_v2,
+    },
+    Upcaster {
+        event_type: EventType::PreferenceStated,
+        from_version: 1,
+        fields: &["budget", "category"],
+        personal_fields: &[],
+        upcast: preference_stated_v1_to_v2,
+    },
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpcastError {
@@ -241,10 +264,39 @@ fn message_received_v0_to_v1(v0: Value) -> Result<Value, String> {
     }))
 }
 
+/// `MessageReceived` v2 records the language the message was read in (unknown before: `null`)
+/// and who understood it (before v2 only the rules could: `rules`, or `nobody` for `unknown`
+/// and media).
+fn message_received_v1_to_v2(v1: Value) -> Result<Value, String> {
+    let Value::Object(mut v1) = v1 else {
+        return Err("payload is not an object".into());
+    };
+    let understood = match v1.get("intent").and_then(Value::as_str) {
+        None | Some("unknown" | "non_text") => "nobody",
+        Some(_) => "rules",
+    };
+    v1.insert("language".into(), Value::Null);
+    v1.insert("understood_by".into(), json!(understood));
+    Ok(Value::Object(v1))
+}
+
+/// `PreferenceStated` v2 adds the least budget and the need; v1 stated neither.
+fn preference_stated_v1_to_v2(v1: Value) -> Result<Value, String> {
+    let Value::Object(mut v1) = v1 else {
+        return Err("payload is not an object".into());
+    };
+    v1.insert("budget_min".into(), Value::Null);
+    v1.insert("use_case".into(), Value::Null);
+    Ok(Value::Object(v1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Intent, MessageKind, MessageReceived, Sentiment};
+    use crate::events::{
+        Intent, MessageKind, MessageReceived, PreferenceStated, Sentiment, UnderstoodBy,
+    };
+    use crate::money::{Currency, Money};
 
     #[test]
     fn the_registered_chain_is_whole() {
@@ -270,6 +322,8 @@ mod tests {
                 intent: Intent::PriceInquiry,
                 sentiment: Sentiment::Positive,
                 product_id: Some("iphone-15".into()),
+                language: None,
+                understood_by: UnderstoodBy::Rules,
             })
         );
         assert_eq!(
@@ -278,6 +332,64 @@ mod tests {
         );
         let v0 = json!({"user_message": "hi", "intent": "greeting", "secret": "x"});
         assert!(check_fields(EventType::MessageReceived, 0, &v0).is_err());
+    }
+
+    #[test]
+    fn v1_messages_and_preferences_read_as_v2() {
+        let v1 = json!({"kind": "text", "message_id": "7", "text": "hola", "intent": "greeting",
+            "sentiment": "neutral", "product_id": null});
+        let Event::MessageReceived(m) = decode(EventType::MessageReceived, 1, v1).expect("upcasts")
+        else {
+            panic!("wrong type")
+        };
+        assert_eq!((m.language, m.understood_by), (None, UnderstoodBy::Rules));
+        let v1 = json!({"kind": "sticker", "message_id": null, "text": null, "intent": "non_text",
+            "sentiment": "neutral", "product_id": null});
+        let Event::MessageReceived(m) = decode(EventType::MessageReceived, 1, v1).expect("upcasts")
+        else {
+            panic!("wrong type")
+        };
+        assert_eq!(m.understood_by, UnderstoodBy::Nobody);
+        // v0 goes through v1 to v2.
+        let v0 = json!({"user_message": "??", "intent": "weird", "emotion": null});
+        let Event::MessageReceived(m) = decode(EventType::MessageReceived, 0, v0).expect("upcasts")
+        else {
+            panic!("wrong type")
+        };
+        assert_eq!(
+            (m.intent, m.understood_by),
+            (Intent::Unknown, UnderstoodBy::Nobody)
+        );
+
+        let usd = Currency::new("USD").expect("valid");
+        let v1 = json!({"budget": {"amount_minor": 50_000, "currency": "USD"}, "category": null});
+        let event = decode(EventType::PreferenceStated, 1, v1).expect("upcasts");
+        assert_eq!(
+            event,
+            Event::PreferenceStated(PreferenceStated {
+                budget: Some(Money::new(50_000, usd)),
+                category: None,
+                budget_min: None,
+                use_case: None,
+            })
+        );
+    }
+
+    /// A reader one release behind the writer reads intents and "understood by" values it does
+    /// not know as `unknown` and `nobody` instead of stopping.
+    #[test]
+    fn values_from_a_newer_release_are_tolerated() {
+        let v2 = json!({"kind": "text", "message_id": null, "text": "x", "intent": "haggle",
+            "sentiment": "neutral", "product_id": null, "language": "fr",
+            "understood_by": "oracle"});
+        let Event::MessageReceived(m) = decode(EventType::MessageReceived, 2, v2).expect("reads")
+        else {
+            panic!("wrong type")
+        };
+        assert_eq!(
+            (m.intent, m.understood_by),
+            (Intent::Unknown, UnderstoodBy::Nobody)
+        );
     }
 
     #[test]

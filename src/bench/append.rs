@@ -103,6 +103,8 @@ fn event(user: u64, i: u64) -> anyhow::Result<NewEvent> {
                 intent: Intent::PriceInquiry,
                 sentiment: Sentiment::Neutral,
                 product_id: Some(product),
+                language: Some("en".into()),
+                understood_by: events_schema::UnderstoodBy::Rules,
             },
             Utc::now(),
         ),

@@ -144,6 +144,8 @@ pub(crate) async fn fill(store: &EventStore, events: u64, users: u64) -> anyhow:
                             intent: Intent::ProductInfo,
                             sentiment: Sentiment::Neutral,
                             product_id: Some(product.clone()),
+                            language: Some("en".into()),
+                            understood_by: events_schema::UnderstoodBy::Rules,
                         },
                         at,
                     ));

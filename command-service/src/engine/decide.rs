@@ -53,6 +53,9 @@ pub struct Reply {
 pub struct Decision {
     pub events: Vec<Event>,
     pub reply: Reply,
+    /// What the rules made of the message (after the conversation so far), for the corpus and
+    /// the tests to check beyond the events.
+    pub understood: Understanding,
 }
 
 /// Decides the answer to `inbound`. `None` means the message is to be ignored on purpose and
@@ -125,6 +128,12 @@ pub fn decide(
         intent: understood.intent,
         sentiment,
         product_id,
+        // The rules speak English only so far.
+        language: Some("en".to_owned()),
+        understood_by: match understood.intent {
+            Intent::Unknown | Intent::NonText => events_schema::UnderstoodBy::Nobody,
+            _ => events_schema::UnderstoodBy::Rules,
+        },
     }));
     events.append(&mut more);
     events.push(Event::BotReplied(BotReplied {
@@ -135,7 +144,11 @@ pub fn decide(
         buttons: reply.buttons.clone(),
         products: reply.products.clone(),
     }));
-    Some(Decision { events, reply })
+    Some(Decision {
+        events,
+        reply,
+        understood,
+    })
 }
 
 /// A deterministic order id for the order placed at `stream_version` of `stream`.
@@ -322,6 +335,8 @@ impl<'a> Ctx<'a> {
                 events.push(Event::PreferenceStated(PreferenceStated {
                     budget,
                     category,
+                    budget_min: None,
+                    use_case: None,
                 }));
             }
         }
@@ -341,7 +356,14 @@ impl<'a> Ctx<'a> {
             Intent::NonText => plain(
                 "I can only read text for now. Tell me what you're looking for, e.g. \"show me phones\".",
             ),
-            Intent::Unknown => self.fallback(),
+            // Not produced by these rules yet.
+            Intent::Unknown
+            | Intent::CartAdd
+            | Intent::CartRemove
+            | Intent::CartUpdate
+            | Intent::CartView
+            | Intent::Checkout
+            | Intent::ShopQuestion => self.fallback(),
         };
         (events, reply)
     }

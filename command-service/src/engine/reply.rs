@@ -112,6 +112,10 @@ mod tests {
             ],
             aliases: Vec::new(),
             stock: 3,
+            uses: Vec::new(),
+            measures: Vec::new(),
+            names: Default::default(),
+            descriptions: Default::default(),
         };
         assert_eq!(
             list_line(3, &product),

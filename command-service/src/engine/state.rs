@@ -18,6 +18,15 @@ pub struct Pending {
     pub unit_price: Money,
 }
 
+/// One line of the shopper's cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub product_id: String,
+    pub quantity: u32,
+    /// The price when it was added or last changed; checkout checks it again.
+    pub unit_price: Money,
+}
+
 /// Who said a line of the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +76,16 @@ pub struct ConversationState {
     /// The user was erased: personal fields of earlier events read as `null`.
     pub erased: bool,
     pub history: VecDeque<(Speaker, String)>,
+    /// The cart, in the order lines were added. It outlives sessions; checkout empties it.
+    #[serde(default)]
+    pub cart: Vec<CartLine>,
+    /// The language of the conversation so far (ISO 639-1), from the last message read.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The product of a cart event just applied: the `PurchaseIntended` that follows a cart
+    /// add or increase counts the cart's intent and leaves no purchase pending.
+    #[serde(skip)]
+    pub(crate) cart_intent: Option<String>,
 }
 
 impl ConversationState {
@@ -74,6 +93,7 @@ impl ConversationState {
     pub fn apply(&mut self, event: &RecordedEvent) {
         self.version = event.stream_version;
         self.erased |= event.erased;
+        let cart_intent = self.cart_intent.take();
         match &event.event {
             Event::ConversationStarted(e) => {
                 self.sessions += 1;
@@ -86,6 +106,9 @@ impl ConversationState {
                 self.last_activity = Some(event.occurred_at);
                 if m.intent == events_schema::Intent::Cancel {
                     self.pending = None;
+                }
+                if m.language.is_some() {
+                    self.language.clone_from(&m.language);
                 }
                 if let Some(text) = &m.text {
                     self.remember(Speaker::Shopper, text);
@@ -113,6 +136,8 @@ impl ConversationState {
                     self.category.clone_from(&p.category);
                 }
             }
+            Event::PurchaseIntended(p) if cart_intent.as_deref() == Some(p.product_id.as_str()) => {
+            }
             Event::PurchaseIntended(p) => {
                 self.set_focus(&p.product_id);
                 self.pending = Some(Pending {
@@ -135,6 +160,32 @@ impl ConversationState {
                 self.display_name = None;
                 self.history.clear();
             }
+            Event::CartItemAdded(a) => {
+                self.set_focus(&a.product_id);
+                match self.cart.iter_mut().find(|l| l.product_id == a.product_id) {
+                    Some(line) => {
+                        line.quantity += a.quantity;
+                        line.unit_price.clone_from(&a.unit_price);
+                    }
+                    None => self.cart.push(CartLine {
+                        product_id: a.product_id.clone(),
+                        quantity: a.quantity,
+                        unit_price: a.unit_price.clone(),
+                    }),
+                }
+                self.cart_intent = Some(a.product_id.clone());
+            }
+            Event::CartQuantityChanged(c) => {
+                self.set_focus(&c.product_id);
+                if let Some(line) = self.cart.iter_mut().find(|l| l.product_id == c.product_id) {
+                    line.quantity = c.to;
+                    line.unit_price.clone_from(&c.unit_price);
+                }
+                self.cart_intent = Some(c.product_id.clone());
+            }
+            Event::CartItemRemoved(r) => self.cart.retain(|l| l.product_id != r.product_id),
+            Event::CartCheckedOut(_) => self.cart.clear(),
+            Event::ShopQuestionAsked(_) => {}
         }
         self.awaiting = awaiting_after(&event.event, self.awaiting.take());
     }
@@ -174,6 +225,12 @@ impl ConversationState {
                 .sum::<usize>();
         let history = block(self.history.capacity() * size_of::<(Speaker, String)>())
             + self.history.iter().map(|(_, t)| string(t)).sum::<usize>();
+        let cart = block(self.cart.capacity() * size_of::<CartLine>())
+            + self
+                .cart
+                .iter()
+                .map(|l| string(&l.product_id) + money(&l.unit_price))
+                .sum::<usize>();
         option(&self.display_name)
             + offered
             + option(&self.focus)
@@ -183,6 +240,9 @@ impl ConversationState {
             + awaiting
             + invoices
             + history
+            + cart
+            + option(&self.language)
+            + option(&self.cart_intent)
     }
 
     fn set_focus(&mut self, product_id: &str) {

@@ -31,6 +31,8 @@ pub fn message(text: &str) -> NewEvent {
             intent: Intent::Unknown,
             sentiment: events_schema::Sentiment::Neutral,
             product_id: None,
+            language: Some("en".into()),
+            understood_by: events_schema::UnderstoodBy::Rules,
         },
         at(1),
     )

@@ -28,6 +28,10 @@
 //! cents. Every currency is assumed to have 2 decimal places. Unknown fields are rejected, and
 //! every error names the file, the line and the field at fault.
 
+mod quantity;
+mod shop;
+
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -36,13 +40,21 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+pub use quantity::{Unit, show as show_quantity};
+pub use shop::{Better, Faq, Policy, Shop, SpecKind, Texts, Topic, Use};
+
+use crate::language::Language;
+
 /// The bundled demo shop, parsed by [`Catalog::demo`].
-const DEMO_TOML: &str = include_str!("../catalog/demo.toml");
+const DEMO_TOML: &str = include_str!("../../catalog/demo.toml");
 
 /// A validated catalog: ids are unique, every product's category exists, prices are positive.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
     currency: Currency,
+    shop: Shop,
+    spec_kinds: Vec<SpecKind>,
+    uses: Vec<Use>,
     categories: Vec<Category>,
     products: Vec<Product>,
 }
@@ -54,6 +66,10 @@ pub struct Category {
     pub name: String,
     /// Other words shoppers use for it ("phone", "mobile"), for matching messages.
     pub aliases: Vec<String>,
+    /// Needs every product of the category serves (ids of the catalog's uses).
+    pub uses: Vec<String>,
+    /// The name in other languages.
+    pub names: Texts,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +86,40 @@ pub struct Product {
     /// Short names and misspellings shoppers type ("nova", "x1"), for matching messages.
     pub aliases: Vec<String>,
     pub stock: u32,
+    /// Needs the product serves (ids of the catalog's uses), besides its category's.
+    pub uses: Vec<String>,
+    /// The values of specs that have a kind, read once as thousandths of the kind's unit.
+    pub measures: Vec<Measure>,
+    /// The name in other languages (usually none: brand names stay).
+    pub names: Texts,
+    /// The description in other languages.
+    pub descriptions: Texts,
+}
+
+/// A spec value as a comparable quantity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measure {
+    /// The spec kind's name (`battery life`).
+    pub kind: String,
+    /// Thousandths of the kind's unit.
+    pub thousandths: i64,
+}
+
+impl Product {
+    /// The product's value of a spec kind, if it has that spec.
+    pub fn measure(&self, kind: &str) -> Option<i64> {
+        self.measures
+            .iter()
+            .find(|m| m.kind == kind)
+            .map(|m| m.thousandths)
+    }
+
+    /// The description in `language`, or the one written in English.
+    pub fn description(&self, language: Language) -> &str {
+        self.descriptions
+            .exactly(language)
+            .unwrap_or(&self.description)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -213,6 +263,37 @@ impl Catalog {
     pub fn currency(&self) -> &Currency {
         &self.currency
     }
+
+    /// The shop's name, policies and FAQ.
+    pub fn shop(&self) -> &Shop {
+        &self.shop
+    }
+
+    /// How specs compare, in file order.
+    pub fn spec_kinds(&self) -> &[SpecKind] {
+        &self.spec_kinds
+    }
+
+    pub fn spec_kind(&self, name: &str) -> Option<&SpecKind> {
+        self.spec_kinds.iter().find(|k| k.name == name)
+    }
+
+    /// The needs products serve, in file order.
+    pub fn uses(&self) -> &[Use] {
+        &self.uses
+    }
+
+    pub fn use_named(&self, id: &str) -> Option<&Use> {
+        self.uses.iter().find(|u| u.id == id)
+    }
+
+    /// Whether `product` serves the need `use_id`, itself or through its category.
+    pub fn serves(&self, product: &Product, use_id: &str) -> bool {
+        product.uses.iter().any(|u| u == use_id)
+            || self
+                .category(&product.category)
+                .is_some_and(|c| c.uses.iter().any(|u| u == use_id))
+    }
 }
 
 /// The file as serde sees it; [`Source::validate`] turns it into a [`Catalog`].
@@ -220,8 +301,78 @@ impl Catalog {
 #[serde(deny_unknown_fields)]
 struct RawCatalog {
     currency: String,
+    #[serde(default)]
+    shop: Option<RawShop>,
+    #[serde(default)]
+    spec_kinds: Vec<RawSpecKind>,
+    #[serde(default)]
+    uses: Vec<RawUse>,
     categories: Vec<RawCategory>,
     products: Vec<RawProduct>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShop {
+    name: String,
+    #[serde(default)]
+    policies: Vec<RawPolicy>,
+    #[serde(default)]
+    faq: Vec<RawFaq>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    topic: String,
+    answer: BTreeMap<String, String>,
+    #[serde(default)]
+    phrasings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaq {
+    id: String,
+    phrasings: Vec<String>,
+    answer: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpecKind {
+    name: String,
+    unit: String,
+    better: RawBetter,
+    words: Vec<String>,
+    #[serde(default)]
+    more: Vec<String>,
+    #[serde(default)]
+    less: Vec<String>,
+    #[serde(default)]
+    translations: BTreeMap<String, RawName>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum RawBetter {
+    More,
+    Less,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUse {
+    id: String,
+    words: Vec<String>,
+    #[serde(default)]
+    translations: BTreeMap<String, RawName>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawName {
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -231,6 +382,17 @@ struct RawCategory {
     name: String,
     #[serde(default)]
     aliases: Vec<String>,
+    #[serde(default)]
+    uses: Vec<String>,
+    #[serde(default)]
+    translations: BTreeMap<String, RawName>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProductText {
+    name: Option<String>,
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -249,6 +411,10 @@ struct RawProduct {
     #[serde(default)]
     aliases: Vec<String>,
     stock: u32,
+    #[serde(default)]
+    uses: Vec<String>,
+    #[serde(default)]
+    translations: BTreeMap<String, RawProductText>,
 }
 
 /// One step of a field path such as `products[3].price`.
@@ -285,6 +451,52 @@ impl Source<'_> {
         if raw.products.is_empty() {
             return Err(self.invalid(&[Key("products")], "add at least one product"));
         }
+        let shop = match raw.shop {
+            Some(shop) => self.shop(shop)?,
+            None => Shop::default(),
+        };
+
+        let mut spec_kinds: Vec<SpecKind> = Vec::with_capacity(raw.spec_kinds.len());
+        for (i, raw) in raw.spec_kinds.into_iter().enumerate() {
+            let at = |field| [Key("spec_kinds"), Index(i), Key(field)];
+            self.check_text(&at("name"), &raw.name, "a name")?;
+            if let Some(first) = spec_kinds.iter().position(|k| k.name == raw.name) {
+                let message = format!("\"{}\" already has a kind at spec_kinds[{first}]", raw.name);
+                return Err(self.invalid(&at("name"), message));
+            }
+            let unit = Unit::parse(&raw.unit).ok_or_else(|| {
+                let message = format!("unknown unit \"{}\" (known: {})", raw.unit, Unit::known());
+                self.invalid(&at("unit"), message)
+            })?;
+            self.check_words(&at("words"), &raw.words, true)?;
+            self.check_words(&at("more"), &raw.more, false)?;
+            self.check_words(&at("less"), &raw.less, false)?;
+            spec_kinds.push(SpecKind {
+                name: raw.name,
+                unit,
+                better: match raw.better {
+                    RawBetter::More => Better::More,
+                    RawBetter::Less => Better::Less,
+                },
+                words: lowered(raw.words),
+                more: lowered(raw.more),
+                less: lowered(raw.less),
+                names: self.names(&at("translations"), raw.translations)?,
+            });
+        }
+
+        let mut uses: Vec<Use> = Vec::with_capacity(raw.uses.len());
+        for (i, raw) in raw.uses.into_iter().enumerate() {
+            let at = |field| [Key("uses"), Index(i), Key(field)];
+            let known = uses.iter().map(|u| u.id.as_str());
+            self.check_id(&at("id"), &raw.id, "uses", known)?;
+            self.check_words(&at("words"), &raw.words, true)?;
+            uses.push(Use {
+                id: raw.id,
+                words: lowered(raw.words),
+                names: self.names(&at("translations"), raw.translations)?,
+            });
+        }
 
         let mut categories: Vec<Category> = Vec::with_capacity(raw.categories.len());
         for (i, raw) in raw.categories.into_iter().enumerate() {
@@ -293,10 +505,13 @@ impl Source<'_> {
             self.check_id(&at("id"), &raw.id, "categories", known)?;
             self.check_text(&at("name"), &raw.name, "a name")?;
             self.check_aliases(&at("aliases"), &raw.aliases)?;
+            self.check_uses(&at("uses"), &raw.uses, &uses)?;
             categories.push(Category {
                 id: raw.id,
                 name: raw.name,
                 aliases: raw.aliases,
+                uses: raw.uses,
+                names: self.names(&at("translations"), raw.translations)?,
             });
         }
 
@@ -321,6 +536,45 @@ impl Source<'_> {
                 }
             };
             self.check_aliases(&at("aliases"), &raw.aliases)?;
+            self.check_uses(&at("uses"), &raw.uses, &uses)?;
+            let mut measures = Vec::new();
+            for (j, spec) in raw.specs.iter().enumerate() {
+                let Some(kind) = spec_kinds.iter().find(|k| k.name == spec.name) else {
+                    continue;
+                };
+                let Some(thousandths) = quantity::read(&spec.value, kind.unit) else {
+                    let message = format!(
+                        "\"{}\" has no quantity in {} (the unit of the spec kind \"{}\"); write it like \"12 {}\"",
+                        spec.value,
+                        kind.unit.name(),
+                        kind.name,
+                        kind.unit.name()
+                    );
+                    let path = [
+                        Key("products"),
+                        Index(i),
+                        Key("specs"),
+                        Index(j),
+                        Key("value"),
+                    ];
+                    return Err(self.invalid(&path, message));
+                };
+                measures.push(Measure {
+                    kind: kind.name.clone(),
+                    thousandths,
+                });
+            }
+            let mut names = BTreeMap::new();
+            let mut descriptions = BTreeMap::new();
+            for (tag, text) in raw.translations {
+                let language = self.language(&at("translations"), &tag)?;
+                if let Some(name) = text.name {
+                    names.insert(language, name);
+                }
+                if let Some(description) = text.description {
+                    descriptions.insert(language, description);
+                }
+            }
             products.push(Product {
                 id: raw.id,
                 name: raw.name,
@@ -330,13 +584,136 @@ impl Source<'_> {
                 specs: raw.specs,
                 aliases: raw.aliases,
                 stock: raw.stock,
+                uses: raw.uses,
+                measures,
+                names: Texts(names),
+                descriptions: Texts(descriptions),
             });
         }
         Ok(Catalog {
             currency,
+            shop,
+            spec_kinds,
+            uses,
             categories,
             products,
         })
+    }
+
+    fn shop(&self, raw: RawShop) -> Result<Shop, CatalogError> {
+        use Seg::{Index, Key};
+        self.check_text(&[Key("shop"), Key("name")], &raw.name, "a name")?;
+        let mut policies: Vec<Policy> = Vec::with_capacity(raw.policies.len());
+        for (i, raw) in raw.policies.into_iter().enumerate() {
+            let at = |field| [Key("shop"), Key("policies"), Index(i), Key(field)];
+            let topic = Topic::parse(&raw.topic).ok_or_else(|| {
+                let known: Vec<&str> = Topic::ALL.iter().map(|t| t.as_str()).collect();
+                let message = format!("unknown topic \"{}\" (known: {}); questions on other subjects go in [[shop.faq]]", raw.topic, known.join(", "));
+                self.invalid(&at("topic"), message)
+            })?;
+            if policies.iter().any(|p| p.topic == topic) {
+                let message = format!("the {} policy is already written above", raw.topic);
+                return Err(self.invalid(&at("topic"), message));
+            }
+            self.check_words(&at("phrasings"), &raw.phrasings, false)?;
+            policies.push(Policy {
+                topic,
+                answer: self.texts(&at("answer"), raw.answer)?,
+                phrasings: lowered(raw.phrasings),
+            });
+        }
+        let mut faq: Vec<Faq> = Vec::with_capacity(raw.faq.len());
+        for (i, raw) in raw.faq.into_iter().enumerate() {
+            let at = |field| [Key("shop"), Key("faq"), Index(i), Key(field)];
+            let known = faq.iter().map(|f| f.id.as_str());
+            self.check_id(&at("id"), &raw.id, "shop.faq", known)?;
+            if Topic::parse(&raw.id).is_some() {
+                let message = format!(
+                    "\"{}\" is a policy topic; write it in [[shop.policies]]",
+                    raw.id
+                );
+                return Err(self.invalid(&at("id"), message));
+            }
+            self.check_words(&at("phrasings"), &raw.phrasings, true)?;
+            faq.push(Faq {
+                id: raw.id,
+                phrasings: lowered(raw.phrasings),
+                answer: self.texts(&at("answer"), raw.answer)?,
+            });
+        }
+        Ok(Shop {
+            name: raw.name,
+            policies,
+            faq,
+        })
+    }
+
+    /// Texts by language tag: at least one, every tag a language the bot speaks, none empty.
+    fn texts(&self, path: &[Seg], raw: BTreeMap<String, String>) -> Result<Texts, CatalogError> {
+        if raw.is_empty() {
+            return Err(self.invalid(
+                path,
+                "write the text in at least one language, like answer.en = \"…\"",
+            ));
+        }
+        let mut texts = BTreeMap::new();
+        for (tag, text) in raw {
+            let language = self.language(path, &tag)?;
+            self.check_text(path, &text, "a text")?;
+            texts.insert(language, text);
+        }
+        Ok(Texts(texts))
+    }
+
+    fn names(&self, path: &[Seg], raw: BTreeMap<String, RawName>) -> Result<Texts, CatalogError> {
+        let raw: BTreeMap<String, String> = raw.into_iter().map(|(tag, n)| (tag, n.name)).collect();
+        if raw.is_empty() {
+            return Ok(Texts::default());
+        }
+        self.texts(path, raw)
+    }
+
+    fn language(&self, path: &[Seg], tag: &str) -> Result<Language, CatalogError> {
+        Language::from_tag(tag)
+            .filter(|l| l.code() == tag)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+                let message = format!(
+                    "unknown language \"{tag}\" (the bot speaks {})",
+                    known.join(", ")
+                );
+                self.invalid(path, message)
+            })
+    }
+
+    fn check_words(
+        &self,
+        path: &[Seg],
+        words: &[String],
+        required: bool,
+    ) -> Result<(), CatalogError> {
+        if required && words.is_empty() {
+            return Err(self.invalid(path, "list at least one word shoppers use"));
+        }
+        if words
+            .iter()
+            .any(|w| w.trim().trim_end_matches('*').is_empty())
+        {
+            return Err(self.invalid(path, "a word cannot be empty; remove the \"\""));
+        }
+        Ok(())
+    }
+
+    fn check_uses(&self, path: &[Seg], given: &[String], uses: &[Use]) -> Result<(), CatalogError> {
+        if let Some(unknown) = given.iter().find(|g| !uses.iter().any(|u| &&u.id == g)) {
+            let known: Vec<&str> = uses.iter().map(|u| u.id.as_str()).collect();
+            let message = format!(
+                "unknown use \"{unknown}\" (known: {}); declare it in [[uses]]",
+                known.join(", ")
+            );
+            return Err(self.invalid(path, message));
+        }
+        Ok(())
     }
 
     fn check_id<'k>(
@@ -548,6 +925,10 @@ fn unknown_category(given: &str, categories: &[Category]) -> String {
     message
 }
 
+fn lowered(words: Vec<String>) -> Vec<String> {
+    words.into_iter().map(|w| w.trim().to_lowercase()).collect()
+}
+
 /// A suggested id for a rejected one: "Nova X1" becomes "nova-x1".
 fn slug(text: &str) -> String {
     let lowered = text.to_lowercase();
@@ -679,10 +1060,106 @@ stock = 0
         }
         for product in demo.products() {
             assert!((1..=4).contains(&product.aliases.len()), "{}", product.id);
-            assert!((3..=6).contains(&product.specs.len()), "{}", product.id);
+            assert!((3..=7).contains(&product.specs.len()), "{}", product.id);
         }
         assert!(demo.products().iter().any(|p| p.stock == 0));
         assert!(demo.products().iter().any(|p| p.stock == 1));
+    }
+
+    /// What the bot's understanding leans on: every policy answered in every language, every
+    /// category named in every language, spec kinds with values, and needs products serve.
+    #[test]
+    fn demo_catalog_speaks_four_languages_and_measures_its_specs() {
+        let demo = Catalog::demo().expect("the demo catalog parses");
+        let shop = demo.shop();
+        assert_eq!(shop.policies.len(), Topic::ALL.len());
+        for language in Language::ALL {
+            for policy in &shop.policies {
+                assert!(
+                    policy.answer.exactly(language).is_some(),
+                    "{:?} {language}",
+                    policy.topic
+                );
+            }
+            for faq in &shop.faq {
+                assert!(
+                    faq.answer.exactly(language).is_some(),
+                    "{} {language}",
+                    faq.id
+                );
+            }
+            for category in demo.categories() {
+                assert!(category.names.exactly(language).is_some() || language == Language::En);
+            }
+        }
+        // Every spec kind measures something.
+        for kind in demo.spec_kinds() {
+            let measured = demo
+                .products()
+                .iter()
+                .filter(|p| p.measure(&kind.name).is_some())
+                .count();
+            assert!(measured >= 1, "{} measures nothing", kind.name);
+        }
+        let lightest_laptop = demo
+            .in_category("laptops")
+            .min_by_key(|p| p.measure("weight"))
+            .expect("laptops");
+        assert_eq!(lightest_laptop.id, "aero-book-13");
+        assert_eq!(
+            demo.product("focale-z40").and_then(|p| p.measure("zoom")),
+            Some(40_000)
+        );
+        assert_eq!(
+            demo.product("pulse-3")
+                .and_then(|p| p.measure("battery life")),
+            Some(48_000)
+        );
+        for use_ in demo.uses() {
+            assert!(
+                demo.products().iter().any(|p| demo.serves(p, &use_.id)),
+                "nothing serves {}",
+                use_.id
+            );
+        }
+    }
+
+    #[test]
+    fn shop_sections_and_spec_kinds_are_checked_with_their_line() {
+        let base = "currency = \"USD\"\n[[categories]]\nid = \"c\"\nname = \"C\"\n[[products]]\nid = \"p\"\nname = \"P\"\ncategory = \"c\"\nprice = 1\ndescription = \"d\"\nstock = 1\n";
+        let error = |extra: &str| {
+            Catalog::from_toml(&format!("{base}{extra}"), "shop.toml")
+                .expect_err("invalid")
+                .to_string()
+        };
+        assert_eq!(
+            error(
+                "specs = [{ name = \"weight\", value = \"heavy\" }]\n[[spec_kinds]]\nname = \"weight\"\nunit = \"g\"\nbetter = \"less\"\nwords = [\"weight\"]\n"
+            ),
+            "shop.toml line 12: products[0].specs[0].value: \"heavy\" has no quantity in g (the unit of the spec kind \"weight\"); write it like \"12 g\""
+        );
+        assert_eq!(
+            error(
+                "[[spec_kinds]]\nname = \"weight\"\nunit = \"stone\"\nbetter = \"less\"\nwords = [\"weight\"]\n"
+            ),
+            "shop.toml line 14: spec_kinds[0].unit: unknown unit \"stone\" (known: mAh, h, g, GB, in, MP, x, cores, W, Hz)"
+        );
+        assert_eq!(
+            error(
+                "[shop]\nname = \"S\"\n[[shop.policies]]\ntopic = \"refunds\"\nanswer.en = \"30 days\"\n"
+            ),
+            "shop.toml line 15: shop.policies[0].topic: unknown topic \"refunds\" (known: shipping, delivery, returns, warranty, payment, contact, hours); questions on other subjects go in [[shop.faq]]"
+        );
+        assert_eq!(
+            error(
+                "[shop]\nname = \"S\"\n[[shop.policies]]\ntopic = \"returns\"\nanswer.fr = \"30 jours\"\n"
+            ),
+            "shop.toml line 16: shop.policies[0].answer: unknown language \"fr\" (the bot speaks en, es, de, ru)"
+        );
+        assert_eq!(
+            error("uses = [\"gaming\"]\n"),
+            "shop.toml line 12: products[0].uses: unknown use \"gaming\" (known: ); declare it in [[uses]]"
+        );
     }
 
     #[test]

@@ -123,6 +123,9 @@ struct Observed {
     quantity: Option<u32>,
     category: Option<String>,
     budget: Option<i64>,
+    budget_min: Option<i64>,
+    use_case: Option<String>,
+    topics: Vec<String>,
     offered: BTreeSet<String>,
     language: String,
 }
@@ -131,11 +134,24 @@ fn observe(d: &Decision) -> Observed {
     let mut products = BTreeSet::new();
     let mut events = Vec::new();
     let mut intent = String::new();
+    let mut language = String::new();
+    let mut topics = Vec::new();
     for event in &d.events {
         match event {
             Event::MessageReceived(m) => {
                 intent = m.intent.as_str().to_owned();
                 products.extend(m.product_id.clone());
+                language = m.language.clone().unwrap_or_default();
+            }
+            Event::ShopQuestionAsked(q) => topics.push(q.topic.clone()),
+            Event::CartItemAdded(e) => {
+                products.insert(e.product_id.clone());
+            }
+            Event::CartItemRemoved(e) => {
+                products.insert(e.product_id.clone());
+            }
+            Event::CartQuantityChanged(e) => {
+                products.insert(e.product_id.clone());
             }
             Event::ProductViewed(e) => {
                 products.insert(e.product_id.clone());
@@ -173,9 +189,11 @@ fn observe(d: &Decision) -> Observed {
         quantity: d.understood.quantity,
         category: d.understood.category.clone(),
         budget: d.understood.budget.as_ref().map(|b| b.amount_minor),
+        budget_min: d.understood.budget_min.as_ref().map(|b| b.amount_minor),
+        use_case: d.understood.use_case.clone(),
+        topics,
         offered: d.reply.products.iter().cloned().collect(),
-        // The engine speaks English only so far.
-        language: "en".to_owned(),
+        language,
     }
 }
 
@@ -199,7 +217,11 @@ fn differences(x: &Exchange, file_language: &str, o: &Observed) -> Vec<String> {
     events.sort();
     check("events", format!("{events:?}"), format!("{:?}", o.events));
     if let Some(q) = x.quantity {
-        check("quantity", format!("{q}"), format!("{:?}", o.quantity));
+        check(
+            "quantity",
+            format!("{:?}", Some(q)),
+            format!("{:?}", o.quantity),
+        );
     }
     if let Some(c) = &x.category {
         check(
@@ -217,13 +239,18 @@ fn differences(x: &Exchange, file_language: &str, o: &Observed) -> Vec<String> {
         );
     }
     if let Some(b) = x.budget_min {
-        check("budget_min", format!("{b}"), "not understood".to_owned());
+        let cents = (b * 100.0).round() as i64;
+        check(
+            "budget_min",
+            format!("{:?}", Some(cents)),
+            format!("{:?}", o.budget_min),
+        );
     }
     if let Some(u) = &x.use_ {
-        check("use", u.clone(), "not understood".to_owned());
+        check("use", format!("{:?}", Some(u)), format!("{:?}", o.use_case));
     }
     if let Some(t) = &x.topic {
-        check("topic", t.clone(), "not understood".to_owned());
+        check("topic", format!("{:?}", [t]), format!("{:?}", o.topics));
     }
     if let Some(c) = &x.clarifies {
         let expected: BTreeSet<String> = c.iter().cloned().collect();
@@ -298,10 +325,21 @@ fn the_engine_understands_the_corpus_at_least_as_well_as_the_floor() {
                 now: start,
                 language: x.language_code.clone(),
             };
+            let trace = std::env::var("CORPUS_ID").is_ok_and(|id| id == x.id);
             for earlier in &x.before {
-                chat.send(earlier);
+                let d = chat.send(earlier);
+                if trace {
+                    println!("> {earlier}\n{}\n  {:?}", d.reply.text, d.understood);
+                }
             }
-            let observed = observe(&chat.send(&x.message));
+            let decision = chat.send(&x.message);
+            if trace {
+                println!(
+                    "> {}\n{}\n  {:?}",
+                    x.message, decision.reply.text, decision.understood
+                );
+            }
+            let observed = observe(&decision);
             let diff = differences(x, language, &observed);
             overall.add(diff.is_empty());
             intents.add(x.intent == observed.intent);

@@ -57,6 +57,8 @@ pub struct Catalog {
     uses: Vec<Use>,
     categories: Vec<Category>,
     products: Vec<Product>,
+    /// The catalog's names and words as the rules match them, made on first use.
+    words: crate::engine::names::Cached,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -285,6 +287,11 @@ impl Catalog {
 
     pub fn use_named(&self, id: &str) -> Option<&Use> {
         self.uses.iter().find(|u| u.id == id)
+    }
+
+    /// The catalog's names and words as the rules match them.
+    pub(crate) fn words(&self) -> &crate::engine::names::CatalogWords {
+        self.words.get(self)
     }
 
     /// Whether `product` serves the need `use_id`, itself or through its category.
@@ -597,6 +604,7 @@ impl Source<'_> {
             uses,
             categories,
             products,
+            words: Default::default(),
         })
     }
 
@@ -1059,7 +1067,7 @@ stock = 0
             );
         }
         for product in demo.products() {
-            assert!((1..=4).contains(&product.aliases.len()), "{}", product.id);
+            assert!((1..=12).contains(&product.aliases.len()), "{}", product.id);
             assert!((3..=7).contains(&product.specs.len()), "{}", product.id);
         }
         assert!(demo.products().iter().any(|p| p.stock == 0));

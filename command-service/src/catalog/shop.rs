@@ -9,7 +9,7 @@ use crate::language::Language;
 /// A text written in one or more languages; read in a language, it falls back to English, then
 /// to whatever the shop wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Texts(pub(super) BTreeMap<Language, String>);
+pub struct Texts(pub(crate) BTreeMap<Language, String>);
 
 impl Texts {
     pub fn get(&self, language: Language) -> Option<&str> {

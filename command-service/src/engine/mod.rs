@@ -3,8 +3,14 @@
 //! events back into the state.
 
 pub mod decide;
+pub mod detect;
+pub mod lexicon;
+pub(crate) mod names;
 pub mod reply;
+pub mod resolve;
+pub mod say;
 pub mod state;
+pub mod text;
 pub mod understand;
 
 pub use decide::{Decision, Inbound, Reply, SESSION_GAP, decide, order_id};

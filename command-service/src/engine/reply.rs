@@ -2,7 +2,9 @@
 
 use events_schema::{Money, ReplyButton};
 
+use super::say::say;
 use crate::catalog::Product;
+use crate::language::Language;
 
 /// `$1,598.00`, `€12.50`, `£3.00`, or `1,598.00 CHF`.
 pub fn money(m: &Money) -> String {
@@ -58,8 +60,8 @@ pub fn list_line(n: usize, p: &Product) -> String {
     }
 }
 
-/// Name, price, description, key specs, stock.
-pub fn product_card(p: &Product) -> String {
+/// Name, price, description, key specs, stock, in `language` where the catalog has it.
+pub fn product_card(p: &Product, language: Language) -> String {
     let specs: Vec<String> = p
         .specs
         .iter()
@@ -67,15 +69,15 @@ pub fn product_card(p: &Product) -> String {
         .map(|s| format!("{}: {}", s.name, s.value))
         .collect();
     let stock = match p.stock {
-        0 => "Out of stock.".to_owned(),
-        n if n <= 5 => format!("Only {n} left."),
-        _ => "In stock.".to_owned(),
+        0 => say(language, "card_stock_out", &[]),
+        n if n <= 5 => say(language, "stock_few", &[("count", &n.to_string())]),
+        _ => say(language, "stock_in", &[]),
     };
     format!(
         "{} — {}\n{}\n{}\n{stock}",
         p.name,
         money(&p.price),
-        p.description,
+        p.description(language),
         specs.join(" · ")
     )
 }

@@ -41,6 +41,8 @@ pub enum Speaker {
 pub enum Awaiting {
     Price,
     Specs,
+    /// The cart was shown for checkout: "yes" orders it.
+    Checkout,
     Purchase {
         quantity: u32,
         /// The one product offered ("we only have 2, would you like 2?"), so "yes" buys it.
@@ -67,6 +69,12 @@ pub struct ConversationState {
     pub focus_latest: bool,
     pub budget: Option<Money>,
     pub category: Option<String>,
+    /// The least the shopper said they would spend.
+    #[serde(default)]
+    pub budget_min: Option<Money>,
+    /// The need the shopper stated (one of the catalog's uses).
+    #[serde(default)]
+    pub use_case: Option<String>,
     pub pending: Option<Pending>,
     pub awaiting: Option<Awaiting>,
     pub orders: u32,
@@ -97,6 +105,8 @@ impl ConversationState {
         match &event.event {
             Event::ConversationStarted(e) => {
                 self.sessions += 1;
+                // A purchase left unconfirmed lapses with its session (the cart stays).
+                self.pending = None;
                 if e.display_name.is_some() {
                     self.display_name.clone_from(&e.display_name);
                 }
@@ -135,16 +145,31 @@ impl ConversationState {
                 if p.category.is_some() {
                     self.category.clone_from(&p.category);
                 }
+                if p.budget_min.is_some() {
+                    self.budget_min.clone_from(&p.budget_min);
+                }
+                if p.use_case.is_some() {
+                    self.use_case.clone_from(&p.use_case);
+                }
             }
             Event::PurchaseIntended(p) if cart_intent.as_deref() == Some(p.product_id.as_str()) => {
             }
             Event::PurchaseIntended(p) => {
                 self.set_focus(&p.product_id);
-                self.pending = Some(Pending {
-                    product_id: p.product_id.clone(),
-                    quantity: p.quantity,
-                    unit_price: p.unit_price.clone(),
-                });
+                match &mut self.pending {
+                    // "Actually make it 3": the intent of the difference, added to the line.
+                    Some(line) if line.product_id == p.product_id => {
+                        line.quantity += p.quantity;
+                        line.unit_price.clone_from(&p.unit_price);
+                    }
+                    _ => {
+                        self.pending = Some(Pending {
+                            product_id: p.product_id.clone(),
+                            quantity: p.quantity,
+                            unit_price: p.unit_price.clone(),
+                        })
+                    }
+                }
             }
             Event::OrderPlaced(o) => {
                 self.orders += 1;
@@ -236,6 +261,8 @@ impl ConversationState {
             + option(&self.focus)
             + self.budget.as_ref().map_or(0, money)
             + option(&self.category)
+            + self.budget_min.as_ref().map_or(0, money)
+            + option(&self.use_case)
             + pending
             + awaiting
             + invoices
@@ -276,6 +303,7 @@ fn awaiting_after(event: &Event, current: Option<Awaiting>) -> Option<Awaiting> 
         Event::BotReplied(r) => {
             let marker = r.buttons.first().and_then(|b| b.data.strip_prefix("pick:"));
             match marker.and_then(|m| m.split(':').next()) {
+                Some("checkout") => Some(Awaiting::Checkout),
                 Some("price") => Some(Awaiting::Price),
                 Some("specs") => Some(Awaiting::Specs),
                 Some(q) if q.starts_with("buy") => Some(Awaiting::Purchase {

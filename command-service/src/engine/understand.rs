@@ -1,10 +1,17 @@
-//! Reading a message: what the shopper wants (intent), which products they name (with aliases
-//! and typos), quantities, budgets, categories, and references to earlier replies ("it", "the
-//! second one", "the cheaper one"). Rules, no I/O, no LLM: analytics never depend on a model.
+//! Reading a message: which language it is in, what the shopper asks (one ask or several),
+//! which products they name (with aliases and typos) or point at ("it", "the second one", "the
+//! other one", "the cheapest camera", "lighter than that"), quantities, budgets, categories,
+//! needs and shop topics. Rules over data (the lexicons in `command-service/lexicon/` and the
+//! catalog's own words), no I/O, no LLM: analytics never depend on a model.
 
 use events_schema::{Intent, Money};
 
+use super::detect;
+use super::lexicon::{Lexicon, lexicon};
+use super::names::CatalogWords;
+use super::text::{Phrases, Text};
 use crate::catalog::Catalog;
+use crate::language::Language;
 
 /// How the message points at a product it does not name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,298 +22,404 @@ pub enum Reference {
     Position(usize),
     /// "the last one".
     Last,
-    /// "the cheaper one", "the cheapest".
-    Cheaper,
-    /// "the more expensive one", "the best".
-    Pricier,
+    /// "the other one": of the last two offered, the one not in focus.
+    Other,
+}
+
+/// What a product is chosen by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Measure {
+    Price,
+    /// A spec kind, by name; a word like "battery" may name several kinds (a phone's mAh, a
+    /// laptop's hours): the products at hand decide which.
+    Spec(Vec<String>),
+}
+
+/// Which way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    More,
+    Less,
+}
+
+/// A product chosen by a measure rather than by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// The most or least of a pool: "the cheapest camera", "the one with the best zoom".
+    Extreme(Measure, Direction),
+    /// The nearest better than the product in focus: "a cheaper one", "lighter than that".
+    Relative(Measure, Direction),
+}
+
+/// What the rules know of the conversation when they read a message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// A purchase waits for "yes".
+    pub pending_purchase: bool,
+    /// The bot just showed the cart and asked to confirm the checkout.
+    pub awaiting_checkout: bool,
+    /// Products in the cart.
+    pub cart: &'a [String],
+    /// The language of the conversation so far.
+    pub conversation: Option<Language>,
+    /// The language the channel reports for the user.
+    pub channel: Option<Language>,
+    /// The product the conversation is about.
+    pub focus: Option<&'a str>,
 }
 
 /// What a message says, as far as the rules can tell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Understanding {
+    /// The language the message is read and answered in.
+    pub language: Language,
+    /// The first ask's intent (the one recorded on `MessageReceived`).
     pub intent: Intent,
+    /// Further asks, answered after the first: a price or specs question about the same
+    /// product, a shop question.
+    pub also: Vec<Intent>,
     /// Products named in the message, in order of appearance.
     pub products: Vec<String>,
     pub reference: Option<Reference>,
+    pub selector: Option<Selector>,
     pub quantity: Option<u32>,
-    /// "under $800", "my budget is 500".
+    /// The most the shopper wants to spend: "under $800", "my budget is 500".
     pub budget: Option<Money>,
+    /// The least: "between 300 and 600".
+    pub budget_min: Option<Money>,
     pub category: Option<String>,
-    /// The message also says what the user wants (budget or category), besides its intent.
+    /// A need, as one of the catalog's uses.
+    pub use_case: Option<String>,
+    /// The policy topic or FAQ id of a shop question.
+    pub topic: Option<String>,
+    /// The message also says what the shopper wants (budget, category, need), besides its
+    /// intent.
     pub states_preference: bool,
     /// A plain "yes" (to whatever the bot just asked).
     pub affirmative: bool,
+    /// "One more", "another": the quantity adds to what is there.
+    pub increase: bool,
 }
 
-/// Lower-case words of the text: letters, digits, `$` amounts and `#n` kept; emoji dropped.
-pub fn words(text: &str) -> Vec<String> {
-    let lowered = text.to_lowercase().replace('’', "'");
-    lowered
-        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '$' | '#' | '.' | '\'' | '-' | '/')))
-        .map(|w| w.trim_matches(|c: char| matches!(c, '.' | '\'' | '-')))
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
+impl Understanding {
+    /// An understanding with only an intent, in a language.
+    pub fn bare(intent: Intent, language: Language) -> Understanding {
+        Understanding {
+            language,
+            intent,
+            also: Vec::new(),
+            products: Vec::new(),
+            reference: None,
+            selector: None,
+            quantity: None,
+            budget: None,
+            budget_min: None,
+            category: None,
+            use_case: None,
+            topic: None,
+            states_preference: false,
+            affirmative: false,
+            increase: false,
+        }
+    }
 }
 
-fn has(words: &[String], any: &[&str]) -> bool {
-    words.iter().any(|w| any.contains(&w.as_str()))
+/// The lexicons a message is read with: its language's, then English (shoppers everywhere
+/// write "ok", "checkout", "thx").
+struct Lexicons<'a> {
+    primary: &'a Lexicon,
+    english: &'a Lexicon,
 }
 
-fn has_phrase(text: &str, any: &[&str]) -> bool {
-    any.iter().any(|p| contains_phrase(text, p))
+impl Lexicons<'_> {
+    fn find(&self, entry: impl Fn(&Lexicon) -> &Phrases, words: &[String]) -> Option<usize> {
+        let a = entry(self.primary).find(words).map(|(at, _)| at);
+        let b = entry(self.english).find(words).map(|(at, _)| at);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn any(&self, entry: impl Fn(&Lexicon) -> &Phrases, words: &[String]) -> bool {
+        entry(self.primary).any(words) || entry(self.english).any(words)
+    }
 }
 
-/// `phrase` occurs in `text` on word boundaries.
-fn contains_phrase(text: &str, phrase: &str) -> bool {
-    phrase_at(text, phrase).is_some()
-}
-
-const NUMBER_WORDS: &[(&str, u32)] = &[
-    ("one", 1),
-    ("a", 1),
-    ("an", 1),
-    ("single", 1),
-    ("two", 2),
-    ("couple", 2),
-    ("both", 2),
-    ("three", 3),
-    ("four", 4),
-    ("five", 5),
-    ("six", 6),
-    ("seven", 7),
-    ("eight", 8),
-    ("nine", 9),
-    ("ten", 10),
-];
-
-const ORDINALS: &[(&str, usize)] = &[
-    ("first", 0),
-    ("1st", 0),
-    ("second", 1),
-    ("2nd", 1),
-    ("third", 2),
-    ("3rd", 2),
-    ("fourth", 3),
-    ("4th", 3),
-    ("fifth", 4),
-    ("5th", 4),
-    ("sixth", 5),
-    ("6th", 5),
-];
-
-/// Parses "$800", "800$", "800 dollars", "800", "1,200", "799.99" into minor units.
-fn amount(word: &str) -> Option<i64> {
-    let digits: String = word
-        .trim_start_matches('$')
-        .trim_end_matches('$')
-        .replace(',', "");
-    let digits = digits
-        .strip_suffix('k')
-        .map_or(digits.clone(), |d| format!("{d}000"));
-    let (major, minor) = match digits.split_once('.') {
-        Some((a, b)) if b.len() <= 2 => (a.to_owned(), format!("{b:0<2}")),
-        Some(_) => return None,
-        None => (digits, "00".to_owned()),
+/// Reads one message.
+pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understanding {
+    let text = Text::new(raw);
+    let language = detect::language(&text, ctx.conversation, ctx.channel);
+    let lex = Lexicons {
+        primary: lexicon(language),
+        english: lexicon(Language::En),
     };
-    if major.is_empty()
-        || !major.bytes().all(|b| b.is_ascii_digit())
-        || !minor.bytes().all(|b| b.is_ascii_digit())
+    let names = catalog.words();
+    let all = &text.words;
+
+    // Products by name, then the words without them: numbers in names ("Vertex 14") are
+    // neither budgets nor quantities, and "phone" in "Nova phone" is no category.
+    let (mut products, rest) = products(all, names, &lex);
+    if products.is_empty()
+        && (lex.any(|l| &l.correction, &rest) || lex.any(|l| &l.no, &rest))
+        && let Some(id) = ctx
+            .focus
+            .and_then(|f| sibling(f, &rest, names, catalog, &lex))
     {
-        return None;
+        products.push(id);
     }
-    let major: i64 = major.parse().ok()?;
-    let minor: i64 = minor.parse().ok()?;
-    major.checked_mul(100)?.checked_add(minor)
-}
 
-fn budget(words: &[String], catalog: &Catalog) -> Option<Money> {
-    let cues = [
-        "under", "below", "less", "max", "maximum", "budget", "upto", "within", "cheaper",
-        "around", "about",
-    ];
-    for (i, w) in words.iter().enumerate() {
-        let money_word = w.starts_with('$') || w.ends_with('$');
-        let after_cue = i > 0
-            && (cues.contains(&words[i - 1].as_str())
-                || words[..i]
-                    .iter()
-                    .rev()
-                    .take(3)
-                    .any(|p| cues.contains(&p.as_str())));
-        let before_currency = words
-            .get(i + 1)
-            .is_some_and(|n| matches!(n.as_str(), "dollars" | "usd" | "bucks" | "eur" | "euros"));
-        if (money_word || after_cue || before_currency)
-            && let Some(minor) = amount(w)
-            && minor >= 1_000
-        {
-            return Some(Money::new(minor, catalog.currency().clone()));
-        }
-    }
-    None
-}
+    // A shop question, and the words without its phrase (so "phone number" asks for no phone).
+    let (topic, topic_at, rest) = shop_topic(&rest, names, &lex);
 
-fn quantity(words: &[String]) -> Option<u32> {
-    for (i, w) in words.iter().enumerate() {
-        // "16 gb", "6.1 in": a number with a unit is a spec, not a quantity.
-        let unit = words.get(i + 1).is_some_and(|u| {
-            matches!(
-                u.as_str(),
-                "gb" | "tb"
-                    | "mb"
-                    | "mp"
-                    | "mah"
-                    | "hz"
-                    | "in"
-                    | "inch"
-                    | "inches"
-                    | "mm"
-                    | "g"
-                    | "kg"
-                    | "w"
-                    | "hours"
-                    | "h"
-                    | "core"
-                    | "cores"
-            )
-        });
-        if let Ok(n) = w.parse::<u32>()
-            && (1..=99).contains(&n)
-            && !unit
-        {
-            // A bare number after "under"/"$" is a price, not a quantity.
-            let price_like = i > 0
-                && matches!(
-                    words[i - 1].as_str(),
-                    "under" | "below" | "budget" | "is" | "than"
-                );
-            if !price_like {
-                return Some(n);
-            }
-        }
-        if let Some((_, n)) = NUMBER_WORDS.iter().find(|(word, _)| word == w)
-            && !matches!(w.as_str(), "a" | "an")
-        {
-            return Some(*n);
-        }
-    }
-    None
-}
+    let first = all.first().map(String::as_str).unwrap_or_default();
+    let has = |entry: fn(&Lexicon) -> &Phrases| lex.any(entry, &rest);
+    let at = |entry: fn(&Lexicon) -> &Phrases| lex.find(entry, &rest);
 
-fn reference(text: &str, words: &[String]) -> Option<Reference> {
-    if has(
-        words,
-        &[
-            "cheaper",
-            "cheapest",
-            "cheap",
-            "budget",
-            "affordable",
-            "less",
-        ],
-    ) && has_phrase(
-        text,
-        &[
-            "cheaper one",
-            "cheapest",
-            "cheaper",
-            "less expensive",
-            "most affordable",
-        ],
-    ) {
-        return Some(Reference::Cheaper);
-    }
-    if has_phrase(
-        text,
-        &[
-            "more expensive",
-            "most expensive",
-            "pricier",
-            "priciest",
-            "the best one",
-            "premium one",
-            "better one",
-        ],
-    ) {
-        return Some(Reference::Pricier);
-    }
-    if has_phrase(text, &["last one", "the last"]) {
-        return Some(Reference::Last);
-    }
-    for (i, w) in words.iter().enumerate() {
-        if let Some((_, n)) = ORDINALS.iter().find(|(o, _)| o == w) {
-            return Some(Reference::Position(*n));
-        }
-        if let Some(n) = w.strip_prefix('#').and_then(|n| n.parse::<usize>().ok())
-            && n >= 1
-        {
-            return Some(Reference::Position(n - 1));
-        }
-        if (w == "number" || w == "no" || w == "option")
-            && let Some(n) = words.get(i + 1).and_then(|n| n.parse::<usize>().ok())
-            && n >= 1
-        {
-            return Some(Reference::Position(n - 1));
-        }
-    }
-    if has(words, &["it", "this", "that", "them", "one"]) {
-        return Some(Reference::It);
-    }
-    None
-}
+    let yes = has(|l| &l.yes);
+    let no = has(|l| &l.no);
+    let hesitant = has(|l| &l.hesitation);
+    let category = category(&rest, names, &lex);
+    let use_case = names
+        .uses
+        .iter()
+        .filter_map(|(id, words)| words.find(&rest).map(|(at, _)| (at, id)))
+        .min()
+        .map(|(_, id)| id.clone());
+    let (budget, budget_min) = budget(&rest, lex.primary, &lex, catalog);
+    let quantity = quantity(&rest, lex.primary, budget.is_some() || budget_min.is_some());
+    let reference = reference(&rest, &lex);
+    let selector = selector(&rest, names, &lex);
+    let increase = has(|l| &l.more) && !has(|l| &l.comparative);
 
-fn category(words: &[String], text: &str, catalog: &Catalog) -> Option<String> {
-    for c in catalog.categories() {
-        let mut names: Vec<String> = vec![c.id.clone(), c.name.to_lowercase()];
-        names.extend(c.aliases.iter().map(|a| a.to_lowercase()));
-        for n in &names {
-            if contains_phrase(text, n)
-                || words
-                    .iter()
-                    .any(|w| w == n || w.trim_end_matches('s') == n.trim_end_matches('s'))
-            {
-                return Some(c.id.clone());
-            }
-        }
-    }
-    None
-}
-
-/// Products named in the text, best match first, by name, alias, or a near spelling of either
-/// (one typo in short words, two in long ones).
-pub fn products(text: &str, words: &[String], catalog: &Catalog) -> Vec<String> {
-    // (start, end, product): where in the text each product is named.
-    let mut found: Vec<(usize, usize, String)> = Vec::new();
-    for p in catalog.products() {
-        let mut names: Vec<String> = vec![p.name.to_lowercase(), p.id.replace('-', " ")];
-        names.extend(p.aliases.iter().map(|a| a.to_lowercase()));
-        // The longest name that occurs, so "nova x1 pro" is not read as "nova x1".
-        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        let mut span = names
-            .iter()
-            .filter(|n| n.len() >= 2)
-            .find_map(|n| phrase_at(text, n).map(|at| (at, at + n.len())));
-        if span.is_none() {
-            // One typo in a distinctive single-word name of 6+ letters ("pixleon"), two in
-            // 9+; shorter words are too often ordinary words ("zero" is not "aero").
-            span = names
+    let cart_word = has(|l| &l.cart);
+    let add = has(|l| &l.add);
+    let remove = has(|l| &l.remove);
+    let in_cart = |id: &String| ctx.cart.contains(id);
+    let names_cart_item = products.iter().any(in_cart)
+        || category.as_ref().is_some_and(|c| {
+            ctx.cart
                 .iter()
-                .filter(|n| !n.contains(' ') && n.len() >= 6 && n.chars().all(char::is_alphabetic))
-                .find_map(|n| {
+                .filter_map(|id| catalog.product(id))
+                .any(|p| &p.category == c)
+        });
+    let buy = has(|l| &l.buy);
+    let change = has(|l| &l.change);
+    let checkout = has(|l| &l.checkout);
+    let cart_view = has(|l| &l.cart_view);
+    let price = at(|l| &l.price);
+    let specs = at(|l| &l.specs).or_else(|| {
+        names
+            .kinds
+            .iter()
+            .filter_map(|k| k.words.find(&rest).map(|(at, _)| at))
+            .min()
+    });
+    // "how much storage": a spec, not a price.
+    let price = price.filter(|_| {
+        let span = lex
+            .primary
+            .price
+            .find(&rest)
+            .or_else(|| lex.english.price.find(&rest));
+        span.is_none_or(|(at, len)| {
+            rest.get(at + len)
+                .is_none_or(|next| !names.kinds.iter().any(|k| k.words.has_word(next)))
+        })
+    });
+    // A specs phrase (not only a spec's name) besides a price is a second ask.
+    let specs_asked = at(|l| &l.specs).is_some();
+    let compare = has(|l| &l.compare);
+    let browse = has(|l| &l.browse);
+    let preference = has(|l| &l.preference);
+    let points = !products.is_empty() || reference.is_some() || selector.is_some();
+    let short = rest.len() <= 6;
+
+    let intent = if first == "/start" {
+        Intent::Greeting
+    } else if first == "/help" {
+        Intent::Help
+    } else if ctx.awaiting_checkout && yes && !no && !hesitant && products.is_empty() && short {
+        Intent::Confirm
+    } else if ctx.pending_purchase
+        && yes
+        && !no
+        && !hesitant
+        && products.is_empty()
+        && !browse
+        && !compare
+        && quantity.is_none()
+        && topic.is_none()
+        && (rest.len() <= 5 || buy)
+    {
+        // A short "yes" (or "yes, I want it") to the question just asked; "ok, show me
+        // laptops" or "I'm not sure" confirm nothing.
+        Intent::Confirm
+    } else if (ctx.pending_purchase || ctx.awaiting_checkout) && no && !points && topic.is_none() {
+        Intent::Cancel
+    } else if checkout {
+        Intent::Checkout
+    } else if remove && (cart_word || names_cart_item) {
+        Intent::CartRemove
+    } else if (add && (cart_word || points || !ctx.cart.is_empty()))
+        || (cart_word && (buy || points || quantity.is_some()) && !cart_view)
+    {
+        if (products.iter().any(in_cart) || (products.is_empty() && names_cart_item))
+            && (increase || quantity.is_some())
+        {
+            Intent::CartUpdate
+        } else {
+            Intent::CartAdd
+        }
+    } else if cart_view || (cart_word && !points && quantity.is_none()) {
+        Intent::CartView
+    } else if ctx.pending_purchase && quantity.is_some() && (change || has(|l| &l.correction)) {
+        // "actually make it 3" while a purchase waits: a new quantity for it.
+        Intent::Purchase
+    } else if !ctx.cart.is_empty()
+        && quantity.is_some()
+        && (change || increase)
+        && (products.is_empty() || names_cart_item)
+    {
+        Intent::CartUpdate
+    } else if buy && (points || !(category.is_some() || use_case.is_some() || budget.is_some())) {
+        // "I want a phone" asks to see phones; "I'll take it" buys the one in focus.
+        Intent::Purchase
+    } else if compare
+        && (products.len() >= 2 || (points && !products.is_empty()) || reference.is_some())
+    {
+        Intent::Compare
+    } else if price.is_some() && (points || !browse) {
+        Intent::PriceInquiry
+    } else if selector.is_some() {
+        Intent::ProductInfo
+    } else if specs.is_some() && (points || category.is_none()) {
+        Intent::SpecsRequest
+    } else if !products.is_empty() || reference.is_some_and(|r| r != Reference::It) {
+        Intent::ProductInfo
+    } else if category.is_some() && !preference && use_case.is_none() {
+        Intent::Browse
+    } else if use_case.is_some() || budget.is_some() || (preference && category.is_some()) {
+        Intent::Preference
+    } else if category.is_some() {
+        Intent::Browse
+    } else if has(|l| &l.help) {
+        Intent::Help
+    } else if has(|l| &l.thanks) && !has(|l| &l.goodbye) {
+        Intent::Thanks
+    } else if has(|l| &l.goodbye) {
+        Intent::Goodbye
+    } else if browse {
+        Intent::Browse
+    } else if has(|l| &l.greeting) {
+        Intent::Greeting
+    } else if no && short {
+        Intent::Cancel
+    } else {
+        Intent::Unknown
+    };
+
+    // A shop question is the ask, or a further one besides a real other ask (a list of a
+    // category, a product's price or specs), answered in the order asked.
+    let mut also = Vec::new();
+    let mut intent = intent;
+    if let Some(topic_at) = topic_at {
+        let real_other = match intent {
+            Intent::Browse => category.is_some() || budget.is_some() || use_case.is_some(),
+            Intent::Preference => true,
+            Intent::PriceInquiry | Intent::SpecsRequest | Intent::ProductInfo | Intent::Compare => {
+                points
+            }
+            Intent::Purchase | Intent::CartAdd | Intent::CartRemove | Intent::CartUpdate => true,
+            Intent::CartView | Intent::Checkout => true,
+            _ => false,
+        };
+        if !real_other {
+            intent = Intent::ShopQuestion;
+        } else {
+            let first_at = price.or(specs).or_else(|| at(|l| &l.browse)).unwrap_or(0);
+            if topic_at < first_at {
+                also.push(intent);
+                intent = Intent::ShopQuestion;
+            } else {
+                also.push(Intent::ShopQuestion);
+            }
+        }
+    }
+    // "How heavy is it and what does it cost?": both, in the order asked.
+    if intent == Intent::PriceInquiry
+        && let (Some(p), Some(s)) = (price, specs)
+        && points
+        && specs_asked
+    {
+        if s < p {
+            intent = Intent::SpecsRequest;
+            also.insert(0, Intent::PriceInquiry);
+        } else {
+            also.insert(0, Intent::SpecsRequest);
+        }
+    }
+    // Buying names one unless it says how many.
+    let quantity = match intent {
+        Intent::Purchase => quantity.or(Some(1)),
+        Intent::CartAdd if !names_cart_item => quantity.or(Some(1)),
+        _ => quantity,
+    };
+
+    let states_preference = matches!(intent, Intent::Preference)
+        || (matches!(intent, Intent::Browse)
+            && (budget.is_some() || budget_min.is_some() || use_case.is_some()));
+    Understanding {
+        language,
+        intent,
+        also,
+        products,
+        reference,
+        selector,
+        quantity,
+        budget,
+        budget_min,
+        category,
+        use_case,
+        topic,
+        states_preference,
+        affirmative: yes && !no,
+        increase,
+    }
+}
+
+/// Products named in the words, in order, and the words with the names blanked out.
+fn products(
+    words: &[String],
+    names: &CatalogWords,
+    lex: &Lexicons<'_>,
+) -> (Vec<String>, Vec<String>) {
+    // (start, end, product index)
+    let mut found: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, p) in names.products.iter().enumerate() {
+        let span = p
+            .phrases
+            .iter()
+            .find_map(|ph| ph.find(words).map(|at| (at, at + ph.len())))
+            .or_else(|| {
+                // One typo in a distinctive one-word name of 6+ letters ("pixleon"), two in 9+;
+                // shorter words are too often ordinary words ("zero" is not "aero").
+                p.single_words.iter().find_map(|n| {
                     let limit = if n.len() >= 9 { 2 } else { 1 };
                     words
                         .iter()
-                        .filter(|w| !COMMON_WORDS.contains(&w.as_str()))
-                        .find(|w| {
-                            n.len().abs_diff(w.len()) <= limit
+                        .position(|w| {
+                            !lex.primary.not_products.has_word(w)
+                                && !lex.english.not_products.has_word(w)
+                                && n.len().abs_diff(w.len()) <= limit
+                                && w.chars().all(char::is_alphabetic)
                                 && strsim::osa_distance(n, w) <= limit
                         })
-                        .and_then(|w| phrase_at(text, w).map(|at| (at, at + w.len())))
-                });
-        }
+                        .map(|at| (at, at + 1))
+                })
+            });
         if let Some((start, end)) = span {
-            found.push((start, end, p.id.clone()));
+            found.push((start, end, i));
         }
     }
     // A name inside a longer name found at the same place is not a second product.
@@ -318,376 +431,411 @@ pub fn products(text: &str, words: &[String], catalog: &Catalog) -> Vec<String> 
     });
     found.sort();
     found.dedup_by(|a, b| a.2 == b.2);
-    found.into_iter().map(|(_, _, id)| id).collect()
+    let mut rest = words.to_vec();
+    for (s, e, _) in &found {
+        for w in &mut rest[*s..*e] {
+            w.clear();
+        }
+    }
+    let rest: Vec<String> = rest.into_iter().filter(|w| !w.is_empty()).collect();
+    let ids = found
+        .into_iter()
+        .map(|(_, _, i)| names.products[i].id.clone())
+        .collect();
+    (ids, rest)
 }
 
-/// Ordinary words never taken for a misspelt product name.
-const COMMON_WORDS: &[&str] = &[
-    "please",
-    "thanks",
-    "phones",
-    "tablet",
-    "tablets",
-    "laptop",
-    "laptops",
-    "camera",
-    "cameras",
-    "should",
-    "would",
-    "could",
-    "better",
-    "cheaper",
-    "bigger",
-    "smaller",
-    "battery",
-    "screen",
-    "storage",
-    "memory",
-    "budget",
-    "dollars",
-    "people",
-    "office",
-    "school",
-    "travel",
-    "gaming",
-    "friend",
-    "mother",
-    "father",
-    "sister",
-    "brother",
-    "around",
-    "little",
-    "really",
-    "pretty",
-    "something",
-    "anything",
-    "another",
-    "between",
-    "compare",
-    "display",
-    "charger",
-    "charge",
-];
+/// "Not that one, the Pro": the one product of the focus's category whose name has a word the
+/// focus's name lacks and the message says.
+fn sibling(
+    focus: &str,
+    words: &[String],
+    names: &CatalogWords,
+    catalog: &Catalog,
+    lex: &Lexicons<'_>,
+) -> Option<String> {
+    let category = &catalog.product(focus)?.category;
+    let focus_words = &names.products.iter().find(|p| p.id == focus)?.name_words;
+    let ordinary = |w: &String| {
+        [lex.primary, lex.english].iter().any(|l| {
+            l.numbers.contains_key(w.as_str())
+                || l.it.has_word(w)
+                || l.other.has_word(w)
+                || l.not_products.has_word(w)
+        })
+    };
+    let said = |w: &String| {
+        w.len() >= 3
+            && w.chars().all(char::is_alphabetic)
+            && !focus_words.contains(w)
+            && words.contains(w)
+            && !ordinary(w)
+    };
+    let mut found = names.products.iter().filter(|p| {
+        p.id != focus
+            && catalog
+                .product(&p.id)
+                .is_some_and(|x| &x.category == category)
+            && p.name_words.iter().any(said)
+    });
+    let first = found.next()?;
+    found.next().is_none().then(|| first.id.clone())
+}
 
-/// Where `phrase` occurs in `text` on word boundaries.
-fn phrase_at(text: &str, phrase: &str) -> Option<usize> {
-    let mut start = 0;
-    while let Some(i) = text.get(start..)?.find(phrase) {
-        let at = start + i;
-        let end = at + phrase.len();
-        let before = text[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric());
-        let after = text[end..]
-            .chars()
-            .next()
-            .is_none_or(|c| !c.is_alphanumeric());
-        if before && after {
-            return Some(at);
+/// The shop topic asked about (FAQ first: they are the shop's most specific phrasings), where
+/// it starts, and the words without its phrase.
+fn shop_topic(
+    words: &[String],
+    names: &CatalogWords,
+    lex: &Lexicons<'_>,
+) -> (Option<String>, Option<usize>, Vec<String>) {
+    let faq = names
+        .faq
+        .iter()
+        .filter_map(|(id, p)| p.find(words).map(|(at, len)| (at, len, id.clone())))
+        .min_by_key(|(at, len, _)| (*at, std::cmp::Reverse(*len)));
+    let policy = || {
+        names
+            .policies
+            .iter()
+            .map(|(t, p)| (t.as_str().to_owned(), p))
+            .chain(lex.primary.topics.iter().map(|(t, p)| (t.clone(), p)))
+            .chain(lex.english.topics.iter().map(|(t, p)| (t.clone(), p)))
+            .filter_map(|(t, p)| p.find(words).map(|(at, len)| (at, len, t)))
+            .min_by_key(|(at, len, _)| (*at, std::cmp::Reverse(*len)))
+    };
+    match faq.or_else(policy) {
+        Some((at, len, topic)) => {
+            let mut rest = words.to_vec();
+            rest.drain(at..at + len);
+            (Some(topic), Some(at), rest)
         }
-        start = at + text[at..].chars().next().map_or(1, char::len_utf8);
+        None => (None, None, words.to_vec()),
+    }
+}
+
+fn category(words: &[String], names: &CatalogWords, lex: &Lexicons<'_>) -> Option<String> {
+    let ordinary =
+        |w: &String| lex.primary.not_products.has_word(w) || lex.english.not_products.has_word(w);
+    // A near spelling of a one-word category name of 6+ letters ("kopfhöhrer", "laptpos").
+    let near = |w: &String| {
+        names
+            .category_words
+            .iter()
+            .find(|(_, n)| {
+                let limit = if n.len() >= 9 { 2 } else { 1 };
+                n.len() >= 6
+                    && w.chars().all(char::is_alphabetic)
+                    && n.len().abs_diff(w.len()) <= limit
+                    && strsim::osa_distance(n, w) <= limit
+            })
+            .map(|(id, _)| id)
+    };
+    let mut found: Vec<(usize, &String)> = names
+        .categories
+        .iter()
+        .flat_map(|(id, phrases)| phrases.all(words).into_iter().map(move |(at, _)| (at, id)))
+        .collect();
+    if found.is_empty() {
+        found = words
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| !ordinary(w))
+            .filter_map(|(at, w)| near(w).map(|id| (at, id)))
+            .collect();
+    }
+    found
+        .into_iter()
+        // "my phone", "my old phone" is not a request for phones.
+        .filter(|(at, _)| {
+            !words[at.saturating_sub(2)..*at]
+                .iter()
+                .any(|w| lex.primary.possessive.has_word(w) || lex.english.possessive.has_word(w))
+        })
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, id)| id.clone())
+}
+
+/// "$800", "800$", "800", "1,200", "1.200", "799.99", "1k" as minor units.
+fn amount(word: &str, thousand_after: bool) -> Option<i64> {
+    let digits: String = word
+        .trim_start_matches(['$', '€', '£'])
+        .trim_end_matches(['$', '€', '£'])
+        .to_owned();
+    let (digits, thousands) = match digits.strip_suffix('k') {
+        Some(d) => (d.to_owned(), true),
+        None => (digits, thousand_after),
+    };
+    // "1,200" and "1.200" are thousands; "799.99" has cents.
+    let grouped = |sep: char| {
+        let parts: Vec<&str> = digits.split(sep).collect();
+        parts.len() > 1 && parts[1..].iter().all(|p| p.len() == 3)
+    };
+    let plain = if grouped(',') {
+        digits.replace(',', "")
+    } else if grouped('.') {
+        digits.replace('.', "")
+    } else {
+        digits.replace(',', ".")
+    };
+    let (major, minor) = match plain.split_once('.') {
+        Some((a, b)) if b.len() <= 2 => (a.to_owned(), format!("{b:0<2}")),
+        Some(_) => return None,
+        None => (plain, "00".to_owned()),
+    };
+    if major.is_empty()
+        || !major.bytes().all(|b| b.is_ascii_digit())
+        || !minor.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let major: i64 = major.parse().ok()?;
+    let minor: i64 = minor.parse().ok()?;
+    let value = major.checked_mul(100)?.checked_add(minor)?;
+    if thousands {
+        value.checked_mul(1000)
+    } else {
+        Some(value)
+    }
+}
+
+/// Numbers written in words from position `at` ("five hundred", "two", "fünfhundert"): the
+/// value and how many words it took.
+fn number_words(words: &[String], at: usize, lex: &Lexicon) -> Option<(u32, usize)> {
+    let mut total: u32 = 0;
+    let mut current: u32 = 0;
+    let mut used = 0;
+    for w in &words[at..] {
+        let Some(&n) = lex.numbers.get(w.as_str()) else {
+            break;
+        };
+        if n >= 100 && used > 0 {
+            current = current.max(1).saturating_mul(n);
+            if n >= 1000 {
+                total = total.saturating_add(current);
+                current = 0;
+            }
+        } else if n >= 100 {
+            current = n;
+        } else {
+            current = current.saturating_add(n);
+        }
+        used += 1;
+    }
+    (used > 0).then_some((total.saturating_add(current), used))
+}
+
+/// Amounts in the words: (position, minor units, words used).
+fn amounts(words: &[String], lex: &Lexicon) -> Vec<(usize, i64, usize)> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let thousand_after = words
+            .get(i + 1)
+            .is_some_and(|n| lex.thousand.has_word(n) || n == "k");
+        if let Some(minor) = amount(&words[i], thousand_after) {
+            found.push((i, minor, if thousand_after { 2 } else { 1 }));
+            i += 1;
+            continue;
+        }
+        if let Some((n, used)) = number_words(words, i, lex) {
+            found.push((i, i64::from(n) * 100, used));
+            i += used;
+            continue;
+        }
+        i += 1;
+    }
+    found
+}
+
+/// The budget the words state: (most, least).
+fn budget(
+    words: &[String],
+    primary: &Lexicon,
+    lex: &Lexicons<'_>,
+    catalog: &Catalog,
+) -> (Option<Money>, Option<Money>) {
+    let money = |minor: i64| Money::new(minor, catalog.currency().clone());
+    let amounts = amounts(words, primary);
+    let cue_before = |entry: fn(&Lexicon) -> &Phrases, at: usize| {
+        let from = at.saturating_sub(4);
+        lex.any(entry, &words[from..at])
+    };
+    let currency_around = |at: usize, used: usize| {
+        let word = &words[at];
+        word.contains(['$', '€', '£'])
+            || words
+                .get(at + used)
+                .is_some_and(|n| lex.any(|l| &l.currency, std::slice::from_ref(n)))
+    };
+    // "between 300 and 600", "from 300 to 600", "300-600"
+    for pair in amounts.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let joined = b.0 == a.0 + a.2 + 1
+            && lex.any(|l| &l.range_to, std::slice::from_ref(&words[a.0 + a.2]));
+        if joined
+            && (cue_before(|l| &l.between, a.0) || currency_around(b.0, b.2))
+            && a.1 < b.1
+            && a.1 >= 1_000
+        {
+            return (Some(money(b.1)), Some(money(a.1)));
+        }
+    }
+    for &(at, minor, used) in &amounts {
+        let after = &words[(at + used).min(words.len())..(at + used + 3).min(words.len())];
+        let max_cue = cue_before(|l| &l.budget_max, at) || lex.any(|l| &l.budget_max_after, after);
+        let min_cue = cue_before(|l| &l.budget_min, at);
+        let money_like = currency_around(at, used);
+        if minor < 1_000 {
+            continue;
+        }
+        if min_cue && !max_cue {
+            return (None, Some(money(minor)));
+        }
+        if max_cue || money_like {
+            return (Some(money(minor)), None);
+        }
+    }
+    (None, None)
+}
+
+/// A quantity: a number from 1 to 99 that is no budget and no spec ("16 gb").
+fn quantity(words: &[String], lex: &Lexicon, has_budget: bool) -> Option<u32> {
+    const UNITS: &[&str] = &[
+        "gb", "tb", "mb", "mp", "mah", "hz", "in", "inch", "inches", "mm", "g", "kg", "w", "hours",
+        "h", "core", "cores", "k", "x", "$", "€", "dollars", "bucks", "euros", "usd", "eur",
+    ];
+    for (i, w) in words.iter().enumerate() {
+        let unit = words
+            .get(i + 1)
+            .is_some_and(|u| UNITS.contains(&u.as_str()) || lex.currency.has_word(u));
+        if let Ok(n) = w.parse::<u32>()
+            && (1..=99).contains(&n)
+            && !unit
+            && !(has_budget && n >= 10)
+        {
+            return Some(n);
+        }
+        if let Some((n, _)) = number_words(words, i, lex)
+            && (1..=99).contains(&n)
+            && !unit
+            && !(n == 1 && lex.articles.has_word(w))
+        {
+            return Some(n);
+        }
     }
     None
 }
 
-/// Reads one message. `pending_purchase` is whether a confirmation is awaited (so "yes" means
-/// something).
-pub fn understand(text: &str, catalog: &Catalog, pending_purchase: bool) -> Understanding {
-    let lowered = text.to_lowercase().replace('’', "'");
-    let words = words(text);
-    let products = products(&lowered, &words, catalog);
-    // Numbers inside product names ("Vertex 14", "Pixelon 8") are neither budgets nor
-    // quantities: read those from the text without the names.
-    let mut unnamed = lowered.clone();
-    for p in products.iter().filter_map(|id| catalog.product(id)) {
-        let mut names: Vec<String> = vec![p.name.to_lowercase(), p.id.replace('-', " ")];
-        names.extend(p.aliases.iter().map(|a| a.to_lowercase()));
-        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        for n in names.iter().filter(|n| !n.is_empty()) {
-            unnamed = unnamed.replace(n.as_str(), " ");
+fn reference(words: &[String], lex: &Lexicons<'_>) -> Option<Reference> {
+    if lex.any(|l| &l.other, words) {
+        return Some(Reference::Other);
+    }
+    for (i, w) in words.iter().enumerate() {
+        let ordinal = lex
+            .primary
+            .ordinals
+            .get(w.as_str())
+            .or_else(|| lex.english.ordinals.get(w.as_str()));
+        if let Some(&n) = ordinal
+            && n >= 1
+        {
+            return Some(Reference::Position(n - 1));
+        }
+        if let Some(n) = w.strip_prefix('#').and_then(|n| n.parse::<usize>().ok())
+            && n >= 1
+        {
+            return Some(Reference::Position(n - 1));
+        }
+        if (lex.primary.position.has_word(w) || lex.english.position.has_word(w))
+            && let Some(n) = words.get(i + 1).and_then(|n| n.parse::<usize>().ok())
+            && (1..=9).contains(&n)
+        {
+            return Some(Reference::Position(n - 1));
         }
     }
-    let number_words = self::words(&unnamed);
-    let reference = reference(&lowered, &words);
-    let quantity = quantity(&number_words);
-    let budget = budget(&number_words, catalog);
-    let category = category(&words, &lowered, catalog);
-    let first = words.first().map(String::as_str).unwrap_or_default();
-
-    let greeting = has(
-        &words,
-        &[
-            "hi",
-            "hello",
-            "hey",
-            "hiya",
-            "howdy",
-            "greetings",
-            "yo",
-            "hola",
-            "/start",
-            "start",
-        ],
-    ) || has_phrase(
-        &lowered,
-        &["good morning", "good afternoon", "good evening"],
-    );
-    let help = first == "/help"
-        || has(&words, &["help", "menu", "commands"])
-        || has_phrase(&lowered, &["what can you do", "how does this work"]);
-    let thanks = has(
-        &words,
-        &["thanks", "thank", "thx", "ty", "cheers", "appreciate"],
-    );
-    let bye = has(&words, &["bye", "goodbye", "cya", "farewell"])
-        || has_phrase(&lowered, &["see you", "see ya", "that's all", "thats all"]);
-    let yes = has(
-        &words,
-        &[
-            "yes",
-            "yep",
-            "yeah",
-            "yup",
-            "sure",
-            "ok",
-            "okay",
-            "confirm",
-            "confirmed",
-            "correct",
-            "y",
-        ],
-    ) || has_phrase(
-        &lowered,
-        &[
-            "place the order",
-            "go ahead",
-            "do it",
-            "sounds good",
-            "let's do it",
-        ],
-    );
-    let no = has(&words, &["no", "nope", "cancel", "nah", "stop"])
-        || has_phrase(
-            &lowered,
-            &["never mind", "nevermind", "changed my mind", "not now"],
-        );
-    let purchase = has(
-        &words,
-        &[
-            "buy", "purchase", "order", "take", "get", "want", "need", "checkout", "cart",
-        ],
-    ) && (has_phrase(
-        &lowered,
-        &[
-            "i'll take",
-            "ill take",
-            "i will take",
-            "i'll get",
-            "i will get",
-            "i want",
-            "i need",
-            "i'd like",
-            "id like",
-            "buy",
-            "purchase",
-            "order",
-            "add to cart",
-            "checkout",
-            "take it",
-            "take them",
-            "get it",
-            "i'll have",
-        ],
-    ));
-    let compare = has(
-        &words,
-        &[
-            "compare",
-            "comparison",
-            "vs",
-            "versus",
-            "difference",
-            "differences",
-        ],
-    ) || has_phrase(&lowered, &["which is better", "which one is better"]);
-    let price = has(&words, &["price", "prices", "cost", "costs", "priced", "$"])
-        || has_phrase(&lowered, &["how much"]);
-    let specs = has(
-        &words,
-        &[
-            "specs",
-            "spec",
-            "specifications",
-            "specification",
-            "features",
-            "details",
-            "battery",
-            "screen",
-            "display",
-            "storage",
-            "memory",
-            "ram",
-            "camera",
-            "weight",
-            "processor",
-            "cpu",
-            "size",
-        ],
-    ) || has_phrase(&lowered, &["tell me more", "more about", "more info"]);
-    let browse = has(
-        &words,
-        &[
-            "show",
-            "list",
-            "catalog",
-            "catalogue",
-            "products",
-            "browse",
-            "options",
-            "available",
-            "recommend",
-            "suggest",
-            "sell",
-            "offer",
-        ],
-    ) || has_phrase(
-        &lowered,
-        &[
-            "do you have",
-            "what do you have",
-            "what have you got",
-            "anything",
-        ],
-    ) || (category.is_some() && products.is_empty());
-    let preference = budget.is_some()
-        || has_phrase(
-            &lowered,
-            &[
-                "looking for",
-                "i'm interested in",
-                "im interested in",
-                "i like",
-                "i prefer",
-                "my budget",
-                "interested in",
-            ],
-        ) && category.is_some();
-
-    let intent = if first == "/start" {
-        Intent::Greeting
-    } else if first == "/help" {
-        Intent::Help
-    } else if pending_purchase
-        && yes
-        && !no
-        && !has_phrase(&lowered, &["not sure", "not yet", "maybe", "later"])
-        && products.is_empty()
-        && !browse
-        && !compare
-        && (words.len() <= 5 || purchase)
-    {
-        // A short "yes" (or "yes, I want it") to the question just asked; "ok, show me
-        // laptops" or "I'm not sure" confirm nothing.
-        Intent::Confirm
-    } else if pending_purchase && no {
-        Intent::Cancel
-    } else if purchase
-        && !price
-        && !(category.is_some() && products.is_empty() && reference.is_none())
-    {
-        // "I want a phone" asks to see phones; "I want it" buys the one in focus.
-        Intent::Purchase
-    } else if compare && (products.len() >= 2 || reference.is_some() || !products.is_empty()) {
-        Intent::Compare
-    } else if price && (products.len() == 1 || reference.is_some() || !browse) {
-        Intent::PriceInquiry
-    } else if specs && (products.len() == 1 || reference.is_some() || category.is_none()) {
-        Intent::SpecsRequest
-    } else if browse {
-        Intent::Browse
-    } else if preference {
-        Intent::Preference
-    } else if !products.is_empty() || reference.is_some_and(|r| r != Reference::It) {
-        Intent::ProductInfo
-    } else if help {
-        Intent::Help
-    } else if thanks {
-        Intent::Thanks
-    } else if bye {
-        Intent::Goodbye
-    } else if greeting {
-        Intent::Greeting
-    } else if no {
-        Intent::Cancel
-    } else {
-        Intent::Unknown
-    };
-    let states_preference = preference || (budget.is_some() && intent == Intent::Browse);
-    Understanding {
-        intent,
-        products,
-        reference,
-        quantity,
-        budget,
-        category,
-        states_preference,
-        affirmative: yes && !no,
+    if lex.any(|l| &l.last, words) {
+        return Some(Reference::Last);
     }
+    if lex.any(|l| &l.it, words) {
+        return Some(Reference::It);
+    }
+    None
 }
 
-/// Positive or negative words and emoji, counted.
-pub fn sentiment(text: &str) -> events_schema::Sentiment {
-    const POSITIVE: &[&str] = &[
-        "great",
-        "good",
-        "love",
-        "awesome",
-        "perfect",
-        "nice",
-        "excellent",
-        "amazing",
-        "thanks",
-        "thank",
-        "cool",
-        "happy",
-        "wonderful",
-        "fantastic",
-        "best",
-        "like",
-        "glad",
-        "!",
-    ];
-    const NEGATIVE: &[&str] = &[
-        "bad",
-        "terrible",
-        "awful",
-        "hate",
-        "expensive",
-        "worst",
-        "angry",
-        "disappointed",
-        "broken",
-        "slow",
-        "annoying",
-        "useless",
-        "problem",
-        "wrong",
-        "ridiculous",
-        "scam",
-        "never",
-    ];
-    let words = words(text);
-    let mut score: i32 = 0;
-    for w in &words {
-        if POSITIVE.contains(&w.as_str()) {
-            score += 1;
+/// A product chosen by a measure: "the cheapest", "a cheaper one", "the best zoom", "lighter".
+fn selector(words: &[String], names: &CatalogWords, lex: &Lexicons<'_>) -> Option<Selector> {
+    let superlative = lex.any(|l| &l.superlative, words);
+    let comparative = lex.any(|l| &l.comparative, words) || lex.any(|l| &l.than, words);
+    let make = |measure: Measure, direction: Direction| {
+        if superlative {
+            Selector::Extreme(measure, direction)
+        } else {
+            Selector::Relative(measure, direction)
         }
-        if NEGATIVE.contains(&w.as_str()) {
-            score -= 1;
+    };
+    // Spec words that say the direction ("lighter", "bigger battery").
+    let mut directed: Vec<(usize, &str, Direction)> = Vec::new();
+    for k in &names.kinds {
+        if let Some((at, _)) = k.less.find(words) {
+            directed.push((at, &k.name, Direction::Less));
+        }
+        if let Some((at, _)) = k.more.find(words) {
+            directed.push((at, &k.name, Direction::More));
         }
     }
-    for c in text.chars() {
+    if let Some(&(_, _, direction)) = directed.iter().min_by_key(|(at, _, _)| *at) {
+        let kinds: Vec<String> = directed
+            .iter()
+            .filter(|(_, _, d)| *d == direction)
+            .map(|(_, k, _)| (*k).to_owned())
+            .collect();
+        return Some(make(Measure::Spec(kinds), direction));
+    }
+    // A spec word with a superlative or comparative ("the best zoom", "more storage"): the
+    // better way of that spec.
+    if superlative || comparative {
+        let kinds: Vec<&super::names::KindWords> =
+            names.kinds.iter().filter(|k| k.words.any(words)).collect();
+        let cheaper = lex.any(|l| &l.cheaper, words);
+        let pricier = lex.any(|l| &l.pricier, words);
+        if !kinds.is_empty() && !cheaper && !pricier {
+            return Some(make(
+                Measure::Spec(kinds.iter().map(|k| k.name.clone()).collect()),
+                Direction::More,
+            ));
+        }
+        if cheaper {
+            return Some(make(Measure::Price, Direction::Less));
+        }
+        if pricier {
+            return Some(make(Measure::Price, Direction::More));
+        }
+    }
+    if lex.any(|l| &l.cheaper, words) {
+        return Some(make(Measure::Price, Direction::Less));
+    }
+    if lex.any(|l| &l.pricier, words) {
+        return Some(make(Measure::Price, Direction::More));
+    }
+    None
+}
+
+/// Positive or negative words and emoji, counted, in the message's language and English.
+pub fn sentiment(raw: &str, language: Language) -> events_schema::Sentiment {
+    let text = Text::new(raw);
+    let mut score: i32 = 0;
+    for lex in [lexicon(language), lexicon(Language::En)] {
+        score += lex.positive.all(&text.words).len() as i32;
+        score -= lex.negative.all(&text.words).len() as i32;
+        if language == Language::En {
+            break;
+        }
+    }
+    if raw.contains('!') {
+        score += 1;
+    }
+    for c in raw.chars() {
         match c {
             '😀' | '😃' | '😄' | '😊' | '😍' | '👍' | '❤' | '🎉' | '🙂' | '🥰' | '😁' => {
                 score += 1
@@ -696,16 +844,64 @@ pub fn sentiment(text: &str) -> events_schema::Sentiment {
             _ => {}
         }
     }
-    let lowered = text.to_lowercase();
-    if lowered.contains("not good")
-        || lowered.contains("not happy")
-        || lowered.contains("too expensive")
-    {
-        score -= 2;
-    }
     match score {
         s if s > 0 => events_schema::Sentiment::Positive,
         s if s < 0 => events_schema::Sentiment::Negative,
         _ => events_schema::Sentiment::Neutral,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Understanding {
+        understand(text, &Catalog::demo().expect("demo"), Context::default())
+    }
+
+    #[test]
+    fn amounts_read_thousands_cents_and_words() {
+        assert_eq!(amount("$1,200", false), Some(120_000));
+        assert_eq!(amount("1.200", false), Some(120_000));
+        assert_eq!(amount("799.99", false), Some(79_999));
+        assert_eq!(amount("1k", false), Some(100_000));
+        assert_eq!(amount("2", true), Some(200_000));
+        assert_eq!(amount("abc", false), None);
+        let u = read("phones for under five hundred bucks?");
+        assert_eq!(u.budget.map(|b| b.amount_minor), Some(50_000));
+        let u = read("looking for a phone between 300 and 600");
+        assert_eq!(
+            (
+                u.budget_min.map(|b| b.amount_minor),
+                u.budget.map(|b| b.amount_minor)
+            ),
+            (Some(30_000), Some(60_000))
+        );
+    }
+
+    #[test]
+    fn superlatives_and_comparatives_become_selectors() {
+        let u = read("which one has the best zoom?");
+        assert_eq!(
+            u.selector,
+            Some(Selector::Extreme(
+                Measure::Spec(vec!["zoom".into()]),
+                Direction::More
+            ))
+        );
+        let u = read("anything lighter than that?");
+        assert_eq!(
+            u.selector,
+            Some(Selector::Relative(
+                Measure::Spec(vec!["weight".into()]),
+                Direction::Less
+            ))
+        );
+        let u = read("whats the cheapest camera you have");
+        assert_eq!(
+            u.selector,
+            Some(Selector::Extreme(Measure::Price, Direction::Less))
+        );
+        assert_eq!(u.category.as_deref(), Some("cameras"));
     }
 }

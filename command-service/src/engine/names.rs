@@ -1,0 +1,169 @@
+//! The catalog as the rules read it: every product name and alias, category word, spec word,
+//! need and shop phrasing made into [`Phrase`]s once per catalog (on first use), so reading a
+//! message only compares words.
+
+use std::sync::OnceLock;
+
+use super::text::{Phrase, Phrases, fold, split};
+use crate::catalog::{Catalog, Topic};
+
+/// How shoppers name one product.
+#[derive(Debug)]
+pub struct ProductNames {
+    pub id: String,
+    /// Name, id and aliases as phrases, longest first (so "nova x1 pro" wins over "nova x1").
+    pub phrases: Vec<Phrase>,
+    /// Distinctive one-word names of 6+ letters, for near spellings ("pixleon").
+    pub single_words: Vec<String>,
+    /// The words of the name ("nova", "x1", "pro"), for "not that one, the Pro".
+    pub name_words: Vec<String>,
+}
+
+/// A spec kind's words.
+#[derive(Debug)]
+pub struct KindWords {
+    pub name: String,
+    pub words: Phrases,
+    pub more: Phrases,
+    pub less: Phrases,
+}
+
+/// Everything in the catalog a message can name.
+#[derive(Debug)]
+pub struct CatalogWords {
+    pub products: Vec<ProductNames>,
+    pub categories: Vec<(String, Phrases)>,
+    /// One-word category names and aliases (folded, without stems), for near spellings.
+    pub category_words: Vec<(String, String)>,
+    pub kinds: Vec<KindWords>,
+    pub uses: Vec<(String, Phrases)>,
+    pub policies: Vec<(Topic, Phrases)>,
+    pub faq: Vec<(String, Phrases)>,
+}
+
+impl CatalogWords {
+    fn new(catalog: &Catalog) -> CatalogWords {
+        let products = catalog
+            .products()
+            .iter()
+            .map(|p| {
+                let mut names: Vec<String> = vec![p.name.clone(), p.id.replace('-', " ")];
+                names.extend(p.aliases.iter().cloned());
+                names.extend(p.names.0.values().cloned());
+                // A name's last word may take a plural ending ("usb-c cables").
+                let mut phrases: Vec<Phrase> = names
+                    .iter()
+                    .map(|n| {
+                        let last_alpha = n
+                            .rsplit(' ')
+                            .next()
+                            .is_some_and(|w| w.len() >= 4 && w.chars().all(char::is_alphabetic));
+                        if last_alpha && n.contains(' ') {
+                            Phrase::new(&format!("{n}*"))
+                        } else {
+                            Phrase::new(n)
+                        }
+                    })
+                    .filter(|ph| !ph.is_empty())
+                    .collect();
+                phrases.sort_by_key(|ph| std::cmp::Reverse(ph.len()));
+                phrases.dedup();
+                let single_words = names
+                    .iter()
+                    .map(|n| fold(n))
+                    .filter(|n| n.len() >= 6 && n.chars().all(char::is_alphabetic))
+                    .collect();
+                ProductNames {
+                    id: p.id.clone(),
+                    phrases,
+                    single_words,
+                    name_words: split(&fold(&p.name)),
+                }
+            })
+            .collect();
+        let categories = catalog
+            .categories()
+            .iter()
+            .map(|c| {
+                let mut words: Vec<String> = vec![c.id.clone(), c.name.clone()];
+                words.extend(c.aliases.iter().cloned());
+                words.extend(c.names.0.values().cloned());
+                (c.id.clone(), Phrases::new(&words))
+            })
+            .collect();
+        let category_words = catalog
+            .categories()
+            .iter()
+            .flat_map(|c| {
+                let mut words: Vec<String> = vec![c.name.clone()];
+                words.extend(c.aliases.iter().cloned());
+                words.extend(c.names.0.values().cloned());
+                words
+                    .into_iter()
+                    .map(|w| fold(&w))
+                    .filter(|w| !w.contains([' ', '*', '-']))
+                    .map(|w| (c.id.clone(), w))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let kinds = catalog
+            .spec_kinds()
+            .iter()
+            .map(|k| KindWords {
+                name: k.name.clone(),
+                words: Phrases::new(&k.words),
+                more: Phrases::new(&k.more),
+                less: Phrases::new(&k.less),
+            })
+            .collect();
+        let uses = catalog
+            .uses()
+            .iter()
+            .map(|u| (u.id.clone(), Phrases::new(&u.words)))
+            .collect();
+        let shop = catalog.shop();
+        let policies = shop
+            .policies
+            .iter()
+            .map(|p| (p.topic, Phrases::new(&p.phrasings)))
+            .collect();
+        let faq = shop
+            .faq
+            .iter()
+            .map(|f| (f.id.clone(), Phrases::new(&f.phrasings)))
+            .collect();
+        CatalogWords {
+            products,
+            categories,
+            category_words,
+            kinds,
+            uses,
+            policies,
+            faq,
+        }
+    }
+}
+
+/// A catalog's words, made on first use and kept with the catalog.
+#[derive(Debug, Default)]
+pub struct Cached(OnceLock<CatalogWords>);
+
+impl Cached {
+    pub fn get(&self, catalog: &Catalog) -> &CatalogWords {
+        self.0.get_or_init(|| CatalogWords::new(catalog))
+    }
+}
+
+impl Clone for Cached {
+    /// A clone reads its catalog again on first use.
+    fn clone(&self) -> Self {
+        Cached::default()
+    }
+}
+
+impl PartialEq for Cached {
+    /// Derived from the catalog's data, so equal whenever the catalogs are.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}

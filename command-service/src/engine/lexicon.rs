@@ -54,6 +54,7 @@ struct Raw {
     currency: Vec<String>,
     thousand: Vec<String>,
     articles: Vec<String>,
+    also: Vec<String>,
     not_products: Vec<String>,
     positive: Vec<String>,
     negative: Vec<String>,
@@ -116,6 +117,8 @@ pub struct Lexicon {
     pub thousand: Phrases,
     /// "a", "un", "ein": a number word that is only an article.
     pub articles: Phrases,
+    /// "and", "also": a message that continues the last one ("and a cable").
+    pub also: Phrases,
     /// Ordinary words never taken for a misspelt product name.
     pub not_products: Phrases,
     pub positive: Phrases,
@@ -173,6 +176,7 @@ impl Lexicon {
             currency: p(raw.currency),
             thousand: p(raw.thousand),
             articles: p(raw.articles),
+            also: p(raw.also),
             not_products: p(raw.not_products),
             positive: p(raw.positive),
             negative: p(raw.negative),

@@ -50,16 +50,23 @@ impl CatalogWords {
                 let mut names: Vec<String> = vec![p.name.clone(), p.id.replace('-', " ")];
                 names.extend(p.aliases.iter().cloned());
                 names.extend(p.names.0.values().cloned());
-                // A name's last word may take a plural ending ("usb-c cables").
+                // The words of a multi-word name may take plural endings ("usb-c cables",
+                // "cables usb c").
                 let mut phrases: Vec<Phrase> = names
                     .iter()
                     .map(|n| {
-                        let last_alpha = n
-                            .rsplit(' ')
-                            .next()
-                            .is_some_and(|w| w.len() >= 4 && w.chars().all(char::is_alphabetic));
-                        if last_alpha && n.contains(' ') {
-                            Phrase::new(&format!("{n}*"))
+                        if n.contains(' ') {
+                            let stems: Vec<String> = n
+                                .split(' ')
+                                .map(|w| {
+                                    if w.len() >= 4 && w.chars().all(char::is_alphabetic) {
+                                        format!("{w}*")
+                                    } else {
+                                        w.to_owned()
+                                    }
+                                })
+                                .collect();
+                            Phrase::new(&stems.join(" "))
                         } else {
                             Phrase::new(n)
                         }

@@ -86,7 +86,13 @@ impl<'a> Scene<'a> {
                 (Some(f), [a, b]) if f.id == a.id => Resolved::one(b),
                 (Some(f), [a, b]) if f.id == b.id => Resolved::one(a),
                 (_, [a, b]) => Resolved::Ambiguous(vec![a, b]),
-                _ => Resolved::Nothing,
+                // Two products talked about one after the other: the one before.
+                _ => self
+                    .state
+                    .previous_focus
+                    .as_deref()
+                    .and_then(|id| self.product(id))
+                    .map_or(Resolved::Nothing, Resolved::one),
             },
             Some(Reference::It) | None => match focus {
                 Some(p) if self.state.focus_latest || offered.is_empty() => Resolved::one(p),
@@ -117,6 +123,16 @@ impl<'a> Scene<'a> {
                 } else {
                     self.catalog.products().iter().collect()
                 };
+                extreme(&pool, measure, *direction)
+            }
+            // "The most expensive watch" written as "el reloj más caro": a comparative about
+            // a category the focus is not in picks the extreme of that category.
+            Selector::Relative(measure, direction)
+                if u.category
+                    .as_ref()
+                    .is_some_and(|c| focus.is_none_or(|f| &f.category != c)) =>
+            {
+                let pool = category_pool(u.category.as_deref().unwrap_or_default());
                 extreme(&pool, measure, *direction)
             }
             Selector::Relative(measure, direction) => {

@@ -63,6 +63,9 @@ pub struct ConversationState {
     pub offered: Vec<String>,
     /// The product the conversation is about ("how much is it?").
     pub focus: Option<String>,
+    /// The product in focus before the current one ("no, the other one").
+    #[serde(default)]
+    pub previous_focus: Option<String>,
     /// Whether the focus product came up after the last list (then "it" means the focus; else
     /// "it" after a list is ambiguous).
     #[serde(default)]
@@ -259,6 +262,7 @@ impl ConversationState {
         option(&self.display_name)
             + offered
             + option(&self.focus)
+            + option(&self.previous_focus)
             + self.budget.as_ref().map_or(0, money)
             + option(&self.category)
             + self.budget_min.as_ref().map_or(0, money)
@@ -273,6 +277,9 @@ impl ConversationState {
     }
 
     fn set_focus(&mut self, product_id: &str) {
+        if self.focus.as_deref() != Some(product_id) {
+            self.previous_focus = self.focus.take();
+        }
         self.focus = Some(product_id.to_owned());
         self.focus_latest = true;
     }

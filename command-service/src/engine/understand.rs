@@ -81,6 +81,8 @@ pub struct Understanding {
     /// Products named in the message, in order of appearance.
     pub products: Vec<String>,
     pub reference: Option<Reference>,
+    /// Every position the message names ("the third and the fourth"), 0-based, in order.
+    pub positions: Vec<usize>,
     pub selector: Option<Selector>,
     pub quantity: Option<u32>,
     /// The most the shopper wants to spend: "under $800", "my budget is 500".
@@ -110,6 +112,7 @@ impl Understanding {
             also: Vec::new(),
             products: Vec::new(),
             reference: None,
+            positions: Vec::new(),
             selector: None,
             quantity: None,
             budget: None,
@@ -176,7 +179,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let has = |entry: fn(&Lexicon) -> &Phrases| lex.any(entry, &rest);
     let at = |entry: fn(&Lexicon) -> &Phrases| lex.find(entry, &rest);
 
-    let yes = has(|l| &l.yes);
+    let yes = has(|l| &l.yes) || raw.contains(['👍', '👌', '✅']);
     let no = has(|l| &l.no);
     let hesitant = has(|l| &l.hesitation);
     let category = category(&rest, names, &lex);
@@ -189,14 +192,38 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let (budget, budget_min) = budget(&rest, lex.primary, &lex, catalog);
     let quantity = quantity(&rest, lex.primary, budget.is_some() || budget_min.is_some());
     let reference = reference(&rest, &lex);
-    let selector = selector(&rest, names, &lex);
+    let positions: Vec<usize> = rest
+        .iter()
+        .filter_map(|w| {
+            lex.primary
+                .ordinals
+                .get(w.as_str())
+                .or_else(|| lex.english.ordinals.get(w.as_str()))
+                .filter(|&&n| n >= 1)
+                .map(|n| n - 1)
+        })
+        .collect();
+    let selector = selector(&rest, names, &lex).filter(|s| {
+        // "cameras cheaper than 1000 dollars" states a budget, it picks no product.
+        !(budget.is_some() || budget_min.is_some())
+            || !matches!(s, Selector::Relative(Measure::Price, _))
+    });
     let increase = has(|l| &l.more) && !has(|l| &l.comparative);
 
     let cart_word = has(|l| &l.cart);
+    // "and a usb-c cable" right after adding to the cart adds that too.
+    let continues_cart = focus_in_cart_early(&ctx)
+        && !products.is_empty()
+        && rest.len() <= 5
+        && rest
+            .first()
+            .is_some_and(|w| lex.primary.also.has_word(w) || lex.english.also.has_word(w));
     let add = has(|l| &l.add);
     let remove = has(|l| &l.remove);
     let in_cart = |id: &String| ctx.cart.contains(id);
+    let focus_in_cart = ctx.focus.is_some_and(|f| ctx.cart.iter().any(|c| c == f));
     let names_cart_item = products.iter().any(in_cart)
+        || (products.is_empty() && focus_in_cart && category.is_none())
         || category.as_ref().is_some_and(|c| {
             ctx.cart
                 .iter()
@@ -261,7 +288,8 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         Intent::Checkout
     } else if remove && (cart_word || names_cart_item) {
         Intent::CartRemove
-    } else if (add && (cart_word || points || !ctx.cart.is_empty()))
+    } else if continues_cart
+        || (add && (cart_word || points || !ctx.cart.is_empty()))
         || (cart_word && (buy || points || quantity.is_some()) && !cart_view)
     {
         if (products.iter().any(in_cart) || (products.is_empty() && names_cart_item))
@@ -289,7 +317,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         && (products.len() >= 2 || (points && !products.is_empty()) || reference.is_some())
     {
         Intent::Compare
-    } else if price.is_some() && (points || !browse) {
+    } else if price.is_some() && (points || !browse) && (points || budget.is_none()) {
         Intent::PriceInquiry
     } else if selector.is_some() {
         Intent::ProductInfo
@@ -303,10 +331,10 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         Intent::Preference
     } else if category.is_some() {
         Intent::Browse
-    } else if has(|l| &l.help) {
-        Intent::Help
     } else if has(|l| &l.thanks) && !has(|l| &l.goodbye) {
         Intent::Thanks
+    } else if has(|l| &l.help) {
+        Intent::Help
     } else if has(|l| &l.goodbye) {
         Intent::Goodbye
     } else if browse {
@@ -324,9 +352,10 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let mut also = Vec::new();
     let mut intent = intent;
     if let Some(topic_at) = topic_at {
+        // A category named in passing ("warranty on laptops") is the question's object.
         let real_other = match intent {
-            Intent::Browse => category.is_some() || budget.is_some() || use_case.is_some(),
-            Intent::Preference => true,
+            Intent::Browse => browse && (category.is_some() || budget.is_some()),
+            Intent::Preference => preference || budget.is_some() || category.is_some(),
             Intent::PriceInquiry | Intent::SpecsRequest | Intent::ProductInfo | Intent::Compare => {
                 points
             }
@@ -375,6 +404,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         also,
         products,
         reference,
+        positions,
         selector,
         quantity,
         budget,
@@ -445,6 +475,11 @@ fn products(
     (ids, rest)
 }
 
+/// The product in focus is a line of the cart (the last thing done was a cart add).
+fn focus_in_cart_early(ctx: &Context<'_>) -> bool {
+    ctx.focus.is_some_and(|f| ctx.cart.iter().any(|c| c == f))
+}
+
 /// "Not that one, the Pro": the one product of the focus's category whose name has a word the
 /// focus's name lacks and the message says.
 fn sibling(
@@ -504,14 +539,47 @@ fn shop_topic(
             .filter_map(|(t, p)| p.find(words).map(|(at, len)| (at, len, t)))
             .min_by_key(|(at, len, _)| (*at, std::cmp::Reverse(*len)))
     };
-    match faq.or_else(policy) {
-        Some((at, len, topic)) => {
-            let mut rest = words.to_vec();
-            rest.drain(at..at + len);
-            (Some(topic), Some(at), rest)
+    let Some((at, _, topic)) = faq.or_else(policy) else {
+        return (None, None, words.to_vec());
+    };
+    // Every phrase of that topic leaves the words ("how do I reach a person? phone number?").
+    let phrases: Vec<&Phrases> = names
+        .faq
+        .iter()
+        .filter(|(id, _)| *id == topic)
+        .map(|(_, p)| p)
+        .chain(
+            names
+                .policies
+                .iter()
+                .filter(|(t, _)| t.as_str() == topic)
+                .map(|(_, p)| p),
+        )
+        .chain(
+            lex.primary
+                .topics
+                .iter()
+                .filter(|(t, _)| *t == topic)
+                .map(|(_, p)| p),
+        )
+        .chain(
+            lex.english
+                .topics
+                .iter()
+                .filter(|(t, _)| *t == topic)
+                .map(|(_, p)| p),
+        )
+        .collect();
+    let mut rest = words.to_vec();
+    for p in phrases {
+        for (start, len) in p.all(words) {
+            for w in &mut rest[start..start + len] {
+                w.clear();
+            }
         }
-        None => (None, None, words.to_vec()),
     }
+    rest.retain(|w| !w.is_empty());
+    (Some(topic), Some(at), rest)
 }
 
 fn category(words: &[String], names: &CatalogWords, lex: &Lexicons<'_>) -> Option<String> {
@@ -702,8 +770,8 @@ fn budget(
 /// A quantity: a number from 1 to 99 that is no budget and no spec ("16 gb").
 fn quantity(words: &[String], lex: &Lexicon, has_budget: bool) -> Option<u32> {
     const UNITS: &[&str] = &[
-        "gb", "tb", "mb", "mp", "mah", "hz", "in", "inch", "inches", "mm", "g", "kg", "w", "hours",
-        "h", "core", "cores", "k", "x", "$", "€", "dollars", "bucks", "euros", "usd", "eur",
+        "gb", "tb", "mb", "mp", "mah", "hz", "inch", "inches", "mm", "g", "kg", "w", "hours", "h",
+        "core", "cores", "k", "x", "$", "€", "dollars", "bucks", "euros", "usd", "eur",
     ];
     for (i, w) in words.iter().enumerate() {
         let unit = words
@@ -766,7 +834,7 @@ fn reference(words: &[String], lex: &Lexicons<'_>) -> Option<Reference> {
 /// A product chosen by a measure: "the cheapest", "a cheaper one", "the best zoom", "lighter".
 fn selector(words: &[String], names: &CatalogWords, lex: &Lexicons<'_>) -> Option<Selector> {
     let superlative = lex.any(|l| &l.superlative, words);
-    let comparative = lex.any(|l| &l.comparative, words) || lex.any(|l| &l.than, words);
+    let comparative = lex.any(|l| &l.comparative, words);
     let make = |measure: Measure, direction: Direction| {
         if superlative {
             Selector::Extreme(measure, direction)

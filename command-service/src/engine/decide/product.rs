@@ -238,13 +238,13 @@ impl Turn<'_> {
             .filter_map(|id| self.catalog.product(id))
             .collect();
         if pair.len() < 2 {
-            let positioned = match u.reference {
-                Some(crate::engine::understand::Reference::Position(_)) => {
-                    // "the first and the second": the first two of the list, in order.
-                    self.scene.offered()
-                }
-                _ => Vec::new(),
-            };
+            // "the third and the fourth": those of the list; one position: it and the focus.
+            let offered = self.scene.offered();
+            let positioned: Vec<&Product> = u
+                .positions
+                .iter()
+                .filter_map(|&n| offered.get(n).copied())
+                .collect();
             let extra = positioned
                 .into_iter()
                 .chain(self.scene.focus())

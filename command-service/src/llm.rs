@@ -1,8 +1,13 @@
-//! Optional free-form replies from an OpenAI-compatible chat endpoint (`LLM_API_URL`,
-//! `LLM_API_KEY`, `LLM_MODEL`). The rules still classify every message and decide every event;
-//! the model only words the reply where the rules have nothing specific to say (small talk and
-//! messages they do not understand). Prices, stock, orders and product lists always come from
-//! the rules. Any error or a slow answer falls back to the rule-based reply.
+//! The optional model behind an OpenAI-compatible chat endpoint (`LLM_API_URL`, `LLM_API_KEY`,
+//! `LLM_MODEL`), for two things:
+//! - understanding: when the rules do not understand a message, the model may propose an intent
+//!   and slots naming catalog ids through a tool call ([`Llm::understand`]); the rules check the
+//!   proposal and decide the events as usual ([`crate::engine::proposal`]);
+//! - wording: it may reword replies that carry no facts (small talk, "sorry, I didn't get
+//!   that") ([`Llm::reply`]).
+//!
+//! Prices, stock, orders and product lists always come from the rules. Any error or a slow
+//! answer falls back to the rules alone.
 
 use std::time::Duration;
 
@@ -12,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::catalog::Catalog;
+use crate::engine::proposal::{Proposal, tool};
 use crate::engine::reply::money;
 use crate::engine::state::{ConversationState, Speaker};
 
@@ -53,6 +59,20 @@ struct Choice {
 #[derive(Debug, Deserialize)]
 struct ChoiceMessage {
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCall>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolCall {
+    function: FunctionCall,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionCall {
+    name: String,
+    /// JSON text, as the API sends it.
+    arguments: String,
 }
 
 impl Llm {
@@ -70,16 +90,15 @@ impl Llm {
         })
     }
 
-    /// The model's wording of a reply to `message`, or `None` (then the rules' reply stands).
-    pub async fn reply(
+    /// The conversation for the model: its instructions, the user's last messages from the log,
+    /// and the message.
+    fn messages(
         &self,
-        catalog: &Catalog,
+        system: String,
         state: &ConversationState,
         message: &str,
-        rule_reply: &str,
-    ) -> Option<String> {
-        let mut messages =
-            vec![json!({"role": "system", "content": system_prompt(catalog, rule_reply)})];
+    ) -> Vec<serde_json::Value> {
+        let mut messages = vec![json!({"role": "system", "content": system})];
         for (who, text) in &state.history {
             let role = match who {
                 Speaker::Shopper => "user",
@@ -88,12 +107,11 @@ impl Llm {
             messages.push(json!({"role": role, "content": text}));
         }
         messages.push(json!({"role": "user", "content": message}));
-        let body = json!({
-            "model": self.config.model,
-            "messages": messages,
-            "temperature": 0.3,
-            "max_tokens": 300,
-        });
+        messages
+    }
+
+    /// Posts one request; `None` on any error (logged) or a slow answer.
+    async fn complete(&self, body: serde_json::Value) -> Option<ChoiceMessage> {
         let mut request = self.http.post(self.endpoint.clone()).json(&body);
         if let Some(key) = &self.config.api_key {
             request = request.bearer_auth(key.expose_secret());
@@ -104,17 +122,88 @@ impl Llm {
         }
         .await;
         match answer {
-            Ok(c) => {
-                let text = c.choices.into_iter().next()?.message.content?;
-                let text = text.trim();
-                (!text.is_empty() && text.chars().count() <= 4_000).then(|| text.to_owned())
-            }
+            Ok(c) => Some(c.choices.into_iter().next()?.message),
             Err(error) => {
-                tracing::warn!(%error, "LLM reply failed; using the rule-based reply");
+                tracing::warn!(%error, "LLM request failed; the rules answer alone");
                 None
             }
         }
     }
+
+    /// The model's wording of a reply to `message`, or `None` (then the rules' reply stands).
+    pub async fn reply(
+        &self,
+        catalog: &Catalog,
+        state: &ConversationState,
+        message: &str,
+        rule_reply: &str,
+    ) -> Option<String> {
+        let body = json!({
+            "model": self.config.model,
+            "messages": self.messages(system_prompt(catalog, rule_reply), state, message),
+            "temperature": 0.3,
+            "max_tokens": 300,
+        });
+        let text = self.complete(body).await?.content?;
+        let text = text.trim();
+        (!text.is_empty() && text.chars().count() <= 4_000).then(|| text.to_owned())
+    }
+
+    /// What the model takes `message` to ask, as a proposal for the rules to check; `None` when
+    /// it does not call the tool or the call does not parse.
+    pub async fn understand(
+        &self,
+        catalog: &Catalog,
+        state: &ConversationState,
+        message: &str,
+    ) -> Option<Proposal> {
+        let body = json!({
+            "model": self.config.model,
+            "messages": self.messages(understanding_prompt(catalog), state, message),
+            "tools": [tool(catalog)],
+            "tool_choice": {"type": "function", "function": {"name": "understand"}},
+            "temperature": 0,
+            "max_tokens": 200,
+        });
+        let call = self
+            .complete(body)
+            .await?
+            .tool_calls
+            .into_iter()
+            .find(|c| c.function.name == "understand")?;
+        match serde_json::from_str::<Proposal>(&call.function.arguments) {
+            Ok(proposal) => Some(proposal),
+            Err(error) => {
+                tracing::warn!(%error, "the model's proposal does not parse; ignored");
+                None
+            }
+        }
+    }
+}
+
+/// What the model reads to understand a message: the catalog's ids with names and prices.
+fn understanding_prompt(catalog: &Catalog) -> String {
+    let products: Vec<String> = catalog
+        .products()
+        .iter()
+        .map(|p| {
+            format!(
+                "- {}: {} ({}, {})",
+                p.id,
+                p.name,
+                p.category,
+                money(&p.price)
+            )
+        })
+        .collect();
+    format!(
+        "You read chat messages to an online shop ({}) in any language and say what the \
+         customer's last message asks by calling the `understand` tool. Use only these product \
+         ids:\n{}\nUse `greeting`, `thanks`, `goodbye` or `help` for small talk. Leave out what \
+         the message does not say; never guess ids.",
+        catalog.shop().name,
+        products.join("\n")
+    )
 }
 
 fn system_prompt(catalog: &Catalog, rule_reply: &str) -> String {

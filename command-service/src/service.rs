@@ -12,7 +12,9 @@ use events_schema::{Event, NewEvent, RecordedEvent, UserId};
 use uuid::Uuid;
 
 use crate::catalog::Catalog;
-use crate::engine::{ConversationState, Decision, Inbound, Reply, decide, order_id};
+use crate::engine::{
+    ConversationState, Decision, Inbound, Reply, decide, decide_understood, order_id,
+};
 use crate::limits::{Limiter, Rate};
 use crate::llm::Llm;
 use crate::state_cache::{CacheUsage, StateCache};
@@ -307,13 +309,16 @@ impl CommandService {
         live: Live,
     ) -> Result<Handled, ServiceError> {
         let stream = user.stream_id();
+        // What the model proposed for a message the rules did not understand, once accepted.
+        let mut proposed: Option<crate::engine::understand::Understanding> = None;
+        let mut asked_model = false;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 // The stream moved on since the decision: back off a little, growing.
                 let pause = 2u64.saturating_pow(u32::try_from(attempt.min(6)).unwrap_or(6));
                 tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
-            let turn = self.turn(user).await;
+            let mut turn = self.turn(user).await;
             let (state, from_memory) = match self.cached(user) {
                 Some(state) if attempt == 0 => (state, true),
                 _ => (self.load(user).await?, false),
@@ -324,7 +329,11 @@ impl CommandService {
                 return Ok(Handled::Ended);
             }
             let order = order_id(stream.as_str(), state.version);
-            let Some(mut decision) = decide(&state, inbound, &self.catalog, &order) else {
+            let decided = match &proposed {
+                Some(u) => decide_understood(&state, inbound, &self.catalog, &order, u.clone()),
+                None => decide(&state, inbound, &self.catalog, &order),
+            };
+            let Some(mut decision) = decided else {
                 if from_memory {
                     // Another process may have moved the conversation on (e.g. offered the
                     // button pressed): decide again on the log's state before ignoring.
@@ -333,6 +342,27 @@ impl CommandService {
                 }
                 return Ok(Handled::Ignored);
             };
+            if let Some((llm, text)) = self.model_understands(inbound, &decision)
+                && !asked_model
+            {
+                // The model may take seconds: nobody waits on this turn meanwhile. Its
+                // proposal is decided on the state as it is when this user's turn comes again.
+                drop(turn.take());
+                asked_model = true;
+                let language = decision.understood.language;
+                if let Some(u) = self
+                    .understand_with_llm(llm, user, text)
+                    .await
+                    .and_then(|p| crate::engine::proposal::accept(&p, &self.catalog, language))
+                {
+                    proposed = Some(u);
+                    continue;
+                }
+            }
+            if turn.is_none() && asked_model {
+                // The model proposed nothing acceptable: on with the rules' decision, in turn.
+                turn = self.turn(user).await;
+            }
             let _turn = match self.model_words(inbound, &decision) {
                 Some((llm, text)) => {
                     // The model may take seconds: nobody waits on this turn meanwhile.
@@ -422,6 +452,38 @@ impl CommandService {
             Some(lock) => Some(lock.lock().await),
             None => None,
         }
+    }
+
+    /// The model and the shopper's text, when the rules did not understand a text message.
+    fn model_understands<'a>(
+        &'a self,
+        inbound: &'a Inbound,
+        decision: &Decision,
+    ) -> Option<(&'a Llm, &'a str)> {
+        let (Some(llm), Some(text)) = (self.llm.as_deref(), inbound.text.as_deref()) else {
+            return None;
+        };
+        (decision.understood.intent == events_schema::Intent::Unknown
+            && inbound.kind != events_schema::MessageKind::Button)
+            .then_some((llm, text))
+    }
+
+    /// The model's proposal for `text`, with the user's history read from the log (never from
+    /// memory, so an erasure made by another process is never sent to the model).
+    async fn understand_with_llm(
+        &self,
+        llm: &Llm,
+        user: &UserId,
+        text: &str,
+    ) -> Option<crate::engine::proposal::Proposal> {
+        let state = match self.load(user).await {
+            Ok(state) => state,
+            Err(error) => {
+                tracing::warn!(%error, "loading history for the LLM failed; rules alone");
+                return None;
+            }
+        };
+        llm.understand(&self.catalog, &state, text).await
     }
 
     /// The model and the shopper's text, when the model is to word this decision's reply.

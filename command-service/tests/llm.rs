@@ -82,8 +82,12 @@ async fn the_model_words_what_the_rules_do_not_understand_with_catalog_and_histo
     .await;
     assert_eq!(reply, "We have great phones, have a look!");
     let requests = fake.requests();
-    assert_eq!(requests.len(), 1);
-    let request = &requests[0];
+    assert_eq!(requests.len(), 2, "asked to understand, then to word");
+    assert!(
+        requests[0].get("tools").is_some(),
+        "first: the understanding tool"
+    );
+    let request = &requests[1];
     assert_eq!(request["model"], "test-model");
     let messages = request["messages"].as_array().expect("messages");
     let system = messages[0]["content"].as_str().expect("system prompt");
@@ -143,7 +147,11 @@ async fn errors_and_timeouts_fall_back_to_the_rule_based_reply() {
             started.elapsed() < Duration::from_secs(2),
             "{behaviour:?}: waited too long"
         );
-        assert_eq!(fake.requests().len(), 1);
+        assert_eq!(
+            fake.requests().len(),
+            2,
+            "{behaviour:?}: asked to understand, then to word; both fell back"
+        );
     }
 }
 
@@ -344,4 +352,91 @@ async fn a_telegram_update_redelivered_during_a_slow_model_call_is_recorded_once
     let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(&e.event)).count();
     assert_eq!(count(|e| matches!(e, Event::MessageReceived(_))), 1);
     assert_eq!(count(|e| matches!(e, Event::BotReplied(_))), 1);
+}
+
+/// When the rules do not understand, the model proposes an intent and catalog ids through the
+/// `understand` tool; the rules check it and decide the events, and the message records that the
+/// model understood it. A proposal naming what the catalog lacks is ignored whole.
+#[tokio::test]
+async fn the_model_may_propose_what_the_rules_check_and_decide() {
+    let db = TestDatabase::sqlite_for_test();
+    let fake = FakeLlm::start(Behaviour::Propose {
+        arguments: serde_json::json!({"intent": "price_inquiry", "product_ids": ["pixelon-8"]}),
+        text: "unused".into(),
+    })
+    .await;
+    let service = service(&db, &fake).await;
+    let user = UserId::new(Channel::Web, "ana").expect("id");
+
+    let reply = say(
+        &service,
+        &user,
+        "whats the google-ish thingy called again, damage?",
+    )
+    .await;
+    assert!(
+        reply.contains("Pixelon 8 costs $599.00"),
+        "the rules' own words: {reply}"
+    );
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1, "understood, so nothing to word");
+    let tool = &requests[0]["tools"][0]["function"];
+    assert_eq!(tool["name"], "understand");
+    assert!(
+        tool["parameters"]["properties"]["product_ids"]["items"]["enum"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id == "pixelon-8")),
+        "the schema lists the catalog's ids"
+    );
+    let events = service
+        .store()
+        .read_stream(&user.stream_id(), 1)
+        .await
+        .expect("read");
+    let message = events.iter().rev().find_map(|e| match &e.event {
+        Event::MessageReceived(m) => Some(m.clone()),
+        _ => None,
+    });
+    let message = message.expect("recorded");
+    assert_eq!(message.intent, Intent::PriceInquiry);
+    assert_eq!(message.understood_by, events_schema::UnderstoodBy::Model);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.event, Event::PriceInquired(p) if p.product_id == "pixelon-8")),
+        "the rules decided the event"
+    );
+
+    // A proposal naming a product the catalog lacks is ignored: the rules' "didn't get that".
+    let fake = FakeLlm::start(Behaviour::Propose {
+        arguments: serde_json::json!({"intent": "purchase", "product_ids": ["iphone-15"], "quantity": 2}),
+        text: "Sorry, could you say that again?".into(),
+    })
+    .await;
+    let service = service_waiting(&db, &fake, Duration::from_millis(500)).await;
+    let bob = UserId::new(Channel::Web, "bob").expect("id");
+    let reply = say(&service, &bob, "gimme two of the fruit ones").await;
+    assert_eq!(
+        reply, "Sorry, could you say that again?",
+        "worded, not understood"
+    );
+    let events = service
+        .store()
+        .read_stream(&bob.stream_id(), 1)
+        .await
+        .expect("read");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.event, Event::PurchaseIntended(_)))
+    );
+    let message = events.iter().rev().find_map(|e| match &e.event {
+        Event::MessageReceived(m) => Some(m.clone()),
+        _ => None,
+    });
+    let message = message.expect("recorded");
+    assert_eq!(
+        (message.intent, message.understood_by),
+        (Intent::Unknown, events_schema::UnderstoodBy::Nobody)
+    );
 }

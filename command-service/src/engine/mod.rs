@@ -6,6 +6,7 @@ pub mod decide;
 pub mod detect;
 pub mod lexicon;
 pub(crate) mod names;
+pub mod proposal;
 pub mod reply;
 pub mod resolve;
 pub mod say;
@@ -13,5 +14,5 @@ pub mod state;
 pub mod text;
 pub mod understand;
 
-pub use decide::{Decision, Inbound, Reply, SESSION_GAP, decide, order_id};
+pub use decide::{Decision, Inbound, Reply, SESSION_GAP, decide, decide_understood, order_id};
 pub use state::ConversationState;

@@ -19,6 +19,12 @@ pub enum Behaviour {
     /// Holds every request until [`FakeLlm::release`], then answers with the text: a model
     /// that takes as long as the test needs it to.
     Held(String),
+    /// Calls the `understand` tool with these arguments when a request offers tools, and
+    /// answers other requests with the text.
+    Propose {
+        arguments: Value,
+        text: String,
+    },
 }
 
 #[derive(Debug)]
@@ -105,6 +111,7 @@ async fn completions(
     Data(state): Data<&Arc<Mutex<State>>>,
     Json(request): Json<Value>,
 ) -> Response {
+    let offers_tools = request.get("tools").is_some();
     let (behaviour, mut released) = record(state, request);
     let answer = |text: String| {
         Json(json!({
@@ -127,5 +134,19 @@ async fn completions(
             let _ = released.wait_for(|r| *r).await;
             answer(text)
         }
+        Behaviour::Propose { arguments, .. } if offers_tools => Json(json!({
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant",
+                "content": null,
+                "tool_calls": [{"id": "call-1", "type": "function", "function": {
+                    "name": "understand",
+                    "arguments": arguments.to_string()
+                }}]
+            }}]
+        }))
+        .into_response(),
+        Behaviour::Propose { text, .. } => answer(text),
     }
 }

@@ -102,6 +102,30 @@ pub fn decide(
     catalog: &Catalog,
     order_id: &str,
 ) -> Option<Decision> {
+    decide_with(state, inbound, catalog, order_id, None)
+}
+
+/// Decides the answer to `inbound` as the model understood it, a proposal the rules accepted
+/// ([`super::proposal::accept`]): the events and the reply are the rules' own, and
+/// `MessageReceived` records that the model understood it.
+pub fn decide_understood(
+    state: &ConversationState,
+    inbound: &Inbound,
+    catalog: &Catalog,
+    order_id: &str,
+    understood: Understanding,
+) -> Option<Decision> {
+    decide_with(state, inbound, catalog, order_id, Some(understood))
+}
+
+fn decide_with(
+    state: &ConversationState,
+    inbound: &Inbound,
+    catalog: &Catalog,
+    order_id: &str,
+    given: Option<Understanding>,
+) -> Option<Decision> {
+    let by_model = given.is_some();
     let mut events = Vec::new();
     let new_session = state
         .last_activity
@@ -128,13 +152,14 @@ pub fn decide(
     let channel = inbound.language.as_deref().and_then(Language::from_tag);
     let cart: Vec<String> = state.cart.iter().map(|l| l.product_id.clone()).collect();
 
-    let mut understood = match (inbound.kind, text) {
-        (MessageKind::Button, Some(data)) => {
+    let mut understood = match (given, inbound.kind, text) {
+        (Some(given), _, _) => given,
+        (None, MessageKind::Button, Some(data)) => {
             let language = conversation.or(channel).unwrap_or_default();
             talk::button_meaning(data, catalog, state, language)?
         }
         // A purchase left unconfirmed in an earlier session is not confirmed by today's "ok".
-        (_, Some(text)) => understand(
+        (None, _, Some(text)) => understand(
             text,
             catalog,
             Context {
@@ -146,7 +171,7 @@ pub fn decide(
                 focus: state.focus.as_deref(),
             },
         ),
-        (_, None) => Understanding::bare(
+        (None, _, None) => Understanding::bare(
             Intent::NonText,
             conversation.or(channel).unwrap_or_default(),
         ),
@@ -184,6 +209,7 @@ pub fn decide(
         language: Some(understood.language.code().to_owned()),
         understood_by: match understood.intent {
             Intent::Unknown | Intent::NonText => UnderstoodBy::Nobody,
+            _ if by_model => UnderstoodBy::Model,
             _ => UnderstoodBy::Rules,
         },
     }));
@@ -336,15 +362,18 @@ impl Turn<'_> {
             .collect()
     }
 
-    /// A category's name as the conversation's language writes it, lower case in a sentence.
+    /// A category's name as the conversation's language writes it in a sentence: lower case,
+    /// but German nouns keep their capital.
     fn category_name(&self, id: &str) -> String {
         self.catalog.category(id).map_or_else(
             || id.to_owned(),
             |c| {
-                c.names
-                    .exactly(self.language)
-                    .unwrap_or(&c.name)
-                    .to_lowercase()
+                let name = c.names.exactly(self.language).unwrap_or(&c.name);
+                if self.language == Language::De {
+                    name.to_owned()
+                } else {
+                    name.to_lowercase()
+                }
             },
         )
     }

@@ -213,6 +213,13 @@ pub struct BenchAppendArgs {
     pub batch_size: u64,
 }
 
+/// The conversations `bench chat` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChatMix {
+    English,
+    World,
+}
+
 #[derive(Debug, Args)]
 pub struct BenchChatArgs {
     /// Which store to measure (in a scratch database, as for `bench append`).
@@ -227,6 +234,11 @@ pub struct BenchChatArgs {
     /// Also measure latency at this steady rate (messages per second), e.g. 1000.
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
+    /// What the shoppers say: `english`, one English conversation (the mix of earlier
+    /// figures), or `world`, conversations in English, Spanish, German and Russian with carts,
+    /// shop questions and attribute questions (a quarter of the shoppers each).
+    #[arg(long, value_enum, default_value_t = ChatMix::English)]
+    pub mix: ChatMix,
 }
 
 fn parse_projection(name: &str) -> Result<projector::Projection, String> {

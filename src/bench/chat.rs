@@ -9,10 +9,10 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use super::{histogram, progress, quantile_ms};
-use crate::cli::{BenchBackend, BenchChatArgs};
+use crate::cli::{BenchBackend, BenchChatArgs, ChatMix};
 use crate::config::Config;
 
-/// A shopper's conversation, repeated as long as the benchmark needs messages.
+/// A shopper's conversation, repeated as long as the benchmark needs messages (`--mix english`).
 const CONVERSATION: &[&str] = &[
     "hi! what phones do you have?",
     "tell me about the nova x1",
@@ -24,6 +24,63 @@ const CONVERSATION: &[&str] = &[
     "I'll take it",
     "no, cancel",
     "thanks!",
+];
+
+/// `--mix world`: a conversation in each language the bot speaks, with attribute questions, a
+/// cart and a shop question; shopper `n` speaks the `n % 4`th.
+const WORLD: [&[&str]; 4] = [
+    &[
+        "hi! what phones do you have?",
+        "tell me about the nova x1",
+        "how much is it and do you ship to germany?",
+        "add it to my cart",
+        "and the glide mouse too",
+        "what's the cheapest camera?",
+        "got a lighter laptop than the vertex 15 plus?",
+        "make it 2",
+        "what's in my cart?",
+        "remove the mouse",
+        "thanks!",
+    ],
+    &[
+        "hola, ¿qué móviles tenéis?",
+        "háblame del nova x1",
+        "¿cuánto cuesta y hacéis envíos a Alemania?",
+        "añádelo al carrito",
+        "y el glide mouse también",
+        "¿cuál es la cámara más barata?",
+        "algo para correr por menos de 100 dólares",
+        "ponme 2",
+        "¿qué hay en mi carrito?",
+        "quita el ratón",
+        "¡gracias!",
+    ],
+    &[
+        "hallo, welche handys habt ihr?",
+        "erzähl mir was über das nova x1",
+        "was kostet es und liefert ihr nach österreich?",
+        "pack es in den warenkorb",
+        "und die glide maus auch",
+        "welche kamera ist am billigsten?",
+        "ein laptop für die uni, max 800 euro",
+        "mach 2 draus",
+        "was ist in meinem warenkorb?",
+        "nimm die maus raus",
+        "danke!",
+    ],
+    &[
+        "привет, какие телефоны есть?",
+        "расскажи про nova x1",
+        "сколько стоит и доставляете в германию?",
+        "добавь в корзину",
+        "и мышку glide тоже",
+        "какая камера самая дешевая?",
+        "наушники до 200 долларов",
+        "давай 2",
+        "что у меня в корзине?",
+        "убери мышку",
+        "спасибо!",
+    ],
 ];
 
 pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
@@ -47,6 +104,7 @@ pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
             "{}",
             json!({
                 "bench": "chat", "backend": backend, "limits": "raised", "users": args.users, "messages": args.messages,
+                "mix": mix_name(args.mix),
                 "messages_per_sec": rate.round(), "p50_ms": quantile_ms(&latency, 0.5),
                 "p99_ms": quantile_ms(&latency, 0.99), "seconds": elapsed.as_secs_f64(),
             })
@@ -57,6 +115,7 @@ pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
                 "{}",
                 json!({
                     "bench": "chat_paced", "backend": backend, "limits": "raised", "users": args.users,
+                    "mix": mix_name(args.mix),
                     "messages": args.messages, "target_messages_per_sec": target,
                     "messages_per_sec": rate.round(), "p50_ms": quantile_ms(&latency, 0.5),
                     "p99_ms": quantile_ms(&latency, 0.99), "seconds": elapsed.as_secs_f64(),
@@ -72,6 +131,13 @@ pub async fn run(config: &Config, args: &BenchChatArgs) -> anyhow::Result<()> {
     result
 }
 
+fn mix_name(mix: ChatMix) -> &'static str {
+    match mix {
+        ChatMix::English => "english",
+        ChatMix::World => "world",
+    }
+}
+
 /// Sends `args.messages` messages from `args.users` shoppers; paced to `rate` per second if
 /// given. Returns (messages/s, latency histogram in µs, elapsed).
 async fn load(
@@ -80,7 +146,7 @@ async fn load(
     rate: Option<f64>,
 ) -> anyhow::Result<(f64, hdrhistogram::Histogram<u64>, Duration)> {
     let round = if rate.is_some() { "paced" } else { "max" };
-    load_on(url, args.users, args.messages, rate, round).await
+    load_on(url, args.users, args.messages, rate, round, args.mix).await
 }
 
 /// Sends `messages` messages to `url` from `users` shoppers named `bench-<round>-<n>`, paced
@@ -91,6 +157,7 @@ pub(crate) async fn load_on(
     messages: u64,
     rate: Option<f64>,
     round: &'static str,
+    mix: ChatMix,
 ) -> anyhow::Result<(f64, hdrhistogram::Histogram<u64>, Duration)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(usize::try_from(users).unwrap_or(200))
@@ -113,7 +180,11 @@ pub(crate) async fn load_on(
                         + Duration::from_secs_f64((i as f64 * users as f64 + u as f64) / rate);
                     tokio::time::sleep_until(due.into()).await;
                 }
-                let text = CONVERSATION[usize::try_from(i).unwrap_or(0) % CONVERSATION.len()];
+                let conversation = match mix {
+                    ChatMix::English => CONVERSATION,
+                    ChatMix::World => WORLD[usize::try_from(u % 4).unwrap_or(0)],
+                };
+                let text = conversation[usize::try_from(i).unwrap_or(0) % conversation.len()];
                 let t = Instant::now();
                 let response = client
                     .post(&url)

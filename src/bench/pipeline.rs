@@ -444,7 +444,14 @@ pub async fn lag(config: &Config, args: &BenchLagArgs) -> anyhow::Result<()> {
     let result = async {
         let (done_tx, mut done) = watch::channel(false);
         let messages = (args.rate * args.seconds as f64).round() as u64;
-        let chat = super::chat::load_on(&system.url, args.users, messages, Some(args.rate), "lag");
+        let chat = super::chat::load_on(
+            &system.url,
+            args.users,
+            messages,
+            Some(args.rate),
+            "lag",
+            crate::cli::ChatMix::English,
+        );
         let watcher = watch_lag(&system, &mut done);
         let sent = async {
             let r = chat.await;
@@ -477,7 +484,14 @@ pub async fn pipeline(config: &Config, args: &BenchPipelineArgs) -> anyhow::Resu
     let result = async {
         let (done_tx, mut done) = watch::channel(false);
         let started = Instant::now();
-        let chat = super::chat::load_on(&system.url, args.users, args.messages, None, "pipeline");
+        let chat = super::chat::load_on(
+            &system.url,
+            args.users,
+            args.messages,
+            None,
+            "pipeline",
+            crate::cli::ChatMix::English,
+        );
         let watcher = watch_lag(&system, &mut done);
         let sent = async {
             let r = chat.await;

@@ -1,7 +1,9 @@
 //! `salesbot simulate`: realistic shoppers driven through the real command path. Each shopper
-//! follows a persona (browser, price-checker, buyer, one who leaves at checkout, returning
-//! buyer, bouncer) with messages drawn from the catalog, all from a seeded generator, so the same
-//! `--seed` gives the same conversations. In-process, messages are back-dated over `--days`
+//! speaks one of the bot's languages (English for about half, Spanish, German or Russian for the
+//! rest) and follows a persona (browser, price-checker, buyer, cart buyer, one who leaves at
+//! checkout, returning buyer, bouncer) with messages drawn from the catalog, asking the shop's
+//! questions on the way, all from a seeded generator, so the same `--seed` gives the same
+//! conversations. In-process, messages are back-dated over `--days`
 //! (occurred_at; the log records them now); with `--target URL` they are sent live over HTTP.
 
 use std::sync::Arc;
@@ -23,6 +25,8 @@ use rand_chacha::ChaCha8Rng;
 pub struct Line {
     pub at: DateTime<Utc>,
     pub text: String,
+    /// The shopper's language, as a channel would report it.
+    pub language: &'static str,
 }
 
 /// One simulated shopper.
@@ -31,6 +35,8 @@ pub struct Shopper {
     /// The web chat id (`sim-<seed>-<n>`), stored as `web:sim-<seed>-<n>`.
     pub id: String,
     pub persona: Persona,
+    /// The language the shopper writes in (ISO 639-1).
+    pub language: &'static str,
     pub lines: Vec<Line>,
 }
 
@@ -39,6 +45,7 @@ pub enum Persona {
     Browser,
     PriceChecker,
     Buyer,
+    CartBuyer,
     CartLeaver,
     ReturningBuyer,
     Bouncer,
@@ -47,7 +54,8 @@ pub enum Persona {
 const PERSONAS: &[(Persona, u32)] = &[
     (Persona::Browser, 30),
     (Persona::PriceChecker, 25),
-    (Persona::Buyer, 15),
+    (Persona::Buyer, 10),
+    (Persona::CartBuyer, 8),
     (Persona::CartLeaver, 10),
     (Persona::ReturningBuyer, 8),
     (Persona::Bouncer, 12),
@@ -67,13 +75,17 @@ pub fn scripts(
     (0..users)
         .map(|n| {
             let persona = pick_persona(&mut rng);
+            let talk = pick_talk(&mut rng);
             let first_day = rng.random_range(0..days);
             let minute_of_day = rng.random_range(8 * 60..22 * 60);
             let mut at = start
                 + chrono::Duration::days(i64::from(first_day))
                 + chrono::Duration::minutes(i64::from(minute_of_day));
             let mut lines = Vec::new();
-            for (i, session) in sessions(persona, catalog, &mut rng).into_iter().enumerate() {
+            for (i, session) in sessions(persona, talk, catalog, &mut rng)
+                .into_iter()
+                .enumerate()
+            {
                 if i > 0 {
                     at += chrono::Duration::hours(rng.random_range(20..96));
                 }
@@ -82,12 +94,14 @@ pub fn scripts(
                     lines.push(Line {
                         at: at.min(end),
                         text,
+                        language: talk.language,
                     });
                 }
             }
             Shopper {
                 id: format!("sim-{seed}-{n}"),
                 persona,
+                language: talk.language,
                 lines,
             }
         })
@@ -110,12 +124,174 @@ fn one<'a>(rng: &mut ChaCha8Rng, options: &[&'a str]) -> &'a str {
     options.choose(rng).copied().unwrap_or("hi")
 }
 
+/// How shoppers of one language say each step. `{c}` is a category as that language names it,
+/// `{p}` and `{o}` products, `{n}` an amount.
+#[derive(Debug)]
+struct Talk {
+    language: &'static str,
+    /// Shoppers of this language in a hundred.
+    weight: u32,
+    greet: &'static [&'static str],
+    browse: &'static [&'static str],
+    browse_budget: &'static [&'static str],
+    view: &'static [&'static str],
+    price: &'static [&'static str],
+    specs: &'static [&'static str],
+    compare: &'static [&'static str],
+    buy: &'static [&'static str],
+    cart: &'static [&'static str],
+    cart_more: &'static [&'static str],
+    checkout: &'static [&'static str],
+    confirm: &'static [&'static str],
+    cancel: &'static [&'static str],
+    shop: &'static [&'static str],
+    bye: &'static [&'static str],
+    nonsense: &'static [&'static str],
+}
+
+const TALKS: [Talk; 4] = [
+    Talk {
+        language: "en",
+        weight: 55,
+        greet: &["hi", "hello!", "/start", "hey there", "good morning"],
+        browse: &[
+            "what {c} do you have?",
+            "show me {c}",
+            "do you have any {c}?",
+        ],
+        browse_budget: &["{c} under ${n}", "something under {n} dollars"],
+        view: &["tell me about the {p}", "{p}?", "the second one"],
+        price: &[
+            "how much is it?",
+            "what's the price?",
+            "how much does it cost?",
+        ],
+        specs: &["specs?", "tell me more about it", "how heavy is it?"],
+        compare: &["compare the {p} and the {o}"],
+        buy: &["I'll take it", "I'll take two", "I want to buy it"],
+        cart: &["add it to my cart", "put it in my cart"],
+        cart_more: &["and the {o} too", "add the {o} to my cart"],
+        checkout: &["checkout", "ok I'm ready to checkout"],
+        confirm: &["yes", "yes please", "confirm", "sure, go ahead"],
+        cancel: &["no, cancel", "never mind", "not now"],
+        shop: &[
+            "do you ship to canada?",
+            "what's your return policy?",
+            "is there a warranty?",
+            "can I pay with paypal?",
+        ],
+        bye: &["thanks!", "bye", "thank you, that's all"],
+        nonsense: &["asdf", "lol", "??", "tell me a joke"],
+    },
+    Talk {
+        language: "es",
+        weight: 15,
+        greet: &["hola", "buenas", "hola, buenas tardes"],
+        browse: &["¿qué {c} tenéis?", "enséñame {c}", "¿tienes {c}?"],
+        browse_budget: &[
+            "{c} por menos de {n} dólares",
+            "algo de menos de {n} dólares",
+        ],
+        view: &["háblame del {p}", "¿y el {p}?", "el segundo"],
+        price: &["¿cuánto cuesta?", "¿qué precio tiene?", "¿cuánto sale?"],
+        specs: &["¿características?", "¿cuánto pesa?"],
+        compare: &["compara el {p} y el {o}"],
+        buy: &["me lo llevo", "quiero comprarlo", "me llevo dos"],
+        cart: &["añádelo al carrito", "mételo en el carrito"],
+        cart_more: &["y el {o} también", "añade el {o} al carrito"],
+        checkout: &["finalizar compra", "quiero pagar el carrito"],
+        confirm: &["sí", "vale", "sí, confirma"],
+        cancel: &["no, cancela", "mejor no"],
+        shop: &[
+            "¿hacéis envíos a España?",
+            "¿cuál es la política de devoluciones?",
+            "¿qué garantía tiene?",
+        ],
+        bye: &["¡gracias!", "adiós", "gracias, eso es todo"],
+        nonsense: &["jajaja", "???", "qué tiempo hace"],
+    },
+    Talk {
+        language: "de",
+        weight: 15,
+        greet: &["hallo", "hi", "guten tag"],
+        browse: &["welche {c} habt ihr?", "zeig mir {c}", "habt ihr {c}?"],
+        browse_budget: &["{c} unter {n} euro", "was unter {n} euro"],
+        view: &["erzähl mir was über das {p}", "und das {p}?", "das zweite"],
+        price: &["was kostet das?", "wie teuer ist es?", "was kostet es?"],
+        specs: &["technische daten?", "wie schwer ist es?"],
+        compare: &["vergleich das {p} und das {o}"],
+        buy: &["ich nehme es", "ich will es kaufen", "ich nehme zwei"],
+        cart: &["pack es in den warenkorb", "in den warenkorb bitte"],
+        cart_more: &["und das {o} auch", "leg das {o} in den warenkorb"],
+        checkout: &["zur kasse", "ich möchte bestellen, zur kasse bitte"],
+        confirm: &["ja", "ja bitte", "passt, bestätigen"],
+        cancel: &["nein, abbrechen", "doch nicht"],
+        shop: &[
+            "liefert ihr nach österreich?",
+            "wie ist das mit rückgabe?",
+            "wie lange ist die garantie?",
+        ],
+        bye: &["danke!", "tschüss", "danke, das wars"],
+        nonsense: &["haha", "???", "wie wird das wetter"],
+    },
+    Talk {
+        language: "ru",
+        weight: 15,
+        greet: &["привет", "здравствуйте", "добрый день"],
+        browse: &["какие {c} есть?", "покажи {c}", "а {c} у вас есть?"],
+        browse_budget: &["{c} до {n} долларов", "что-нибудь до {n} долларов"],
+        view: &["расскажи про {p}", "а {p}?", "второй"],
+        price: &["сколько стоит?", "какая цена?", "почем?"],
+        specs: &["характеристики?", "сколько весит?"],
+        compare: &["сравни {p} и {o}"],
+        buy: &["беру", "хочу купить", "возьму два"],
+        cart: &["добавь в корзину", "закинь в корзину"],
+        cart_more: &["и {o} тоже", "добавь {o} в корзину"],
+        checkout: &["оформить заказ", "оформляем корзину"],
+        confirm: &["да", "да, подтверждаю", "давай"],
+        cancel: &["нет, отмена", "не надо"],
+        shop: &[
+            "доставляете в германию?",
+            "а вернуть можно?",
+            "какая гарантия?",
+        ],
+        bye: &["спасибо!", "пока", "спасибо, всё"],
+        nonsense: &["ахаха", "???", "какая погода"],
+    },
+];
+
+fn pick_talk(rng: &mut ChaCha8Rng) -> &'static Talk {
+    let total: u32 = TALKS.iter().map(|t| t.weight).sum();
+    let mut roll = rng.random_range(0..total);
+    for talk in &TALKS {
+        if roll < talk.weight {
+            return talk;
+        }
+        roll -= talk.weight;
+    }
+    &TALKS[0]
+}
+
 /// The sessions (lists of messages) of one shopper.
-fn sessions(persona: Persona, catalog: &Catalog, rng: &mut ChaCha8Rng) -> Vec<Vec<String>> {
-    let categories: Vec<&str> = catalog.categories().iter().map(|c| c.id.as_str()).collect();
-    let category = categories.choose(rng).copied().unwrap_or("phones");
+fn sessions(
+    persona: Persona,
+    talk: &Talk,
+    catalog: &Catalog,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<String>> {
+    let language = command_service::language::Language::from_tag(talk.language).unwrap_or_default();
+    let categories: Vec<&command_service::catalog::Category> =
+        catalog.categories().iter().collect();
+    let Some(category) = categories.choose(rng).copied() else {
+        return Vec::new();
+    };
+    let category_name = category
+        .names
+        .exactly(language)
+        .unwrap_or(&category.name)
+        .to_lowercase();
     let in_category: Vec<&Product> = catalog
-        .in_category(category)
+        .in_category(&category.id)
         .filter(|p| p.stock > 0)
         .collect();
     let products: Vec<&Product> = if in_category.is_empty() {
@@ -125,61 +301,43 @@ fn sessions(persona: Persona, catalog: &Catalog, rng: &mut ChaCha8Rng) -> Vec<Ve
     };
     let product = products
         .choose(rng)
-        .map_or("it", |p| p.name.as_str())
+        .map_or("", |p| p.name.as_str())
         .to_owned();
     let other = products
         .choose(rng)
-        .map_or("it", |p| p.name.as_str())
+        .map_or("", |p| p.name.as_str())
         .to_owned();
-    let greet = one(
-        rng,
-        &["hi", "hello!", "/start", "hey there", "good morning"],
-    )
-    .to_owned();
-    let browse = match rng.random_range(0..4) {
-        0 => format!("what {category} do you have?"),
-        1 => format!("show me {category}"),
-        2 => format!("{category} under ${}", rng.random_range(3..15) * 100),
-        _ => format!("do you have any {category}?"),
+    let fill = |template: &str, rng: &mut ChaCha8Rng| {
+        template
+            .replace("{c}", &category_name)
+            .replace("{p}", &product)
+            .replace("{o}", &other)
+            .replace("{n}", &(rng.random_range(3..15) * 100).to_string())
     };
-    let view = match rng.random_range(0..3) {
-        0 => format!("tell me about the {product}"),
-        1 => format!("{product}?"),
-        _ => "the second one".to_owned(),
+    let say = |options: &[&str], rng: &mut ChaCha8Rng| {
+        let template = one(rng, options);
+        fill(template, rng)
     };
-    let price = one(
-        rng,
-        &[
-            "how much is it?",
-            "what's the price?",
-            "how much does it cost?",
-        ],
-    )
-    .to_owned();
-    let specs = one(
-        rng,
-        &[
-            "specs?",
-            "tell me more about it",
-            "what's the battery like?",
-        ],
-    )
-    .to_owned();
-    let compare = format!("compare the {product} and the {other}");
-    let buy = one(
-        rng,
-        &[
-            "I'll take it",
-            "I'll take two",
-            "I want to buy it",
-            "add it to cart",
-        ],
-    )
-    .to_owned();
-    let confirm = one(rng, &["yes", "yes please", "confirm", "sure, go ahead"]).to_owned();
-    let cancel = one(rng, &["no, cancel", "never mind", "not now"]).to_owned();
-    let bye = one(rng, &["thanks!", "bye", "thank you, that's all"]).to_owned();
-    let nonsense = one(rng, &["asdf", "do you deliver to mars?", "lol", "??"]).to_owned();
+    let greet = say(talk.greet, rng);
+    let browse = if rng.random_bool(0.3) {
+        say(talk.browse_budget, rng)
+    } else {
+        say(talk.browse, rng)
+    };
+    let view = say(talk.view, rng);
+    let price = say(talk.price, rng);
+    let specs = say(talk.specs, rng);
+    let compare = say(talk.compare, rng);
+    let buy = say(talk.buy, rng);
+    let cart = say(talk.cart, rng);
+    let cart_more = say(talk.cart_more, rng);
+    let checkout = say(talk.checkout, rng);
+    let confirm = say(talk.confirm, rng);
+    let cancel = say(talk.cancel, rng);
+    let shop = say(talk.shop, rng);
+    let bye = say(talk.bye, rng);
+    let nonsense = say(talk.nonsense, rng);
+    let asks_shop = rng.random_bool(0.3);
     match persona {
         Persona::Bouncer => vec![
             vec![greet, nonsense]
@@ -193,26 +351,43 @@ fn sessions(persona: Persona, catalog: &Catalog, rng: &mut ChaCha8Rng) -> Vec<Ve
             if rng.random_bool(0.4) {
                 s.push(compare);
             }
+            if asks_shop {
+                s.push(shop);
+            }
             s.push(bye);
             vec![s]
         }
-        Persona::Buyer => vec![vec![greet, browse, view, price, buy, confirm, bye]],
+        Persona::Buyer => {
+            let mut s = vec![greet, browse, view, price];
+            if asks_shop {
+                s.push(shop);
+            }
+            s.extend([buy, confirm, bye]);
+            vec![s]
+        }
+        Persona::CartBuyer => {
+            let mut s = vec![greet, browse, view, cart, cart_more];
+            if asks_shop {
+                s.push(shop);
+            }
+            s.extend([checkout, confirm, bye]);
+            vec![s]
+        }
         Persona::CartLeaver => {
-            let mut s = vec![greet, browse, view, price, buy];
+            let mut s = vec![greet, browse, view, price];
             if rng.random_bool(0.5) {
-                s.push(cancel);
+                s.push(cart);
+            } else {
+                s.push(buy);
+                if rng.random_bool(0.5) {
+                    s.push(cancel);
+                }
             }
             vec![s]
         }
         Persona::ReturningBuyer => vec![
             vec![greet.clone(), browse, view.clone(), price],
-            vec![
-                greet,
-                format!("tell me about the {product} again"),
-                buy,
-                confirm,
-                bye,
-            ],
+            vec![greet, view, buy, confirm, bye],
         ],
     }
 }
@@ -310,7 +485,7 @@ pub async fn run_in_process(
                 chat_id: None,
                 username: Some(id),
                 display_name: None,
-                language: Some("en".into()),
+                language: Some(line.language.into()),
                 at: line.at,
                 payments: false,
             };

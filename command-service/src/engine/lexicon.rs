@@ -55,6 +55,7 @@ struct Raw {
     thousand: Vec<String>,
     articles: Vec<String>,
     also: Vec<String>,
+    about: Vec<String>,
     not_products: Vec<String>,
     positive: Vec<String>,
     negative: Vec<String>,
@@ -119,6 +120,8 @@ pub struct Lexicon {
     pub articles: Phrases,
     /// "and", "also": a message that continues the last one ("and a cable").
     pub also: Phrases,
+    /// "Tell me about", "what about": a question about one product.
+    pub about: Phrases,
     /// Ordinary words never taken for a misspelt product name.
     pub not_products: Phrases,
     pub positive: Phrases,
@@ -177,6 +180,7 @@ impl Lexicon {
             thousand: p(raw.thousand),
             articles: p(raw.articles),
             also: p(raw.also),
+            about: p(raw.about),
             not_products: p(raw.not_products),
             positive: p(raw.positive),
             negative: p(raw.negative),

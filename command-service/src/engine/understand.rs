@@ -323,7 +323,10 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         Intent::ProductInfo
     } else if specs.is_some() && (points || category.is_none()) {
         Intent::SpecsRequest
-    } else if !products.is_empty() || reference.is_some_and(|r| r != Reference::It) {
+    } else if !products.is_empty()
+        || reference.is_some_and(|r| r != Reference::It)
+        || (reference.is_some() && has(|l| &l.about))
+    {
         Intent::ProductInfo
     } else if category.is_some() && !preference && use_case.is_none() {
         Intent::Browse

@@ -464,3 +464,173 @@ fn yes_to_an_offer_of_what_is_left_buys_it() {
     let d = chat.send("yes");
     assert!(types(&d).contains(&"OrderPlaced"), "{:?}", types(&d));
 }
+
+fn cart_lines(chat: &Chat) -> Vec<(String, u32)> {
+    chat.state
+        .cart
+        .iter()
+        .map(|l| (l.product_id.clone(), l.quantity))
+        .collect()
+}
+
+fn intended(d: &Decision) -> Vec<(String, u32)> {
+    d.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PurchaseIntended(p) => Some((p.product_id.clone(), p.quantity)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Cart lines are events; adding (or raising a line) is a purchase intent for the quantity
+/// added, a removal none; checkout shows the cart and "yes" orders all of it at once.
+#[test]
+fn the_cart_is_events_and_checkout_orders_all_of_it() {
+    let mut chat = Chat::new();
+    chat.send("tell me about the nova x1");
+    let d = chat.send("add it to my cart");
+    assert_eq!(
+        types(&d),
+        [
+            "MessageReceived",
+            "CartItemAdded",
+            "PurchaseIntended",
+            "BotReplied"
+        ]
+    );
+    assert_eq!(intended(&d), [("nova-x1".to_owned(), 1)]);
+    let d = chat.send("add another one");
+    assert_eq!(intent(&d), Intent::CartUpdate);
+    assert_eq!(intended(&d), [("nova-x1".to_owned(), 1)], "the difference");
+    let d = chat.send("add the bolt 13 to my cart");
+    assert_eq!(intent(&d), Intent::CartAdd);
+    assert_eq!(
+        cart_lines(&chat),
+        [("nova-x1".to_owned(), 2), ("bolt-13".to_owned(), 1)]
+    );
+    let d = chat.send("make it 3");
+    assert_eq!(intent(&d), Intent::CartUpdate);
+    assert_eq!(intended(&d), [("bolt-13".to_owned(), 2)]);
+    let d = chat.send("actually only 1 of those");
+    assert_eq!(intent(&d), Intent::CartUpdate);
+    assert!(
+        intended(&d).is_empty(),
+        "a decrease is no intent: {:?}",
+        types(&d)
+    );
+    let d = chat.send("remove the nova x1");
+    assert_eq!(
+        types(&d),
+        ["MessageReceived", "CartItemRemoved", "BotReplied"]
+    );
+    chat.send("add the pixelon 8 to my cart");
+    let d = chat.send("what's in my cart?");
+    assert_eq!(intent(&d), Intent::CartView);
+    assert!(
+        d.reply.text.contains("Bolt 13") && d.reply.text.contains("Pixelon 8"),
+        "{}",
+        d.reply.text
+    );
+    let d = chat.send("checkout");
+    assert_eq!(types(&d), ["MessageReceived", "BotReplied"]);
+    assert!(
+        d.reply.text.contains("$1,448.00"),
+        "749 + 699: {}",
+        d.reply.text
+    );
+    let d = chat.send("yes");
+    assert_eq!(intent(&d), Intent::Confirm);
+    assert_eq!(
+        types(&d),
+        [
+            "MessageReceived",
+            "OrderPlaced",
+            "CartCheckedOut",
+            "BotReplied"
+        ]
+    );
+    let order = d.events.iter().find_map(|e| match e {
+        Event::OrderPlaced(o) => Some(o.clone()),
+        _ => None,
+    });
+    let order = order.expect("ordered");
+    assert_eq!(order.lines.len(), 2);
+    assert_eq!(order.total.amount_minor, 144_800);
+    assert!(chat.state.cart.is_empty());
+}
+
+/// "I'll take two" + "yes" orders that line alone, even with a cart; with Telegram Payments the
+/// cart becomes one invoice; a price changed since the cart was filled is shown at checkout and
+/// charged as it is now.
+#[test]
+fn a_single_purchase_stays_alone_and_checkout_uses_todays_prices() {
+    let mut chat = Chat::new();
+    chat.send("add the bolt 13 to my cart");
+    chat.send("tell me about the aero 14");
+    chat.send("I'll take two");
+    let d = chat.send("yes");
+    let order = d.events.iter().find_map(|e| match e {
+        Event::OrderPlaced(o) => Some(o.clone()),
+        _ => None,
+    });
+    let order = order.expect("ordered");
+    assert_eq!(order.lines.len(), 1, "the line alone");
+    assert_eq!(order.lines[0].product_id, "aero-14");
+    assert_eq!(
+        cart_lines(&chat),
+        [("bolt-13".to_owned(), 1)],
+        "the cart is untouched"
+    );
+
+    // The shop lowers the Bolt's price before checkout.
+    chat.catalog = Catalog::from_toml(
+        &CATALOG.replace("price = 749.00", "price = 699.00"),
+        "test.toml",
+    )
+    .expect("parses");
+    let d = chat.send("checkout");
+    assert!(
+        d.reply.text.contains("now costs $699.00") && d.reply.text.contains("$749.00"),
+        "{}",
+        d.reply.text
+    );
+    let mut inbound = chat.inbound(MessageKind::Text, Some("yes"));
+    inbound.payments = true;
+    inbound.chat_id = Some(42);
+    let d = chat.deliver(&inbound).expect("answered");
+    assert_eq!(
+        types(&d),
+        [
+            "MessageReceived",
+            "InvoiceIssued",
+            "CartCheckedOut",
+            "BotReplied"
+        ]
+    );
+    let invoice = d.events.iter().find_map(|e| match e {
+        Event::InvoiceIssued(i) => Some(i.clone()),
+        _ => None,
+    });
+    let invoice = invoice.expect("one invoice for the cart");
+    assert_eq!(invoice.total.amount_minor, 69_900);
+    assert_eq!(invoice.chat_id, Some(42));
+}
+
+/// A message in Spanish is read and answered in Spanish, and the language is recorded.
+#[test]
+fn a_spanish_message_is_answered_in_spanish() {
+    let mut chat = Chat::new();
+    let d = chat.send("hola, ¿cuánto cuesta el nova x1?");
+    assert_eq!(intent(&d), Intent::PriceInquiry);
+    let language = d.events.iter().find_map(|e| match e {
+        Event::MessageReceived(m) => m.language.clone(),
+        _ => None,
+    });
+    assert_eq!(language.as_deref(), Some("es"));
+    assert!(
+        !d.reply.text.contains("costs"),
+        "not English: {}",
+        d.reply.text
+    );
+}

@@ -306,7 +306,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         Intent::Purchase
     } else if !ctx.cart.is_empty()
         && quantity.is_some()
-        && (change || increase)
+        && (change || increase || has(|l| &l.correction))
         && (products.is_empty() || names_cart_item)
     {
         Intent::CartUpdate

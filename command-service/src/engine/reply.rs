@@ -3,7 +3,7 @@
 use events_schema::{Money, ReplyButton};
 
 use super::say::say;
-use crate::catalog::Product;
+use crate::catalog::{Catalog, Product};
 use crate::language::Language;
 
 /// `$1,598.00`, `€12.50`, `£3.00`, or `1,598.00 CHF`.
@@ -61,12 +61,18 @@ pub fn list_line(n: usize, p: &Product) -> String {
 }
 
 /// Name, price, description, key specs, stock, in `language` where the catalog has it.
-pub fn product_card(p: &Product, language: Language) -> String {
+pub fn product_card(p: &Product, language: Language, catalog: &Catalog) -> String {
     let specs: Vec<String> = p
         .specs
         .iter()
         .take(3)
-        .map(|s| format!("{}: {}", s.name, s.value))
+        .map(|s| {
+            let name = catalog
+                .spec_kind(&s.name)
+                .and_then(|k| k.names.exactly(language))
+                .unwrap_or(&s.name);
+            format!("{name}: {}", s.value)
+        })
         .collect();
     let stock = match p.stock {
         0 => say(language, "card_stock_out", &[]),

@@ -155,7 +155,7 @@ impl Turn<'_> {
                         source
                     },
                 }));
-                product_card(product, self.language)
+                product_card(product, self.language, self.catalog)
             }
             Show::Price => {
                 viewed(events, source);

@@ -288,7 +288,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         Intent::Checkout
     } else if remove && (cart_word || names_cart_item) {
         Intent::CartRemove
-    } else if continues_cart
+    } else if (continues_cart && !buy)
         || (add && (cart_word || points || !ctx.cart.is_empty()))
         || (cart_word && (buy || points || quantity.is_some()) && !cart_view)
     {

@@ -454,35 +454,43 @@ impl CommandService {
         }
     }
 
+    /// The model and the shopper's text, when a model is configured and the message has text.
+    fn model_and_text<'a>(&'a self, inbound: &'a Inbound) -> Option<(&'a Llm, &'a str)> {
+        Some((self.llm.as_deref()?, inbound.text.as_deref()?))
+    }
+
     /// The model and the shopper's text, when the rules did not understand a text message.
     fn model_understands<'a>(
         &'a self,
         inbound: &'a Inbound,
         decision: &Decision,
     ) -> Option<(&'a Llm, &'a str)> {
-        let (Some(llm), Some(text)) = (self.llm.as_deref(), inbound.text.as_deref()) else {
-            return None;
-        };
         (decision.understood.intent == events_schema::Intent::Unknown
             && inbound.kind != events_schema::MessageKind::Button)
-            .then_some((llm, text))
+            .then(|| self.model_and_text(inbound))
+            .flatten()
     }
 
-    /// The model's proposal for `text`, with the user's history read from the log (never from
-    /// memory, so an erasure made by another process is never sent to the model).
+    /// The user's state for a prompt, read from the log (never from memory, so an erasure made
+    /// by another process is never sent to the model).
+    async fn history(&self, user: &UserId) -> Option<ConversationState> {
+        match self.load(user).await {
+            Ok(state) => Some(state),
+            Err(error) => {
+                tracing::warn!(%error, "loading history for the LLM failed; rules alone");
+                None
+            }
+        }
+    }
+
+    /// The model's proposal for `text`.
     async fn understand_with_llm(
         &self,
         llm: &Llm,
         user: &UserId,
         text: &str,
     ) -> Option<crate::engine::proposal::Proposal> {
-        let state = match self.load(user).await {
-            Ok(state) => state,
-            Err(error) => {
-                tracing::warn!(%error, "loading history for the LLM failed; rules alone");
-                return None;
-            }
-        };
+        let state = self.history(user).await?;
         llm.understand(&self.catalog, &state, text).await
     }
 
@@ -492,9 +500,7 @@ impl CommandService {
         inbound: &'a Inbound,
         decision: &Decision,
     ) -> Option<(&'a Llm, &'a str)> {
-        let (Some(llm), Some(text)) = (self.llm.as_deref(), inbound.text.as_deref()) else {
-            return None;
-        };
+        let (llm, text) = self.model_and_text(inbound)?;
         let intent = decision.events.iter().find_map(|e| match e {
             Event::MessageReceived(m) => Some(m.intent),
             _ => None,
@@ -506,12 +512,8 @@ impl CommandService {
     /// prompt's history comes from the log, never from memory, so an erasure made by another
     /// process is never sent to the model.
     async fn word_with_llm(&self, llm: &Llm, user: &UserId, text: &str, decision: &mut Decision) {
-        let state = match self.load(user).await {
-            Ok(state) => state,
-            Err(error) => {
-                tracing::warn!(%error, "loading history for the LLM failed; rule-based reply");
-                return;
-            }
+        let Some(state) = self.history(user).await else {
+            return;
         };
         let Some(worded) = llm
             .reply(&self.catalog, &state, text, &decision.reply.text)

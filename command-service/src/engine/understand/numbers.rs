@@ -1,0 +1,180 @@
+//! Numbers in a message: amounts ("$1,200", "1.200 €", "1k", "five hundred bucks"), budgets
+//! (at most, at least, between), and quantities.
+
+use events_schema::Money;
+
+use super::Lexicons;
+use crate::catalog::Catalog;
+use crate::engine::lexicon::Lexicon;
+use crate::engine::text::Phrases;
+
+/// "$800", "800$", "800", "1,200", "1.200", "799.99", "1k" as minor units.
+pub(super) fn amount(word: &str, thousand_after: bool) -> Option<i64> {
+    let digits: String = word
+        .trim_start_matches(['$', '€', '£'])
+        .trim_end_matches(['$', '€', '£'])
+        .to_owned();
+    let (digits, thousands) = match digits.strip_suffix('k') {
+        Some(d) => (d.to_owned(), true),
+        None => (digits, thousand_after),
+    };
+    // "1,200" and "1.200" are thousands; "799.99" has cents.
+    let grouped = |sep: char| {
+        let parts: Vec<&str> = digits.split(sep).collect();
+        parts.len() > 1 && parts[1..].iter().all(|p| p.len() == 3)
+    };
+    let plain = if grouped(',') {
+        digits.replace(',', "")
+    } else if grouped('.') {
+        digits.replace('.', "")
+    } else {
+        digits.replace(',', ".")
+    };
+    let (major, minor) = match plain.split_once('.') {
+        Some((a, b)) if b.len() <= 2 => (a.to_owned(), format!("{b:0<2}")),
+        Some(_) => return None,
+        None => (plain, "00".to_owned()),
+    };
+    if major.is_empty()
+        || !major.bytes().all(|b| b.is_ascii_digit())
+        || !minor.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let major: i64 = major.parse().ok()?;
+    let minor: i64 = minor.parse().ok()?;
+    let value = major.checked_mul(100)?.checked_add(minor)?;
+    if thousands {
+        value.checked_mul(1000)
+    } else {
+        Some(value)
+    }
+}
+
+/// Numbers written in words from position `at` ("five hundred", "two", "fünfhundert"): the
+/// value and how many words it took.
+pub(super) fn number_words(words: &[String], at: usize, lex: &Lexicon) -> Option<(u32, usize)> {
+    let mut total: u32 = 0;
+    let mut current: u32 = 0;
+    let mut used = 0;
+    for w in &words[at..] {
+        let Some(&n) = lex.numbers.get(w.as_str()) else {
+            break;
+        };
+        if n >= 100 && used > 0 {
+            current = current.max(1).saturating_mul(n);
+            if n >= 1000 {
+                total = total.saturating_add(current);
+                current = 0;
+            }
+        } else if n >= 100 {
+            current = n;
+        } else {
+            current = current.saturating_add(n);
+        }
+        used += 1;
+    }
+    (used > 0).then_some((total.saturating_add(current), used))
+}
+
+/// Amounts in the words: (position, minor units, words used).
+pub(super) fn amounts(words: &[String], lex: &Lexicon) -> Vec<(usize, i64, usize)> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let thousand_after = words
+            .get(i + 1)
+            .is_some_and(|n| lex.thousand.has_word(n) || n == "k");
+        if let Some(minor) = amount(&words[i], thousand_after) {
+            found.push((i, minor, if thousand_after { 2 } else { 1 }));
+            i += 1;
+            continue;
+        }
+        if let Some((n, used)) = number_words(words, i, lex) {
+            found.push((i, i64::from(n) * 100, used));
+            i += used;
+            continue;
+        }
+        i += 1;
+    }
+    found
+}
+
+/// The budget the words state: (most, least).
+pub(super) fn budget(
+    words: &[String],
+    primary: &Lexicon,
+    lex: &Lexicons<'_>,
+    catalog: &Catalog,
+) -> (Option<Money>, Option<Money>) {
+    let money = |minor: i64| Money::new(minor, catalog.currency().clone());
+    let amounts = amounts(words, primary);
+    let cue_before = |entry: fn(&Lexicon) -> &Phrases, at: usize| {
+        let from = at.saturating_sub(4);
+        lex.any(entry, &words[from..at])
+    };
+    let currency_around = |at: usize, used: usize| {
+        let word = &words[at];
+        word.contains(['$', '€', '£'])
+            || words
+                .get(at + used)
+                .is_some_and(|n| lex.any(|l| &l.currency, std::slice::from_ref(n)))
+    };
+    // "between 300 and 600", "from 300 to 600", "300-600"
+    for pair in amounts.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let joined = b.0 == a.0 + a.2 + 1
+            && lex.any(|l| &l.range_to, std::slice::from_ref(&words[a.0 + a.2]));
+        if joined
+            && (cue_before(|l| &l.between, a.0) || currency_around(b.0, b.2))
+            && a.1 < b.1
+            && a.1 >= 1_000
+        {
+            return (Some(money(b.1)), Some(money(a.1)));
+        }
+    }
+    for &(at, minor, used) in &amounts {
+        let after = &words[(at + used).min(words.len())..(at + used + 3).min(words.len())];
+        let max_cue = cue_before(|l| &l.budget_max, at) || lex.any(|l| &l.budget_max_after, after);
+        let min_cue = cue_before(|l| &l.budget_min, at);
+        let money_like = currency_around(at, used);
+        if minor < 1_000 {
+            continue;
+        }
+        if min_cue && !max_cue {
+            return (None, Some(money(minor)));
+        }
+        if max_cue || money_like {
+            return (Some(money(minor)), None);
+        }
+    }
+    (None, None)
+}
+
+/// A quantity: a number from 1 to 99 that is no budget and no spec ("16 gb").
+pub(super) fn quantity(words: &[String], lex: &Lexicon, has_budget: bool) -> Option<u32> {
+    const UNITS: &[&str] = &[
+        "gb", "tb", "mb", "mp", "mah", "hz", "inch", "inches", "mm", "g", "kg", "w", "hours", "h",
+        "core", "cores", "k", "x", "$", "€", "dollars", "bucks", "euros", "usd", "eur",
+    ];
+    for (i, w) in words.iter().enumerate() {
+        let unit = words
+            .get(i + 1)
+            .is_some_and(|u| UNITS.contains(&u.as_str()) || lex.currency.has_word(u));
+        if let Ok(n) = w.parse::<u32>()
+            && (1..=99).contains(&n)
+            && !unit
+            && !(has_budget && n >= 10)
+        {
+            return Some(n);
+        }
+        if let Some((n, _)) = number_words(words, i, lex)
+            && (1..=99).contains(&n)
+            && !unit
+            && !(n == 1 && lex.articles.has_word(w))
+        {
+            return Some(n);
+        }
+    }
+    None
+}

@@ -68,6 +68,8 @@ pub async fn rebuild(
     } else {
         projections.to_vec()
     };
+    // A rebuild by a release that is behind skips what a newer one wrote (README, "Upgrading").
+    let store = &store.skipping_newer();
     let pool = store.pool().clone();
     let full = projections.len() == Projection::ALL.len();
     let settings = crate::worker::read_settings(&pool).await?;
@@ -179,10 +181,12 @@ pub async fn rebuild(
         let highest = live.values().copied().max().unwrap_or(0);
         let mut after = position;
         while after < highest {
-            let batch = store.read_all(after, event_store::MAX_READ_BATCH).await?;
-            let Some(last) = batch.last().map(|e| e.global_position) else {
+            let (batch, last) = store
+                .read_all_through(after, event_store::MAX_READ_BATCH)
+                .await?;
+            if last <= after {
                 break;
-            };
+            }
             for e in &batch {
                 let partition = e.stream_id.partition(partitions);
                 let behind: Vec<Projection> = projections

@@ -64,7 +64,8 @@ impl State {
         nats: Option<Nats>,
     ) -> State {
         State {
-            store,
+            // Events a newer release wrote are skipped, never a 500 (README, "Upgrading").
+            store: store.skipping_newer(),
             tz,
             product_names: Arc::new(product_names),
             nats,
@@ -536,13 +537,13 @@ impl AdminApi {
             .head_position()
             .await
             .map_err(ApiError::from)?;
-        let events = self
+        // Events a newer release wrote are left out; `next_after` is past them all the same.
+        let (events, next_after) = self
             .state
             .store
-            .read_all(after, usize::try_from(limit).unwrap_or(1))
+            .read_all_through(after, usize::try_from(limit).unwrap_or(1))
             .await
             .map_err(ApiError::from)?;
-        let next_after = events.last().map_or(after, |e| e.global_position);
         let events = events
             .iter()
             .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))

@@ -198,7 +198,7 @@ pub struct CartUser {
     /// When the session under way started; `None` before the first `ConversationStarted` and
     /// once 30 minutes passed without an event.
     pub session_start_us: Option<i64>,
-    /// The session's latest event.
+    /// The user's latest event (`UserErased` aside): 30 minutes after it, the session is over.
     pub last_activity_us: i64,
     /// Whether the session put something in the cart (an add, or a quantity raised).
     pub carted: bool,
@@ -615,7 +615,7 @@ impl Changes {
             }
             *state = CartUser {
                 session_start_us: Some(at),
-                last_activity_us: at,
+                last_activity_us: state.last_activity_us.max(at),
                 carted: false,
                 ordered: false,
                 lines: std::mem::take(&mut state.lines),
@@ -628,7 +628,10 @@ impl Changes {
         {
             // Ended by time: what follows belongs to no session until the next start.
             state.session_start_us = None;
+            state.carted = false;
+            state.ordered = false;
         }
+        state.last_activity_us = state.last_activity_us.max(at);
         let in_session = state.session_start_us.is_some();
         match event {
             Event::CartItemAdded(c) => {
@@ -653,11 +656,7 @@ impl Changes {
             Event::OrderPlaced(_) => state.ordered |= in_session,
             _ => {}
         }
-        let Some(start) = state.session_start_us else {
-            return;
-        };
-        state.last_activity_us = state.last_activity_us.max(at);
-        if state.carted {
+        if let (Some(start), true) = (state.session_start_us, state.carted) {
             let row = session_row(state, start, tz);
             self.cart_sessions.insert((user.to_owned(), start), row);
         }

@@ -209,3 +209,80 @@ async fn readers_one_release_behind_skip_what_they_do_not_know(db: TestDatabase)
     assert!(err.to_string().contains("LoyaltyPointsEarned"), "{err}");
     store.close().await;
 }
+
+/// The same in distributed mode: the events from the future travel through JetStream to a
+/// projector worker process, which goes past them; its own `/metrics` counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_projector_worker_one_release_behind_skips_what_jetstream_brings() {
+    let Some(db) = TestDatabase::for_test().await else {
+        return;
+    };
+    let Some(nats) = event_store::testing::NatsServer::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = nats.url();
+    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "2")]);
+    let commands = Proc::start(env!("CARGO_BIN_EXE_command-service"), dir.path(), &env);
+    let worker = Proc::start(env!("CARGO_BIN_EXE_projector"), dir.path(), &env);
+    commands.wait_ready().await;
+    worker.wait_ready().await;
+    let store = EventStore::open(&db.config).await.expect("open store");
+    let before = append(&store, "web:before", "hello").await;
+    append_from_the_future(
+        &db,
+        before,
+        &[
+            ("LoyaltyPointsEarned", 1, r#"{"points": 5}"#),
+            (
+                "ProductViewed",
+                7,
+                r#"{"product_id": "p", "source": "hologram"}"#,
+            ),
+        ],
+    )
+    .await;
+    let after = append(&store, "web:after", "still there?").await;
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+    let pool = match store.pool() {
+        event_store::Pool::Postgres(p) => p.clone(),
+        event_store::Pool::Sqlite(_) => unreachable!("a Postgres test"),
+    };
+    let users: Vec<(String, i64)> =
+        sqlx::query_as("SELECT user_id, messages FROM users ORDER BY user_id")
+            .fetch_all(&pool)
+            .await
+            .expect("users");
+    assert_eq!(
+        users,
+        [("web:after".to_owned(), 1), ("web:before".to_owned(), 1)]
+    );
+    // The partition the events from the future went to has gone past them, in every
+    // projection.
+    let partition = events_schema::StreamId::new("user-web:from-the-future")
+        .expect("stream")
+        .partition(2);
+    let (lowest,): (i64,) =
+        sqlx::query_as("SELECT MIN(position) FROM projection_checkpoints WHERE partition = $1")
+            .bind(i32::try_from(partition).expect("small"))
+            .fetch_one(&pool)
+            .await
+            .expect("checkpoints");
+    assert!(lowest >= before + 2, "{lowest} (after {after})");
+    let metrics = worker.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metric(
+            &metrics,
+            "salesbot_events_skipped_total{reason=\"unknown_type\"}"
+        ) >= 1,
+        "{metrics}"
+    );
+    assert!(
+        metric(
+            &metrics,
+            "salesbot_events_skipped_total{reason=\"newer_version\"}"
+        ) >= 1,
+        "{metrics}"
+    );
+    store.close().await;
+}

@@ -1,6 +1,9 @@
-//! Carts and shop questions end to end. The bot does not emit cart events yet, so shoppers'
-//! cart sessions are appended straight into the real event store, as the engine will write them
-//! (issue 13: `PurchaseIntended` after every add or raise, `CartCheckedOut` with `OrderPlaced`).
+//! Carts and shop questions end to end. Shoppers' cart sessions are appended straight into the
+//! real event store, as the engine writes them (issue 13: `PurchaseIntended` after every add or
+//! raise, `CartCheckedOut` with `OrderPlaced`), so that every case occurs on purpose: sessions
+//! still open, events after 30 silent minutes, price changes, lowered and raised quantities,
+//! orders outside the cart. (`salesbot simulate` drives the real engine; tests/pipeline.rs
+//! reconciles what it writes with the same oracle.)
 //! The real projector folds them while it is SIGKILLed and restarted; then every row of the
 //! carts and questions tables must equal the oracle's recomputation from the raw log
 //! (tests/support/oracle.rs), and the admin API's figures the oracle's figures. Embedded

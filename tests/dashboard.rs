@@ -123,7 +123,7 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
         &["--users", "200", "--days", "30", "--seed", "23"],
     )
     .await;
-    // Carts and shop questions, which the bot does not write yet: appended as it will.
+    // Carts and shop questions the figures are sure to show: appended as the engine writes them.
     add_carts_and_questions(&store).await;
     support::wait_caught_up(&store, false, Duration::from_secs(30)).await;
     let base = format!("http://127.0.0.1:{}", server.port);

@@ -51,7 +51,8 @@ pub struct StatsArgs {
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
-    /// One projection (funnel, products, users, conversations, business); all when omitted.
+    /// One projection (funnel, products, users, conversations, business, carts, questions);
+    /// all when omitted.
     pub projection: Option<String>,
     /// Events folded in memory between writes: fewer use less memory, more rewrite fewer rows.
     #[arg(long, default_value_t = projector::rebuild::FLUSH_EVENTS, value_parser = clap::value_parser!(u32).range(1..))]

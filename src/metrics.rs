@@ -97,6 +97,16 @@ pub async fn render(store: &EventStore, nats: Option<&Nats>) -> anyhow::Result<S
     for (channel, count) in command_service::limits::refused_total() {
         let _ = writeln!(out, "{name}{{channel=\"{}\"}} {count}", channel.as_str());
     }
+    let name = "salesbot_events_skipped_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Events this process's projector or query API left out because a newer \
+         release wrote them (an event type or schema version it does not know).\n# TYPE {name} \
+         counter"
+    );
+    for (reason, count) in event_store::skipped_newer() {
+        let _ = writeln!(out, "{name}{{reason=\"{}\"}} {count}", reason.as_str());
+    }
     Ok(out)
 }
 

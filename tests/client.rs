@@ -112,6 +112,27 @@ async fn the_generated_client_calls_every_operation() {
     sorted.sort();
     assert_eq!(ids, sorted);
 
+    let carts = api
+        .get_carts(Some(&30.try_into().expect("a choice")), None, None)
+        .await
+        .expect("getCarts")
+        .into_inner();
+    assert_eq!(carts.period.days, 30);
+    assert_eq!(
+        carts.carts.sessions_with_cart,
+        dash.carts.sessions_with_cart
+    );
+    let questions = api
+        .get_shop_questions(Some(&30.try_into().expect("a choice")), None, None)
+        .await
+        .expect("getShopQuestions")
+        .into_inner();
+    assert!(questions.shop_questions.ordering_users > 0);
+    assert_eq!(
+        questions.shop_questions.ordering_users,
+        dash.shop_questions.ordering_users
+    );
+
     let users = api
         .list_users(
             Some(types::ListUsersOrder::Desc),

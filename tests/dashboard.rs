@@ -123,6 +123,9 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
         &["--users", "200", "--days", "30", "--seed", "23"],
     )
     .await;
+    // Carts and shop questions the figures are sure to show: appended as the engine writes them.
+    add_carts_and_questions(&store).await;
+    support::wait_caught_up(&store, false, Duration::from_secs(30)).await;
     let base = format!("http://127.0.0.1:{}", server.port);
     let http = reqwest::Client::new();
     let api = |path: String| {
@@ -184,6 +187,59 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
             .await;
             assert_eq!(got, stage["users"].to_string(), "funnel {name}");
         }
+        // Carts and shop questions.
+        let carts = &dash["carts"];
+        assert!(carts["abandoned"].as_i64() >= Some(2), "{carts}");
+        for (id, want) in [
+            ("carts-sessions", &carts["sessions_with_cart"]),
+            ("carts-ordered", &carts["ordered"]),
+            ("carts-abandoned", &carts["abandoned"]),
+            (
+                "carts-abandoned-value",
+                &carts["abandoned_value"][0]["amount_minor"],
+            ),
+            ("carts-open", &carts["open"]),
+        ] {
+            let got = attr(&browser, &format!("[data-testid={id}]"), "data-value").await;
+            assert_eq!(got, want.to_string(), "{id}");
+        }
+        let questions = &dash["shop_questions"];
+        let share: f64 = attr(
+            &browser,
+            "[data-testid=questions-before-ordering]",
+            "data-value",
+        )
+        .await
+        .parse()
+        .expect("a number");
+        let want = questions["asked_before_ordering_share"]
+            .as_f64()
+            .expect("share");
+        assert!(
+            want > 0.0 && (share - want).abs() < 1e-9,
+            "{share} vs {want}"
+        );
+        for topic in questions["topics"].as_array().expect("topics") {
+            let name = topic["topic"].as_str().expect("topic");
+            let got = attr(
+                &browser,
+                &format!("[data-testid=question-row][data-topic={name}] td.num"),
+                "data-value",
+            )
+            .await;
+            assert_eq!(got, topic["questions"].to_string(), "topic {name}");
+        }
+        browser
+            .execute(
+                "document.querySelector('[data-testid=carts-card]').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .expect("scroll to the carts");
+        let png = browser.screenshot().await.expect("screenshot");
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-carts.png");
+        std::fs::write(&path, png).expect("save the screenshot");
+
         let rows = browser
             .find_all(Locator::Css("[data-testid=product-row]"))
             .await
@@ -230,4 +286,78 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
     browser.close().await.expect("close the browser");
     store.close().await;
     result
+}
+
+/// Three shoppers two days ago: two leave items in the cart, one asks about returns and
+/// shipping, then orders.
+async fn add_carts_and_questions(store: &event_store::EventStore) {
+    use events_schema::*;
+    let usd = |m: i64| Money::new(m, Currency::new("USD").expect("code"));
+    let start = chrono::Utc::now() - chrono::TimeDelta::days(2);
+    let at = |minutes: i64| start + chrono::TimeDelta::minutes(minutes);
+    let started = || ConversationStarted {
+        channel: Channel::Web,
+        username: None,
+        display_name: None,
+        language: None,
+        returning: false,
+    };
+    for (user, quantity) in [("web:cart-a", 1), ("web:cart-b", 3)] {
+        let user: UserId = user.parse().expect("user");
+        let events = vec![
+            NewEvent::new(started(), at(0)),
+            NewEvent::new(
+                CartItemAdded {
+                    product_id: "nova-x1".into(),
+                    quantity,
+                    unit_price: usd(69_900),
+                },
+                at(1),
+            ),
+        ];
+        store
+            .append(&user.stream_id(), event_store::ExpectedVersion::Any, events)
+            .await
+            .expect("append");
+    }
+    let user: UserId = "web:asker".parse().expect("user");
+    let events = vec![
+        NewEvent::new(started(), at(0)),
+        NewEvent::new(
+            ShopQuestionAsked {
+                topic: "returns".into(),
+            },
+            at(1),
+        ),
+        NewEvent::new(
+            ShopQuestionAsked {
+                topic: "shipping".into(),
+            },
+            at(2),
+        ),
+        NewEvent::new(
+            ShopQuestionAsked {
+                topic: "returns".into(),
+            },
+            at(3),
+        ),
+        NewEvent::new(
+            OrderPlaced {
+                order_id: "o-asker".into(),
+                lines: vec![OrderLine {
+                    product_id: "nova-x1".into(),
+                    quantity: 1,
+                    unit_price: usd(69_900),
+                }],
+                total: usd(69_900),
+                payment: PaymentMethod::ChatConfirmation,
+                contact: None,
+            },
+            at(4),
+        ),
+    ];
+    store
+        .append(&user.stream_id(), event_store::ExpectedVersion::Any, events)
+        .await
+        .expect("append");
 }

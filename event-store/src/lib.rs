@@ -141,7 +141,24 @@ pub struct EventStore {
     shared: Arc<Shared>,
     writer: mpsc::Sender<Job>,
     url: DatabaseUrl,
+    /// What reads through this handle do with events a newer release wrote.
+    newer: Newer,
 }
+
+/// What a reader does with an event a newer release wrote: one whose type, or whose schema
+/// version of a known type, this build does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Newer {
+    /// A `Corrupt` error naming the position (the default: the command path must never decide
+    /// on a stream it cannot read whole).
+    #[default]
+    Refuse,
+    /// Leave the event out with a warning and count it ([`skipped_newer`]): the projector and
+    /// the query API of a release that is behind keep going (README, "Upgrading").
+    Skip,
+}
+
+pub use read::{SkipReason, skipped_newer};
 
 /// Whether opening the store applies pending migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +207,18 @@ impl EventStore {
             shared,
             writer: tx,
             url: config.database_url.clone(),
+            newer: Newer::Refuse,
         })
+    }
+
+    /// This handle, reading events a newer release wrote as [`Newer::Skip`] says: left out,
+    /// with a warning and a count. For readers that only fold or show the log (projector,
+    /// query API), never for the command path.
+    pub fn skipping_newer(&self) -> EventStore {
+        EventStore {
+            newer: Newer::Skip,
+            ..self.clone()
+        }
     }
 
     /// Connects without touching the schema, to report on it (`salesbot check`).
@@ -329,10 +357,23 @@ impl EventStore {
         self.decode(rows).await
     }
 
+    /// Like [`EventStore::read_all`], with the position of the last event read, which is past
+    /// the last one returned when events a newer release wrote were skipped at the end
+    /// ([`Newer::Skip`]): where the next page starts (`after` when nothing was left).
+    pub async fn read_all_through(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<RecordedEvent>, i64), StoreError> {
+        let rows = self.read_all_stored(after, limit).await?;
+        let through = rows.last().map_or(after, |r| r.global_position);
+        Ok((self.decode(rows).await?, through))
+    }
+
     async fn decode(&self, rows: Vec<read::Row>) -> Result<Vec<RecordedEvent>, StoreError> {
         let key_ids = read::key_ids(&rows);
         let records = self.key_records(&key_ids).await?;
-        read::decode_rows(rows, &records, &self.shared.keys)
+        read::decode_rows(rows, &records, &self.shared.keys, self.newer)
     }
 
     async fn key_records(

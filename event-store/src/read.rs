@@ -3,14 +3,15 @@
 //! position, never a panic.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use events_schema::{EventType, RecordedEvent, StreamId, upcast};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::StoreError;
 use crate::crypto::{event_aad, merge_personal};
 use crate::keys::{KeyCache, KeyRecord};
+use crate::{Newer, StoreError};
 
 /// One stored event as the database returns it.
 pub(crate) use crate::StoredEvent as Row;
@@ -28,15 +29,96 @@ pub(crate) fn key_ids(rows: &[Row]) -> Vec<Uuid> {
         .collect()
 }
 
-/// Decodes rows given the key records of their key ids.
+/// Why an event was left out by a reader that skips what a newer release wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// An event type this build does not know.
+    UnknownType,
+    /// A schema version above the one this build knows for the type.
+    NewerVersion,
+}
+
+impl SkipReason {
+    pub const ALL: [SkipReason; 2] = [SkipReason::UnknownType, SkipReason::NewerVersion];
+
+    /// The `reason` label of `salesbot_events_skipped_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::UnknownType => "unknown_type",
+            SkipReason::NewerVersion => "newer_version",
+        }
+    }
+}
+
+static SKIPPED: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// How many events this process has left out, per reason, since it started (every read that
+/// skips counts, so an event read twice counts twice).
+pub fn skipped_newer() -> [(SkipReason, u64); 2] {
+    SkipReason::ALL.map(|r| (r, SKIPPED[r as usize].load(Ordering::Relaxed)))
+}
+
+/// Decodes rows given the key records of their key ids; events a newer release wrote are
+/// refused or left out, as `newer` says.
 pub(crate) fn decode_rows(
     rows: Vec<Row>,
     live: &HashMap<Uuid, KeyRecord>,
     keys: &KeyCache,
+    newer: Newer,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    rows.into_iter()
-        .map(|row| decode_row(row, live, keys))
-        .collect()
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(reason) = newer_than_this_build(&row) {
+            let (position, event_type, version) = (
+                row.global_position,
+                row.event_type.clone(),
+                row.schema_version,
+            );
+            match newer {
+                Newer::Refuse => {
+                    return Err(StoreError::Corrupt {
+                        global_position: position,
+                        reason: match reason {
+                            SkipReason::UnknownType => {
+                                format!("unknown event type `{event_type}`")
+                            }
+                            SkipReason::NewerVersion => format!(
+                                "{event_type} has no schema version {version} (this build \
+                                 knows up to {})",
+                                EventType::parse(&event_type).map_or(0, EventType::current_version)
+                            ),
+                        },
+                    });
+                }
+                Newer::Skip => {
+                    SKIPPED[reason as usize].fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        global_position = position,
+                        %event_type,
+                        schema_version = version,
+                        reason = reason.as_str(),
+                        "skipping an event a newer release wrote; upgrade this process, then \
+                         `salesbot rebuild` to count it"
+                    );
+                    continue;
+                }
+            }
+        }
+        events.push(decode_row(row, live, keys)?);
+    }
+    Ok(events)
+}
+
+/// Whether a newer release wrote this row: a type this build does not know, or a version above
+/// the type's current one.
+fn newer_than_this_build(row: &Row) -> Option<SkipReason> {
+    match EventType::parse(&row.event_type) {
+        None => Some(SkipReason::UnknownType),
+        Some(t) if row.schema_version > i64::from(t.current_version()) => {
+            Some(SkipReason::NewerVersion)
+        }
+        Some(_) => None,
+    }
 }
 
 fn decode_row(

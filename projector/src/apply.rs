@@ -3,14 +3,14 @@
 //! and events at or below them are skipped, so a redelivered or concurrently applied event
 //! counts once whoever applies it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use chrono_tz::Tz;
 use event_store::Pool;
 use events_schema::RecordedEvent;
 
-use crate::model::{Changes, Projection};
+use crate::model::{CartLine, CartUser, Changes, Projection, Rows};
 use crate::sql::{self, Dialect, Val};
 
 #[derive(Debug, thiserror::Error)]
@@ -115,11 +115,26 @@ impl Applier {
         } else {
             HashMap::new()
         };
-        let (changes, fresh) = self.fold(events, |projection, partition| {
+        let checkpoint = |projection: Projection, partition| {
             done.get(&(projection.name().to_owned(), partition))
                 .copied()
                 .unwrap_or(0)
-        });
+        };
+        // Carts are a running state: the batch folds on from the stored state of its users,
+        // read under the checkpoint lock (so no other batch of theirs is in between).
+        let mut seed = Changes::default();
+        if self.projections.contains(&Projection::Carts) {
+            let users: BTreeSet<&str> = events
+                .iter()
+                .filter(|e| {
+                    e.global_position
+                        > checkpoint(Projection::Carts, e.stream_id.partition(self.partitions))
+                })
+                .filter_map(|e| e.stream_id.user_str())
+                .collect();
+            seed.cart_users = tx.cart_users(self.suffix, &users).await?;
+        }
+        let (changes, fresh) = self.fold(seed, events, checkpoint);
         self.write(&mut tx, changes).await?;
         if self.checkpoints {
             tx.advance(&self.projections, coverage).await?;
@@ -131,10 +146,10 @@ impl Applier {
     /// The changes of the events above `checkpoint(projection, partition)`.
     pub(crate) fn fold(
         &self,
+        mut changes: Changes,
         events: &[RecordedEvent],
         checkpoint: impl Fn(Projection, u32) -> i64,
     ) -> (Changes, usize) {
-        let mut changes = Changes::default();
         let mut fresh = 0;
         for e in events {
             let partition = e.stream_id.partition(self.partitions);
@@ -276,6 +291,62 @@ impl Tx {
                 ((name, u32::try_from(partition).unwrap_or(0)), position)
             })
             .collect())
+    }
+
+    /// The stored carts and sessions of `users` (`cart_users`, with the table suffix), to fold
+    /// a batch on from. Users without a row have an empty cart and no session.
+    pub(crate) async fn cart_users(
+        &mut self,
+        suffix: &str,
+        users: &BTreeSet<&str>,
+    ) -> Result<Rows<String, CartUser>, sqlx::Error> {
+        let users: Vec<&str> = users.iter().copied().collect();
+        let d = self.dialect();
+        let mut found = Rows::default();
+        for chunk in users.chunks(1_000) {
+            let list = (1..=chunk.len())
+                .map(|n| d.placeholder(n))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT user_id, session_start_us, last_activity_us, CAST(carted AS BIGINT), \
+                   CAST(ordered AS BIGINT), lines \
+                 FROM cart_users{suffix} WHERE user_id IN ({list})"
+            );
+            type Row = (String, Option<i64>, i64, i64, i64, String);
+            let rows: Vec<Row> = match self {
+                Tx::Postgres(tx) => {
+                    let mut q = sqlx::query_as(&sql);
+                    for u in chunk {
+                        q = q.bind(*u);
+                    }
+                    q.fetch_all(&mut **tx).await?
+                }
+                Tx::Sqlite(tx) => {
+                    let mut q = sqlx::query_as(&sql);
+                    for u in chunk {
+                        q = q.bind(*u);
+                    }
+                    q.fetch_all(&mut **tx).await?
+                }
+            };
+            for (user, start, last, carted, ordered, lines) in rows {
+                let lines: Vec<CartLine> = serde_json::from_str(&lines).map_err(|e| {
+                    sqlx::Error::Protocol(format!("cart_users{suffix}: `lines` of {user}: {e}"))
+                })?;
+                found.insert(
+                    user,
+                    CartUser {
+                        session_start_us: start,
+                        last_activity_us: last,
+                        carted: carted != 0,
+                        ordered: ordered != 0,
+                        lines,
+                    },
+                );
+            }
+        }
+        Ok(found)
     }
 
     /// Moves the checkpoints of `projections` on the covered partitions to `through` (never

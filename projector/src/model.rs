@@ -19,15 +19,19 @@ pub enum Projection {
     Users,
     Conversations,
     Business,
+    Carts,
+    Questions,
 }
 
 impl Projection {
-    pub const ALL: [Projection; 5] = [
+    pub const ALL: [Projection; 7] = [
         Projection::Funnel,
         Projection::Products,
         Projection::Users,
         Projection::Conversations,
         Projection::Business,
+        Projection::Carts,
+        Projection::Questions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +41,8 @@ impl Projection {
             Projection::Users => "users",
             Projection::Conversations => "conversations",
             Projection::Business => "business",
+            Projection::Carts => "carts",
+            Projection::Questions => "questions",
         }
     }
 
@@ -52,6 +58,8 @@ impl Projection {
             Projection::Users => &["users", "user_products", "user_sales"],
             Projection::Conversations => &["conversation_messages"],
             Projection::Business => &["business_days", "sales_days"],
+            Projection::Carts => &["cart_users", "cart_sessions"],
+            Projection::Questions => &["shop_question_days", "shop_question_users"],
         }
     }
 }
@@ -170,6 +178,95 @@ pub struct BusinessDay {
     pub replies: i64,
 }
 
+/// A session ends when this long passes without an event of the user (ARCHITECTURE.md, Events:
+/// `ConversationStarted`), or at their next `ConversationStarted`.
+pub const SESSION_TIMEOUT_US: i64 = 30 * 60 * 1_000_000;
+
+/// One line of a cart: the quantity, and the unit price of the last add or change.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CartLine {
+    pub product_id: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub currency: String,
+}
+
+/// A user's cart and current session, as of their latest event (`cart_users`): what the next
+/// batch folds on from. Read back before each batch ([`crate::apply`]), written whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CartUser {
+    /// When the session under way started; `None` before the first `ConversationStarted` and
+    /// once 30 minutes passed without an event.
+    pub session_start_us: Option<i64>,
+    /// The user's latest event (`UserErased` aside): 30 minutes after it, the session is over.
+    pub last_activity_us: i64,
+    /// Whether the session put something in the cart (an add, or a quantity raised).
+    pub carted: bool,
+    /// Whether an order was placed in the session.
+    pub ordered: bool,
+    /// The cart, by product id.
+    pub lines: Vec<CartLine>,
+}
+
+impl CartUser {
+    fn line(&mut self, product_id: &str) -> &mut CartLine {
+        let at = match self
+            .lines
+            .binary_search_by(|l| l.product_id.as_str().cmp(product_id))
+        {
+            Ok(at) => at,
+            Err(at) => {
+                self.lines.insert(
+                    at,
+                    CartLine {
+                        product_id: product_id.to_owned(),
+                        quantity: 0,
+                        unit_price_minor: 0,
+                        currency: String::new(),
+                    },
+                );
+                at
+            }
+        };
+        &mut self.lines[at]
+    }
+
+    fn set(&mut self, product_id: &str, quantity: i64, price: Option<&events_schema::Money>) {
+        let line = self.line(product_id);
+        line.quantity = quantity;
+        if let Some(price) = price {
+            line.unit_price_minor = price.amount_minor;
+            price.currency.as_str().clone_into(&mut line.currency);
+        }
+        self.lines.retain(|l| l.quantity > 0);
+    }
+
+    /// Units in the cart.
+    pub fn items(&self) -> i64 {
+        self.lines.iter().map(|l| l.quantity).sum()
+    }
+}
+
+/// A session in which the shopper put something in the cart (`cart_sessions`), as of its
+/// latest event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartSession {
+    /// The day the session started.
+    pub day: NaiveDate,
+    pub last_activity_us: i64,
+    pub ordered: bool,
+    /// When the user's next session started (`None`: not yet; it may have ended by time).
+    pub ended_us: Option<i64>,
+    /// The cart at the session's latest event.
+    pub lines: Vec<CartLine>,
+}
+
+/// Cart lines as the read tables hold them: a JSON array of `{product_id, quantity,
+/// unit_price_minor, currency}`, by product id.
+pub fn lines_json(lines: &[CartLine]) -> String {
+    serde_json::to_string(lines).unwrap_or_else(|_| "[]".to_owned())
+}
+
 type UserDay = (String, NaiveDate);
 
 /// The rows of one table, by key. Hashed, not ordered: the fold looks rows up several times per
@@ -266,6 +363,15 @@ pub struct Changes {
     pub messages: Rows<(String, i64), Message>,
     pub business_days: Rows<(NaiveDate, Shard), BusinessDay>,
     pub sales_days: Rows<(NaiveDate, String, Shard), Sales>,
+    /// Every user's cart and session: seeded with the stored rows of the batch's users before
+    /// the fold (a cart is a running state, not a sum), written back whole.
+    pub cart_users: Rows<String, CartUser>,
+    /// Sessions with a cart, by user and start.
+    pub cart_sessions: Rows<(String, i64), CartSession>,
+    /// Shop questions per topic and day.
+    pub questions: Rows<(String, NaiveDate, Shard), i64>,
+    /// Each user's first shop question.
+    pub question_users: Rows<String, i64>,
 }
 
 impl Changes {
@@ -287,6 +393,17 @@ impl Changes {
                 Projection::Users => self.add_user(user, day, at, e),
                 Projection::Conversations => self.add_message(user, at, e),
                 Projection::Business => self.add_business((day, shard(partition)), &e.event),
+                Projection::Carts => self.add_cart(user, at, &e.event, tz),
+                Projection::Questions => {
+                    if let Event::ShopQuestionAsked(q) = &e.event {
+                        *self
+                            .questions
+                            .entry_ref(&Ref((q.topic.as_str(), day, shard(partition))))
+                            .or_default() += 1;
+                        let first = self.question_users.entry_ref(user).or_insert(at);
+                        *first = (*first).min(at);
+                    }
+                }
             }
         }
     }
@@ -480,6 +597,71 @@ impl Changes {
             .insert((user.to_owned(), e.global_position), message);
     }
 
+    /// Carts and sessions (docs/metrics.md, "Carts"): the user's cart follows every cart event;
+    /// a session runs from a `ConversationStarted` to the next, or until 30 minutes pass
+    /// without an event; a session that put something in the cart gets a `cart_sessions` row.
+    fn add_cart(&mut self, user: &str, at: i64, event: &Event, tz: Tz) {
+        if let Event::UserErased(_) = event {
+            return;
+        }
+        let state = self.cart_users.entry_ref(user).or_default();
+        if let Event::ConversationStarted(_) = event {
+            if let (Some(start), true) = (state.session_start_us, state.carted) {
+                let row = session_row(state, start, tz);
+                self.cart_sessions
+                    .entry((user.to_owned(), start))
+                    .or_insert(row)
+                    .ended_us = Some(at);
+            }
+            *state = CartUser {
+                session_start_us: Some(at),
+                last_activity_us: state.last_activity_us.max(at),
+                carted: false,
+                ordered: false,
+                lines: std::mem::take(&mut state.lines),
+            };
+            return;
+        }
+        if state
+            .session_start_us
+            .is_some_and(|_| at - state.last_activity_us >= SESSION_TIMEOUT_US)
+        {
+            // Ended by time: what follows belongs to no session until the next start.
+            state.session_start_us = None;
+            state.carted = false;
+            state.ordered = false;
+        }
+        state.last_activity_us = state.last_activity_us.max(at);
+        let in_session = state.session_start_us.is_some();
+        match event {
+            Event::CartItemAdded(c) => {
+                let quantity = state
+                    .lines
+                    .iter()
+                    .find(|l| l.product_id == c.product_id)
+                    .map_or(0, |l| l.quantity);
+                state.set(
+                    &c.product_id,
+                    quantity + i64::from(c.quantity),
+                    Some(&c.unit_price),
+                );
+                state.carted |= in_session && c.quantity > 0;
+            }
+            Event::CartItemRemoved(c) => state.set(&c.product_id, 0, None),
+            Event::CartQuantityChanged(c) => {
+                state.set(&c.product_id, i64::from(c.to), Some(&c.unit_price));
+                state.carted |= in_session && c.to > c.from;
+            }
+            Event::CartCheckedOut(_) => state.lines.clear(),
+            Event::OrderPlaced(_) => state.ordered |= in_session,
+            _ => {}
+        }
+        if let (Some(start), true) = (state.session_start_us, state.carted) {
+            let row = session_row(state, start, tz);
+            self.cart_sessions.insert((user.to_owned(), start), row);
+        }
+    }
+
     fn add_business(&mut self, day: (NaiveDate, Shard), event: &Event) {
         match event {
             Event::MessageReceived(_) => self.business_days.entry(day).or_default().messages += 1,
@@ -508,6 +690,7 @@ impl Changes {
         absorb(&mut self.product_sales, &mut other.product_sales);
         absorb(&mut self.business_days, &mut other.business_days);
         absorb(&mut self.sales_days, &mut other.sales_days);
+        absorb(&mut self.questions, &mut other.questions);
     }
 
     /// How many counter rows [`Changes::absorb_counters`] would move.
@@ -516,6 +699,7 @@ impl Changes {
             + self.product_sales.len()
             + self.business_days.len()
             + self.sales_days.len()
+            + self.questions.len()
     }
 }
 
@@ -549,6 +733,12 @@ impl Counter for BusinessDay {
     }
 }
 
+impl Counter for i64 {
+    fn add(&mut self, other: Self) {
+        *self += other;
+    }
+}
+
 fn absorb<K: std::hash::Hash + Eq, V: Counter>(into: &mut Rows<K, V>, from: &mut Rows<K, V>) {
     if into.is_empty() {
         std::mem::swap(into, from);
@@ -556,6 +746,20 @@ fn absorb<K: std::hash::Hash + Eq, V: Counter>(into: &mut Rows<K, V>, from: &mut
     }
     for (key, value) in from.drain() {
         into.entry(key).or_default().add(value);
+    }
+}
+
+/// The `cart_sessions` row of the session under way, as of the user's latest event.
+fn session_row(state: &CartUser, start: i64, tz: Tz) -> CartSession {
+    CartSession {
+        day: day_of(
+            DateTime::from_timestamp_micros(start).unwrap_or_default(),
+            tz,
+        ),
+        last_activity_us: state.last_activity_us,
+        ordered: state.ordered,
+        ended_us: None,
+        lines: state.lines.clone(),
     }
 }
 
@@ -579,6 +783,188 @@ fn storable(text: &Option<String>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use events_schema::{
+        CartCheckedOut, CartItemAdded, CartItemRemoved, CartQuantityChanged, Channel,
+        ConversationStarted, Currency, Money, OrderPlaced, PaymentMethod, StreamId,
+    };
+
+    const MIN: i64 = 60 * 1_000_000;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::new("USD").expect("code"))
+    }
+
+    fn started() -> Event {
+        ConversationStarted {
+            channel: Channel::Web,
+            username: None,
+            display_name: None,
+            language: None,
+            returning: false,
+        }
+        .into()
+    }
+
+    fn added(product: &str, quantity: u32, price: i64) -> Event {
+        CartItemAdded {
+            product_id: product.into(),
+            quantity,
+            unit_price: usd(price),
+        }
+        .into()
+    }
+
+    fn changed(product: &str, from: u32, to: u32, price: i64) -> Event {
+        CartQuantityChanged {
+            product_id: product.into(),
+            from,
+            to,
+            unit_price: usd(price),
+        }
+        .into()
+    }
+
+    fn ordered(total: i64) -> Event {
+        OrderPlaced {
+            order_id: "o".into(),
+            lines: Vec::new(),
+            total: usd(total),
+            payment: PaymentMethod::ChatConfirmation,
+            contact: None,
+        }
+        .into()
+    }
+
+    /// Folds `(minutes, event)` of `web:ana` into the carts tables.
+    fn fold(events: Vec<(i64, Event)>) -> Changes {
+        let mut changes = Changes::default();
+        for (i, (minute, event)) in events.into_iter().enumerate() {
+            let e = RecordedEvent {
+                global_position: i as i64 + 1,
+                event_id: uuid::Uuid::nil(),
+                stream_id: StreamId::new("user-web:ana").expect("stream"),
+                stream_version: i as i64 + 1,
+                event,
+                schema_version: 1,
+                occurred_at: DateTime::from_timestamp_micros(minute * MIN).expect("time"),
+                recorded_at: DateTime::UNIX_EPOCH,
+                correlation_id: uuid::Uuid::nil(),
+                causation_id: None,
+                erased: false,
+            };
+            changes.add(&[Projection::Carts], &e, 0, chrono_tz::UTC);
+        }
+        changes
+    }
+
+    fn session(changes: &Changes, start_minute: i64) -> &CartSession {
+        &changes.cart_sessions[&("web:ana".to_owned(), start_minute * MIN)]
+    }
+
+    #[test]
+    fn a_session_that_filled_the_cart_keeps_its_cart_and_value_as_of_its_last_event() {
+        let c = fold(vec![
+            (0, started()),
+            (1, added("a", 2, 500)),
+            (2, added("b", 1, 300)),
+            (3, changed("a", 2, 1, 450)),
+            (
+                4,
+                CartItemRemoved {
+                    product_id: "b".into(),
+                    quantity: 1,
+                }
+                .into(),
+            ),
+        ]);
+        let s = session(&c, 0);
+        assert_eq!(s.last_activity_us, 4 * MIN);
+        assert!(!s.ordered);
+        assert_eq!(s.ended_us, None);
+        assert_eq!(
+            s.lines,
+            [CartLine {
+                product_id: "a".into(),
+                quantity: 1,
+                unit_price_minor: 450,
+                currency: "USD".into(),
+            }]
+        );
+        assert_eq!(c.cart_users["web:ana"].items(), 1);
+    }
+
+    #[test]
+    fn checkout_empties_the_cart_and_an_order_marks_the_session() {
+        let c = fold(vec![
+            (0, started()),
+            (1, added("a", 1, 500)),
+            (
+                2,
+                CartCheckedOut {
+                    order_id: "o".into(),
+                    lines: Vec::new(),
+                    total: usd(500),
+                }
+                .into(),
+            ),
+            (2, ordered(500)),
+        ]);
+        let s = session(&c, 0);
+        assert!(s.ordered);
+        assert!(s.lines.is_empty());
+    }
+
+    #[test]
+    fn the_next_start_ends_a_session_and_the_cart_carries_over() {
+        let c = fold(vec![
+            (0, started()),
+            (1, added("a", 1, 500)),
+            (100, started()),
+            (101, ordered(500)),
+        ]);
+        assert_eq!(session(&c, 0).ended_us, Some(100 * MIN));
+        assert!(
+            !session(&c, 0).ordered,
+            "the order came in the next session"
+        );
+        // The second session put nothing in the cart: no row, though the cart is not empty.
+        assert!(
+            !c.cart_sessions
+                .contains_key(&("web:ana".to_owned(), 100 * MIN))
+        );
+        assert_eq!(c.cart_users["web:ana"].items(), 1);
+        assert_eq!(c.cart_users["web:ana"].session_start_us, Some(100 * MIN));
+    }
+
+    #[test]
+    fn only_adds_and_raised_quantities_fill_a_session_and_thirty_silent_minutes_end_it() {
+        // A lowered quantity and a removal are no purchase intent.
+        let c = fold(vec![
+            (0, added("a", 3, 100)),
+            (1, started()),
+            (2, changed("a", 3, 1, 100)),
+        ]);
+        assert!(c.cart_sessions.is_empty());
+        // After 30 minutes without an event the session is over: an add then is in none.
+        let c = fold(vec![
+            (0, started()),
+            (1, ordered(5)),
+            (31, added("a", 1, 100)),
+        ]);
+        assert!(c.cart_sessions.is_empty());
+        assert_eq!(c.cart_users["web:ana"].session_start_us, None);
+        let c = fold(vec![
+            (0, started()),
+            (29, changed("a", 0, 2, 100)),
+            (58, ordered(200)),
+        ]);
+        assert!(
+            session(&c, 0).ordered,
+            "29 minutes apart is still one session"
+        );
+    }
+
     #[test]
     fn a_nul_shows_as_the_replacement_character_and_the_rest_as_written() {
         let controls: String = (1u8..0x20).chain([0x7f]).map(char::from).collect();

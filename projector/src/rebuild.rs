@@ -68,6 +68,8 @@ pub async fn rebuild(
     } else {
         projections.to_vec()
     };
+    // A rebuild by a release that is behind skips what a newer one wrote (README, "Upgrading").
+    let store = &store.skipping_newer();
     let pool = store.pool().clone();
     let full = projections.len() == Projection::ALL.len();
     let settings = crate::worker::read_settings(&pool).await?;
@@ -144,14 +146,19 @@ pub async fn rebuild(
             if held.counter_rows() >= HELD_COUNTER_ROWS {
                 pending.absorb_counters(&mut held);
             }
+            // Carts are a running state: they stay in memory and are written once, at the end.
+            let carts = std::mem::take(&mut pending.cart_users);
             let waited = Instant::now();
             flush(&applier, &mut writing, std::mem::take(&mut pending)).await?;
             timings.write_wait += waited.elapsed();
+            pending.cart_users = carts;
             pending_events = 0;
         }
         progress(position, head.max(position));
     }
     pending.absorb_counters(&mut held);
+    // The swap folds on from the carts as the bulk left them.
+    let mut carts = pending.cart_users.clone();
     if !pending.is_empty() {
         let waited = Instant::now();
         flush(&applier, &mut writing, pending).await?;
@@ -169,7 +176,12 @@ pub async fn rebuild(
     // Swap.
     let all: Vec<u32> = (0..partitions).collect();
     let (mut tx, live) = lock_for_swap(&pool, &all, &projections).await?;
-    let mut changes = Changes::default();
+    let mut changes = Changes {
+        cart_users: std::mem::take(&mut carts),
+        ..Changes::default()
+    };
+    // Only the carts of users with events after the bulk are written again.
+    let mut touched = std::collections::HashSet::new();
     if same_settings {
         let target = |projection: Projection, partition: u32| {
             live.get(&(projection.name().to_owned(), partition))
@@ -179,10 +191,12 @@ pub async fn rebuild(
         let highest = live.values().copied().max().unwrap_or(0);
         let mut after = position;
         while after < highest {
-            let batch = store.read_all(after, event_store::MAX_READ_BATCH).await?;
-            let Some(last) = batch.last().map(|e| e.global_position) else {
+            let (batch, last) = store
+                .read_all_through(after, event_store::MAX_READ_BATCH)
+                .await?;
+            if last <= after {
                 break;
-            };
+            }
             for e in &batch {
                 let partition = e.stream_id.partition(partitions);
                 let behind: Vec<Projection> = projections
@@ -190,12 +204,18 @@ pub async fn rebuild(
                     .copied()
                     .filter(|&p| e.global_position <= target(p, partition))
                     .collect();
+                if behind.contains(&Projection::Carts)
+                    && let Some(user) = e.stream_id.user_str()
+                {
+                    touched.insert(user.to_owned());
+                }
                 changes.add(&behind, e, partition, tz);
             }
             events += batch.len() as u64;
             after = last;
         }
     }
+    changes.cart_users.retain(|user, _| touched.contains(user));
     applier.write(&mut tx, changes).await?;
     let d = tx.dialect();
     let names = projections

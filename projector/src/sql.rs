@@ -32,6 +32,8 @@ pub(crate) enum Merge {
     Latest,
     /// The day of the earliest `first_seen_us` (users only).
     FirstSeenDay,
+    /// The new value, even when null (a running state written whole).
+    Replace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,6 +403,7 @@ fn merge_expr(dialect: Dialect, table: &str, c: &str, merge: Merge) -> String {
             format!("COALESCE({greatest}({table}.{c}, excluded.{c}), {table}.{c}, excluded.{c})")
         }
         Merge::Latest => format!("COALESCE(excluded.{c}, {table}.{c})"),
+        Merge::Replace => format!("excluded.{c}"),
         Merge::FirstSeenDay => format!(
             "CASE WHEN excluded.first_seen_us < {table}.first_seen_us \
              THEN excluded.{c} ELSE {table}.{c} END"
@@ -408,7 +411,7 @@ fn merge_expr(dialect: Dialect, table: &str, c: &str, merge: Merge) -> String {
     }
 }
 
-use Merge::{Add, FirstSeenDay, Key, Latest, Max, Min};
+use Merge::{Add, FirstSeenDay, Key, Latest, Max, Min, Replace};
 
 const FUNNEL_DAYS: &[(&str, Merge)] = &[
     ("user_id", Key),
@@ -508,6 +511,32 @@ const SALES_DAYS: &[(&str, Merge)] = &[
     ("orders", Add),
     ("revenue_minor", Add),
 ];
+
+const CART_USERS: &[(&str, Merge)] = &[
+    ("user_id", Key),
+    ("session_start_us", Replace),
+    ("last_activity_us", Replace),
+    ("carted", Replace),
+    ("ordered", Replace),
+    ("lines", Replace),
+];
+const CART_SESSIONS: &[(&str, Merge)] = &[
+    ("user_id", Key),
+    ("started_us", Key),
+    ("day", Replace),
+    ("last_activity_us", Max),
+    ("ordered", Max),
+    ("ended_us", Latest),
+    ("items", Replace),
+    ("lines", Replace),
+];
+const SHOP_QUESTION_DAYS: &[(&str, Merge)] = &[
+    ("topic", Key),
+    ("day", Key),
+    ("shard", Key),
+    ("questions", Add),
+];
+const SHOP_QUESTION_USERS: &[(&str, Merge)] = &[("user_id", Key), ("first_asked_us", Min)];
 
 /// A partition's owner and progress (one row per partition; a new owner replaces the old).
 pub(crate) const HEARTBEATS: &[(&str, Merge)] = &[
@@ -727,6 +756,58 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
                     Val::I(b.replies),
                 ]
             })
+            .collect(),
+    );
+    push(
+        "cart_users",
+        CART_USERS,
+        sorted(changes.cart_users)
+            .into_iter()
+            .map(|(u, c)| {
+                vec![
+                    Val::T(u),
+                    Val::OI(c.session_start_us),
+                    Val::I(c.last_activity_us),
+                    bool_int(c.carted),
+                    bool_int(c.ordered),
+                    Val::T(crate::model::lines_json(&c.lines)),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "cart_sessions",
+        CART_SESSIONS,
+        sorted(changes.cart_sessions)
+            .into_iter()
+            .map(|((u, start), s)| {
+                vec![
+                    Val::T(u),
+                    Val::I(start),
+                    Val::D(s.day),
+                    Val::I(s.last_activity_us),
+                    bool_int(s.ordered),
+                    Val::OI(s.ended_us),
+                    Val::I(s.lines.iter().map(|l| l.quantity).sum()),
+                    Val::T(crate::model::lines_json(&s.lines)),
+                ]
+            })
+            .collect(),
+    );
+    push(
+        "shop_question_days",
+        SHOP_QUESTION_DAYS,
+        sorted(changes.questions)
+            .into_iter()
+            .map(|((t, d, shard), n)| vec![Val::T(t), Val::D(d), Val::I(shard.into()), Val::I(n)])
+            .collect(),
+    );
+    push(
+        "shop_question_users",
+        SHOP_QUESTION_USERS,
+        sorted(changes.question_users)
+            .into_iter()
+            .map(|(u, at)| vec![Val::T(u), Val::I(at)])
             .collect(),
     );
     push(

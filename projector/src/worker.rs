@@ -167,6 +167,9 @@ pub async fn run_embedded(
     applier: Applier,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProjectorError> {
+    // Events a newer release wrote are skipped with a warning, never a stop (README,
+    // "Upgrading"); the checkpoint moves past them.
+    let store = store.skipping_newer();
     let worker = worker_id();
     let mut backoff = Duration::from_millis(200);
     loop {
@@ -224,6 +227,8 @@ pub async fn run_workers(
     worker: String,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProjectorError> {
+    // As in `run_embedded`: what a newer release wrote is skipped, never a stop.
+    let store = store.skipping_newer();
     let partitions = applier.partitions();
     let mut owned: HashMap<u32, Owned> = HashMap::new();
     let mut tick = tokio::time::interval(HEARTBEAT);

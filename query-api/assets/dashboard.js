@@ -551,6 +551,8 @@
     renderKpis(d.kpis);
     renderFunnel(d.funnel || []);
     renderDaily(d.daily || []);
+    renderCarts(d.carts);
+    renderQuestions(d.shop_questions);
     renderLag(d.lag);
     $('#generated-at').textContent = d.generated_at ? `Figures generated ${fmtDateTime(d.generated_at)}` : '';
   }
@@ -599,6 +601,44 @@
     renderCountKpi('kpi-orders', k.orders);
     renderMoneyKpi('kpi-revenue', k.revenue);
     renderMoneyKpi('kpi-aov', k.average_order_value);
+  }
+
+  function setFact(testid, value, text) {
+    const el = $(`[data-testid="${testid}"]`);
+    el.dataset.value = value === null || value === undefined ? '' : String(value);
+    if (text instanceof Node || Array.isArray(text)) el.replaceChildren(...[text].flat());
+    else el.textContent = text;
+  }
+
+  function renderCarts(c) {
+    c = c || {};
+    const ratio = (v) => (v === null || v === undefined ? '—' : `${pctFmt.format(v * 100)}%`);
+    setFact('carts-sessions', c.sessions_with_cart, fmtInt(c.sessions_with_cart));
+    setFact('carts-ordered', c.ordered, fmtInt(c.ordered));
+    setFact('carts-abandoned', c.abandoned, fmtInt(c.abandoned));
+    setFact('carts-abandonment-rate', c.abandonment_rate, ratio(c.abandonment_rate));
+    const value = c.abandoned_value || [];
+    setFact('carts-abandoned-value', value.length ? value[0].amount_minor : 0,
+      value.length ? [...moneyLines(value), h('span', { class: 'cell-sub' }, `${fmtInt(c.abandoned_units)} units`)] : '—');
+    setFact('carts-emptied', c.emptied, fmtInt(c.emptied));
+    setFact('carts-open', c.open, fmtInt(c.open));
+  }
+
+  function renderQuestions(q) {
+    q = q || { topics: [] };
+    const share = q.asked_before_ordering_share;
+    setFact('questions-before-ordering', share,
+      q.ordering_users
+        ? `${fmtInt(q.asked_before_ordering)} of ${fmtInt(q.ordering_users)} shoppers who ordered (${pctFmt.format(share * 100)}%) asked a shop question before their order.`
+        : 'No orders in this period.');
+    const body = $('#questions-body');
+    if (!q.topics || !q.topics.length) {
+      tableMessage(body, 2, 'No shop questions in this period.');
+      return;
+    }
+    body.replaceChildren(...q.topics.map((t) => h('tr', { 'data-testid': 'question-row', 'data-topic': t.topic },
+      h('td', null, t.topic),
+      h('td', { class: 'num', dataset: { value: t.questions } }, fmtInt(t.questions)))));
   }
 
   function chartsAvailable() {

@@ -64,7 +64,8 @@ impl State {
         nats: Option<Nats>,
     ) -> State {
         State {
-            store,
+            // Events a newer release wrote are skipped, never a 500 (README, "Upgrading").
+            store: store.skipping_newer(),
             tz,
             product_names: Arc::new(product_names),
             nats,
@@ -176,7 +177,8 @@ impl AdminApi {
     /// Everything the dashboard shows
     ///
     /// KPIs with their change against the previous period of the same length, the funnel, one
-    /// row per day, the ten most viewed products and the projection lag.
+    /// row per day, the ten most viewed products, carts (abandoned and the value left in them),
+    /// shop questions per topic and the projection lag.
     #[oai(
         path = "/admin/dashboard",
         method = "get",
@@ -347,6 +349,65 @@ impl AdminApi {
             order: order_name(descending),
             items,
         }))
+    }
+
+    /// Carts and abandoned carts
+    ///
+    /// The sessions that started in the period in which the shopper put something in the
+    /// cart, by outcome (ordered, abandoned, emptied, still open), the units and value left in
+    /// abandoned carts, and the products in them. A session ends at the user's next session or
+    /// after 30 minutes without an event; one still under way is `open`, never abandoned.
+    #[oai(
+        path = "/admin/analytics/carts",
+        method = "get",
+        operation_id = "getCarts",
+        tag = "Tag::Analytics"
+    )]
+    async fn carts(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
+    ) -> Answer<CartReport> {
+        let period = self.period(&days, &from, &to)?;
+        Ok(Json(crate::figures::carts(&self.state, period).await?))
+    }
+
+    /// Shop questions
+    ///
+    /// Questions about the shop (shipping, returns, payment, … or a FAQ entry) per topic in
+    /// the period, and the share of the shoppers who ordered in it who had asked one before
+    /// their first order.
+    #[oai(
+        path = "/admin/analytics/shop-questions",
+        method = "get",
+        operation_id = "getShopQuestions",
+        tag = "Tag::Analytics"
+    )]
+    async fn shop_questions(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
+    ) -> Answer<ShopQuestionReport> {
+        let period = self.period(&days, &from, &to)?;
+        Ok(Json(
+            crate::figures::shop_questions(&self.state, period).await?,
+        ))
     }
 
     /// Users, paged
@@ -536,13 +597,13 @@ impl AdminApi {
             .head_position()
             .await
             .map_err(ApiError::from)?;
-        let events = self
+        // Events a newer release wrote are left out; `next_after` is past them all the same.
+        let (events, next_after) = self
             .state
             .store
-            .read_all(after, usize::try_from(limit).unwrap_or(1))
+            .read_all_through(after, usize::try_from(limit).unwrap_or(1))
             .await
             .map_err(ApiError::from)?;
-        let next_after = events.last().map_or(after, |e| e.global_position);
         let events = events
             .iter()
             .map(|e| serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
@@ -688,6 +749,8 @@ pub const OPERATION_IDS: &[&str] = &[
     "getConversion",
     "getFunnel",
     "getProducts",
+    "getCarts",
+    "getShopQuestions",
     "listUsers",
     "getUser",
     "eraseUser",

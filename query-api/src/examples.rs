@@ -217,3 +217,57 @@ impl Example for LiveEvent {
         }
     }
 }
+
+impl Example for CartFigures {
+    fn example() -> Self {
+        CartFigures {
+            sessions_with_cart: 120,
+            ordered: 41,
+            abandoned: 63,
+            emptied: 9,
+            open: 7,
+            abandonment_rate: 0.5575,
+            abandoned_units: 88,
+            abandoned_value: vec![usd(5_412_300)],
+        }
+    }
+}
+
+impl Example for AbandonedProduct {
+    fn example() -> Self {
+        AbandonedProduct {
+            product_id: "phone-x1".into(),
+            name: Some("Phone X1".into()),
+            carts: 17,
+            units: 19,
+            value: vec![usd(1_518_100)],
+        }
+    }
+}
+
+impl Example for TopicCount {
+    fn example() -> Self {
+        TopicCount {
+            topic: "shipping".into(),
+            questions: 52,
+        }
+    }
+}
+
+impl Example for ShopQuestionFigures {
+    fn example() -> Self {
+        ShopQuestionFigures {
+            questions: 96,
+            topics: vec![
+                TopicCount::example(),
+                TopicCount {
+                    topic: "returns".into(),
+                    questions: 44,
+                },
+            ],
+            ordering_users: 41,
+            asked_before_ordering: 12,
+            asked_before_ordering_share: 0.2927,
+        }
+    }
+}

@@ -16,13 +16,15 @@ pub fn ndjson(
         if after >= head {
             return Ok(None);
         }
-        let events = store
-            .read_all(after, PAGE)
+        // Events a newer release wrote are left out (the store skips them), so the next page
+        // starts after the last event read, not the last one shown.
+        let (events, last) = store
+            .read_all_through(after, PAGE)
             .await
             .map_err(std::io::Error::other)?;
-        let Some(last) = events.last().map(|e| e.global_position) else {
+        if last <= after {
             return Ok(None);
-        };
+        }
         let mut chunk = Vec::with_capacity(events.len() * 256);
         for event in events.iter().take_while(|e| e.global_position <= head) {
             serde_json::to_writer(&mut chunk, event).map_err(std::io::Error::other)?;

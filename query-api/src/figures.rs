@@ -364,6 +364,9 @@ pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiEr
     let mut top = products(state, period, None).await?;
     sort_products(&mut top, "views", true)?;
     top.truncate(10);
+    let now_us = Utc::now().timestamp_micros();
+    let carts = cart_figures(&read::carts(pool, period, now_us).await?);
+    let shop_questions = question_figures(&read::questions(pool, period).await?);
     let progress = state
         .store
         .progress(std::time::Duration::from_secs(10))
@@ -375,7 +378,79 @@ pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiEr
         funnel: stages(&now_funnel, false),
         daily,
         top_products: top,
+        carts,
+        shop_questions,
         lag: LagSummary::of(&progress),
         generated_at: Utc::now(),
+    })
+}
+
+fn cart_figures(c: &read::Carts) -> CartFigures {
+    CartFigures {
+        sessions_with_cart: c.sessions,
+        ordered: c.ordered,
+        abandoned: c.abandoned,
+        emptied: c.emptied,
+        open: c.open,
+        abandonment_rate: ratio(c.abandoned, c.sessions - c.open),
+        abandoned_units: c.abandoned_units,
+        abandoned_value: money(&c.abandoned_value),
+    }
+}
+
+/// Carts of a period as of now, with the products left in abandoned ones.
+pub async fn carts(state: &State, period: Period) -> Result<CartReport, ApiError> {
+    let c = read::carts(state.store.pool(), period, Utc::now().timestamp_micros()).await?;
+    let mut products: Vec<AbandonedProduct> = c
+        .products
+        .iter()
+        .map(|(id, (carts, units, value))| AbandonedProduct {
+            product_id: id.clone(),
+            name: state.product_names.get(id).cloned(),
+            carts: *carts,
+            units: *units,
+            value: money(value),
+        })
+        .collect();
+    products.sort_by(|a, b| {
+        b.carts
+            .cmp(&a.carts)
+            .then_with(|| a.product_id.cmp(&b.product_id))
+    });
+    Ok(CartReport {
+        period: period_info(period, state.tz),
+        carts: cart_figures(&c),
+        abandoned_products: products,
+    })
+}
+
+fn question_figures(q: &read::Questions) -> ShopQuestionFigures {
+    let mut topics: Vec<TopicCount> = q
+        .per_topic
+        .iter()
+        .map(|(topic, n)| TopicCount {
+            topic: topic.clone(),
+            questions: *n,
+        })
+        .collect();
+    topics.sort_by(|a, b| {
+        b.questions
+            .cmp(&a.questions)
+            .then_with(|| a.topic.cmp(&b.topic))
+    });
+    ShopQuestionFigures {
+        questions: q.per_topic.values().sum(),
+        topics,
+        ordering_users: q.ordering_users,
+        asked_before_ordering: q.asked_first,
+        asked_before_ordering_share: ratio(q.asked_first, q.ordering_users),
+    }
+}
+
+pub async fn shop_questions(state: &State, period: Period) -> Result<ShopQuestionReport, ApiError> {
+    let q = read::questions(state.store.pool(), period).await?;
+    Ok(ShopQuestionReport {
+        period: period_info(period, state.tz),
+        shop_questions: question_figures(&q),
     })
 }

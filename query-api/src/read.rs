@@ -520,3 +520,115 @@ pub async fn user_messages(
     .await?;
     Ok((total, messages))
 }
+
+/// Thirty minutes without an event end a session (docs/metrics.md, "Carts").
+pub const SESSION_TIMEOUT_US: i64 = 30 * 60 * 1_000_000;
+
+/// The sessions with a cart that started in a period, by outcome (docs/metrics.md, "Carts").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carts {
+    pub sessions: i64,
+    pub ordered: i64,
+    pub abandoned: i64,
+    pub emptied: i64,
+    pub open: i64,
+    pub abandoned_units: i64,
+    pub abandoned_value: PerCurrency,
+    /// Product → abandoned carts holding it, units, value per currency.
+    pub products: BTreeMap<String, (i64, i64, PerCurrency)>,
+}
+
+/// A cart line as `cart_sessions.lines` holds it.
+#[derive(Debug, serde::Deserialize)]
+struct CartLine {
+    product_id: String,
+    quantity: i64,
+    unit_price_minor: i64,
+    currency: String,
+}
+
+/// The cart figures of `period` as of `now_us`: a session with no later session whose last event
+/// is less than 30 minutes old is still open.
+pub async fn carts(pool: &Pool, period: Period, now_us: i64) -> Result<Carts, sqlx::Error> {
+    // outcome: 0 ordered, 1 open, 2 emptied, 3 abandoned; the lines only of abandoned carts.
+    let sessions: Vec<(i64, i64, Option<String>)> = rows(
+        pool,
+        "SELECT c.outcome, COUNT(*), CASE WHEN c.outcome = 3 THEN c.lines END FROM ( \
+           SELECT CAST(CASE \
+             WHEN ordered <> 0 THEN 0 \
+             WHEN ended_us IS NULL AND last_activity_us + $3 > $4 THEN 1 \
+             WHEN items = 0 THEN 2 \
+             ELSE 3 END AS BIGINT) AS outcome, lines \
+           FROM cart_sessions WHERE day >= $1 AND day <= $2) c \
+         GROUP BY c.outcome, CASE WHEN c.outcome = 3 THEN c.lines END",
+        &[
+            Bind::D(period.from),
+            Bind::D(period.to),
+            Bind::I(SESSION_TIMEOUT_US),
+            Bind::I(now_us),
+        ],
+    )
+    .await?;
+    let mut carts = Carts::default();
+    for (outcome, n, lines) in sessions {
+        carts.sessions += n;
+        match outcome {
+            0 => carts.ordered += n,
+            1 => carts.open += n,
+            2 => carts.emptied += n,
+            _ => {
+                carts.abandoned += n;
+                let lines: Vec<CartLine> = serde_json::from_str(lines.as_deref().unwrap_or("[]"))
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                for l in lines {
+                    let value = l.quantity * l.unit_price_minor * n;
+                    carts.abandoned_units += l.quantity * n;
+                    *carts.abandoned_value.entry(l.currency.clone()).or_default() += value;
+                    let p = carts.products.entry(l.product_id).or_default();
+                    p.0 += n;
+                    p.1 += l.quantity * n;
+                    *p.2.entry(l.currency).or_default() += value;
+                }
+            }
+        }
+    }
+    Ok(carts)
+}
+
+/// Shop questions in a period (docs/metrics.md, "Shop questions").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Questions {
+    /// Topic → questions.
+    pub per_topic: BTreeMap<String, i64>,
+    /// Users with an order in the period.
+    pub ordering_users: i64,
+    /// Of them, those whose first shop question came before their first order in the period.
+    pub asked_first: i64,
+}
+
+pub async fn questions(pool: &Pool, period: Period) -> Result<Questions, sqlx::Error> {
+    let binds = [Bind::D(period.from), Bind::D(period.to)];
+    let topics: Vec<(String, i64)> = rows(
+        pool,
+        "SELECT topic, CAST(SUM(questions) AS BIGINT) FROM shop_question_days \
+         WHERE day >= $1 AND day <= $2 GROUP BY topic",
+        &binds,
+    )
+    .await?;
+    let (ordering_users, asked_first): (i64, i64) = row(
+        pool,
+        "WITH o AS ( \
+           SELECT user_id, MIN(first_order_us) AS first_order FROM funnel_user_days \
+           WHERE day >= $1 AND day <= $2 AND first_order_us IS NOT NULL GROUP BY user_id) \
+         SELECT COUNT(*), COUNT(q.user_id) FROM o \
+         LEFT JOIN shop_question_users q \
+           ON q.user_id = o.user_id AND q.first_asked_us < o.first_order",
+        &binds,
+    )
+    .await?;
+    Ok(Questions {
+        per_topic: topics.into_iter().collect(),
+        ordering_users,
+        asked_first,
+    })
+}

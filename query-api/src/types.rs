@@ -241,6 +241,9 @@ pub struct Dashboard {
     pub daily: Vec<DayFigures>,
     /// The ten most viewed products.
     pub top_products: Vec<ProductFigures>,
+    /// Sessions with a cart that started in the period, and what became of them.
+    pub carts: CartFigures,
+    pub shop_questions: ShopQuestionFigures,
     pub lag: LagSummary,
     pub generated_at: DateTime<Utc>,
 }
@@ -412,4 +415,88 @@ pub struct ErasedUser {
     pub position: i64,
     /// False when the key had been destroyed already (the erasure was run again).
     pub key_destroyed: bool,
+}
+
+/// The sessions that started in a period in which the shopper put something in the cart (a
+/// `CartItemAdded`, or a `CartQuantityChanged` up), by what became of them. Every such session
+/// is in exactly one of `ordered`, `abandoned`, `emptied` and `open` (docs/metrics.md, "Carts").
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
+pub struct CartFigures {
+    pub sessions_with_cart: i64,
+    /// An order was placed in the session.
+    pub ordered: i64,
+    /// The session ended (the user's next session started, or 30 minutes passed without an
+    /// event) with items in the cart and no order.
+    pub abandoned: i64,
+    /// The session ended with the cart empty and no order: everything removed, or checked out
+    /// to an invoice not paid within the session.
+    pub emptied: i64,
+    /// Still under way (an event less than 30 minutes ago, no later session): not counted as
+    /// abandoned yet.
+    pub open: i64,
+    /// abandoned / (sessions_with_cart − open), 0–1; 0 when nothing has ended.
+    pub abandonment_rate: f64,
+    /// Units left in abandoned carts.
+    pub abandoned_units: i64,
+    /// Value left in abandoned carts: quantity × the unit price of the line's last add or
+    /// change, per currency.
+    pub abandoned_value: Vec<Money>,
+}
+
+/// One product in the abandoned carts of a period.
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
+#[oai(example)]
+pub struct AbandonedProduct {
+    pub product_id: String,
+    /// From the catalog, when it lists the product.
+    pub name: Option<String>,
+    /// Abandoned carts that held it.
+    pub carts: i64,
+    pub units: i64,
+    pub value: Vec<Money>,
+}
+
+/// Carts over a period.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct CartReport {
+    pub period: PeriodInfo,
+    pub carts: CartFigures,
+    /// The products left in abandoned carts, most carts first (then by id).
+    pub abandoned_products: Vec<AbandonedProduct>,
+}
+
+/// Shop questions asked about one topic.
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
+pub struct TopicCount {
+    /// A policy topic (`shipping`, `delivery`, `returns`, `warranty`, `payment`, `contact`,
+    /// `hours`) or the id of one of the shop's FAQ entries.
+    pub topic: String,
+    pub questions: i64,
+}
+
+/// Shop questions over a period (docs/metrics.md, "Shop questions").
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
+pub struct ShopQuestionFigures {
+    /// `ShopQuestionAsked` events in the period.
+    pub questions: i64,
+    /// Per topic, most asked first (then by topic).
+    pub topics: Vec<TopicCount>,
+    /// Users who placed an order in the period.
+    pub ordering_users: i64,
+    /// Of them, those who had asked a shop question (at any time) before their first order in
+    /// the period.
+    pub asked_before_ordering: i64,
+    /// asked_before_ordering / ordering_users, 0–1; 0 without orders.
+    pub asked_before_ordering_share: f64,
+}
+
+/// Shop questions over a period.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ShopQuestionReport {
+    pub period: PeriodInfo,
+    pub shop_questions: ShopQuestionFigures,
 }

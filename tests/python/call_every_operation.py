@@ -161,6 +161,33 @@ def get_products(run):
     check(sum(p.views for p in viewed.items) > 0, "simulated shoppers viewed products")
 
 
+@operation("getCarts")
+def get_carts(run):
+    days = run.c.model("GetCartsDays")
+    report = run.ok(run.c.api("analytics.get_carts"), client=run.c.admin, days=days.VALUE_30)
+    check(report.period.days == 30, "thirty days")
+    c = report.carts
+    parts = c.ordered + c.abandoned + c.emptied + c.open_
+    check(parts == c.sessions_with_cart, f"every session with a cart has one outcome: {c}")
+    check(0.0 <= c.abandonment_rate <= 1.0, f"rate {c.abandonment_rate}")
+
+
+@operation("getShopQuestions")
+def get_shop_questions(run):
+    today = dt.datetime.now(dt.timezone.utc).date()
+    report = run.ok(
+        run.c.api("analytics.get_shop_questions"),
+        client=run.c.admin,
+        from_=today - dt.timedelta(days=29),
+        to=today,
+    )
+    q = report.shop_questions
+    check(report.period.days == 30, f"thirty days: {report.period.days}")
+    check(q.questions == sum(t.questions for t in q.topics), "topics add up")
+    check(q.ordering_users > 0, "simulated shoppers ordered")
+    check(0 <= q.asked_before_ordering <= q.ordering_users, "a share of the ordering shoppers")
+
+
 @operation("listUsers")
 def list_users(run):
     sort, order = run.c.model("ListUsersSort"), run.c.model("ListUsersOrder")

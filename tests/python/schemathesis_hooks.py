@@ -21,6 +21,8 @@ PERIOD_PATHS = {
     "/admin/analytics/conversion",
     "/admin/analytics/funnel",
     "/admin/analytics/products",
+    "/admin/analytics/carts",
+    "/admin/analytics/shop-questions",
 }
 MAX_DAYS = 3660
 FIRST_DAY = dt.date(1, 1, 1)

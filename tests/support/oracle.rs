@@ -102,6 +102,31 @@ pub const SHAPE: &[(&str, &[&str], &[&str])] = &[
         &["day", "currency"],
         &["orders", "revenue_minor"],
     ),
+    (
+        "cart_users",
+        &["user_id"],
+        &[
+            "session_start_us",
+            "last_activity_us",
+            "carted",
+            "ordered",
+            "lines",
+        ],
+    ),
+    (
+        "cart_sessions",
+        &["user_id", "started_us"],
+        &[
+            "day",
+            "last_activity_us",
+            "ordered",
+            "ended_us",
+            "items",
+            "lines",
+        ],
+    ),
+    ("shop_question_days", &["topic", "day"], &["questions"]),
+    ("shop_question_users", &["user_id"], &["first_asked_us"]),
 ];
 
 /// Tables keyed also by `shard`, summed over it.
@@ -110,6 +135,7 @@ pub const SHARDED: &[&str] = &[
     "product_sales_days",
     "business_days",
     "sales_days",
+    "shop_question_days",
 ];
 
 /// What the projector wrote.
@@ -185,8 +211,8 @@ fn s(x: impl ToString) -> Option<String> {
     Some(x.to_string())
 }
 
-/// Recomputes every table from the whole log.
-pub async fn expected(store: &EventStore, tz: Tz) -> Tables {
+/// The whole log, in order.
+pub async fn log(store: &EventStore) -> Vec<RecordedEvent> {
     let mut events: Vec<RecordedEvent> = Vec::new();
     loop {
         let after = events.last().map_or(0, |e| e.global_position);
@@ -196,6 +222,12 @@ pub async fn expected(store: &EventStore, tz: Tz) -> Tables {
         }
         events.extend(batch);
     }
+    events
+}
+
+/// Recomputes every table from the whole log.
+pub async fn expected(store: &EventStore, tz: Tz) -> Tables {
+    let events = log(store).await;
     let mut funnel: BTreeMap<(String, String), [Option<i64>; 5]> = BTreeMap::new();
     let mut values: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
     let mut products: BTreeMap<(String, String), [i64; 4]> = BTreeMap::new();
@@ -502,7 +534,303 @@ pub async fn expected(store: &EventStore, tz: Tz) -> Tables {
             .map(|((d, c), x)| (vec![d, c], ints(&x)))
             .collect(),
     );
+    carts_and_questions(&events, tz, &mut t);
     t
+}
+
+/// Thirty minutes without an event end a session (docs/metrics.md, "Carts").
+pub const SESSION_TIMEOUT_US: i64 = 30 * 60 * 1_000_000;
+
+/// A cart line as docs/metrics.md writes `lines`: `{product_id, quantity, unit_price_minor,
+/// currency}`, by product id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Line {
+    pub product_id: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub currency: String,
+}
+
+/// One session of one user, from its `ConversationStarted` to the next, or to its last event
+/// before 30 silent minutes.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: String,
+    pub start: i64,
+    /// The user's latest event while the session ran.
+    pub last: i64,
+    /// A `CartItemAdded`, or a `CartQuantityChanged` up, in the session.
+    pub carted: bool,
+    /// An `OrderPlaced` in the session.
+    pub ordered: bool,
+    /// When the next session started, if it did.
+    pub next_start: Option<i64>,
+    /// The cart after the session's last event.
+    pub cart: Vec<Line>,
+}
+
+/// What the log says of one user's cart: every session, and where the latest one stands.
+#[derive(Debug, Default)]
+pub struct CartHistory {
+    pub sessions: Vec<Session>,
+    /// The latest session, unless a later event came 30 minutes or more after its last one.
+    pub current: Option<usize>,
+    /// The user's latest event.
+    pub last: i64,
+    pub cart: BTreeMap<String, Line>,
+}
+
+/// Every user's sessions and cart, replayed event by event.
+pub fn cart_histories(events: &[RecordedEvent]) -> BTreeMap<String, CartHistory> {
+    let mut users: BTreeMap<String, CartHistory> = BTreeMap::new();
+    for e in events {
+        let Some(user) = e.stream_id.user_id() else {
+            continue;
+        };
+        if let Event::UserErased(_) = e.event {
+            continue;
+        }
+        let at = e.occurred_at.timestamp_micros();
+        let h = users.entry(user.to_string()).or_default();
+        let previous = h.last;
+        h.last = h.last.max(at);
+        if let Event::ConversationStarted(_) = e.event {
+            if let Some(i) = h.current {
+                h.sessions[i].next_start = Some(at);
+            }
+            h.sessions.push(Session {
+                user: user.to_string(),
+                start: at,
+                last: h.last,
+                carted: false,
+                ordered: false,
+                next_start: None,
+                cart: h.cart.values().cloned().collect(),
+            });
+            h.current = Some(h.sessions.len() - 1);
+            continue;
+        }
+        if h.current.is_some() && at - previous >= SESSION_TIMEOUT_US {
+            h.current = None;
+        }
+        let mut put = false;
+        match &e.event {
+            Event::CartItemAdded(c) => {
+                let line = h.cart.entry(c.product_id.clone()).or_insert(Line {
+                    product_id: c.product_id.clone(),
+                    quantity: 0,
+                    unit_price_minor: 0,
+                    currency: String::new(),
+                });
+                line.quantity += i64::from(c.quantity);
+                line.unit_price_minor = c.unit_price.amount_minor;
+                line.currency = c.unit_price.currency.as_str().to_owned();
+                put = c.quantity > 0;
+            }
+            Event::CartItemRemoved(c) => {
+                h.cart.remove(&c.product_id);
+            }
+            Event::CartQuantityChanged(c) => {
+                if c.to == 0 {
+                    h.cart.remove(&c.product_id);
+                } else {
+                    h.cart.insert(
+                        c.product_id.clone(),
+                        Line {
+                            product_id: c.product_id.clone(),
+                            quantity: i64::from(c.to),
+                            unit_price_minor: c.unit_price.amount_minor,
+                            currency: c.unit_price.currency.as_str().to_owned(),
+                        },
+                    );
+                }
+                put = c.to > c.from;
+            }
+            Event::CartCheckedOut(_) => h.cart.clear(),
+            _ => {}
+        }
+        h.cart.retain(|_, l| l.quantity > 0);
+        if let Some(i) = h.current {
+            let s = &mut h.sessions[i];
+            s.last = h.last;
+            s.carted |= put;
+            s.ordered |= matches!(e.event, Event::OrderPlaced(_));
+            s.cart = h.cart.values().cloned().collect();
+        }
+    }
+    users
+}
+
+fn lines_json(lines: &[Line]) -> String {
+    serde_json::to_string(lines).expect("lines")
+}
+
+fn carts_and_questions(events: &[RecordedEvent], tz: Tz, t: &mut Tables) {
+    let day = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .expect("time")
+            .with_timezone(&tz)
+            .date_naive()
+            .to_string()
+    };
+    let mut cart_users = BTreeMap::new();
+    let mut cart_sessions = BTreeMap::new();
+    for (user, h) in cart_histories(events) {
+        let current = h.current.map(|i| &h.sessions[i]);
+        cart_users.insert(
+            vec![user.clone()],
+            vec![
+                current.map(|c| c.start.to_string()),
+                s(h.last),
+                s(i64::from(current.is_some_and(|c| c.carted))),
+                s(i64::from(current.is_some_and(|c| c.ordered))),
+                s(lines_json(&h.cart.values().cloned().collect::<Vec<_>>())),
+            ],
+        );
+        for session in h.sessions.iter().filter(|x| x.carted) {
+            cart_sessions.insert(
+                vec![user.clone(), session.start.to_string()],
+                vec![
+                    s(day(session.start)),
+                    s(session.last),
+                    s(i64::from(session.ordered)),
+                    session.next_start.map(|n| n.to_string()),
+                    s(session.cart.iter().map(|l| l.quantity).sum::<i64>()),
+                    s(lines_json(&session.cart)),
+                ],
+            );
+        }
+    }
+    t.insert("cart_users", cart_users);
+    t.insert("cart_sessions", cart_sessions);
+    let mut topics: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+    let mut first: BTreeMap<String, i64> = BTreeMap::new();
+    for e in events {
+        let (Some(user), Event::ShopQuestionAsked(q)) = (e.stream_id.user_id(), &e.event) else {
+            continue;
+        };
+        let at = e.occurred_at.timestamp_micros();
+        *topics.entry(vec![q.topic.clone(), day(at)]).or_default() += 1;
+        let f = first.entry(user.to_string()).or_insert(at);
+        *f = (*f).min(at);
+    }
+    t.insert(
+        "shop_question_days",
+        topics.into_iter().map(|(k, n)| (k, vec![s(n)])).collect(),
+    );
+    t.insert(
+        "shop_question_users",
+        first
+            .into_iter()
+            .map(|(u, at)| (vec![u], vec![s(at)]))
+            .collect(),
+    );
+}
+
+/// The cart figures of a period (docs/metrics.md, "Carts"), as of `now`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CartFigures {
+    pub sessions_with_cart: i64,
+    pub ordered: i64,
+    pub abandoned: i64,
+    pub emptied: i64,
+    pub open: i64,
+    pub abandoned_units: i64,
+    /// Currency → minor units left in abandoned carts.
+    pub abandoned_value: BTreeMap<String, i64>,
+    /// Product → (abandoned carts holding it, units, value minor).
+    pub products: BTreeMap<String, (i64, i64, i64)>,
+}
+
+pub fn cart_figures(
+    events: &[RecordedEvent],
+    tz: Tz,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    now_us: i64,
+) -> CartFigures {
+    let mut f = CartFigures::default();
+    for (_, h) in cart_histories(events) {
+        for session in h.sessions.iter().filter(|x| x.carted) {
+            let d = chrono::DateTime::from_timestamp_micros(session.start)
+                .expect("time")
+                .with_timezone(&tz)
+                .date_naive();
+            if d < from || d > to {
+                continue;
+            }
+            f.sessions_with_cart += 1;
+            let ended = session.next_start.is_some() || now_us - session.last >= SESSION_TIMEOUT_US;
+            if session.ordered {
+                f.ordered += 1;
+            } else if !ended {
+                f.open += 1;
+            } else if session.cart.is_empty() {
+                f.emptied += 1;
+            } else {
+                f.abandoned += 1;
+                for l in &session.cart {
+                    f.abandoned_units += l.quantity;
+                    *f.abandoned_value.entry(l.currency.clone()).or_default() +=
+                        l.quantity * l.unit_price_minor;
+                    let p = f.products.entry(l.product_id.clone()).or_default();
+                    p.0 += 1;
+                    p.1 += l.quantity;
+                    p.2 += l.quantity * l.unit_price_minor;
+                }
+            }
+        }
+    }
+    f
+}
+
+/// The shop question figures of a period (docs/metrics.md, "Shop questions").
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct QuestionFigures {
+    pub per_topic: BTreeMap<String, i64>,
+    /// Users with an `OrderPlaced` in the period.
+    pub ordering_users: i64,
+    /// Of them, those with a `ShopQuestionAsked` before their first order in the period.
+    pub asked_first: i64,
+}
+
+pub fn question_figures(
+    events: &[RecordedEvent],
+    tz: Tz,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> QuestionFigures {
+    let mut f = QuestionFigures::default();
+    let mut first_question: BTreeMap<String, i64> = BTreeMap::new();
+    let mut first_order: BTreeMap<String, i64> = BTreeMap::new();
+    for e in events {
+        let Some(user) = e.stream_id.user_id().map(|u| u.to_string()) else {
+            continue;
+        };
+        let at = e.occurred_at.timestamp_micros();
+        let d = e.occurred_at.with_timezone(&tz).date_naive();
+        let in_period = d >= from && d <= to;
+        match &e.event {
+            Event::ShopQuestionAsked(q) => {
+                let q_at = first_question.entry(user).or_insert(at);
+                *q_at = (*q_at).min(at);
+                if in_period {
+                    *f.per_topic.entry(q.topic.clone()).or_default() += 1;
+                }
+            }
+            Event::OrderPlaced(_) if in_period => {
+                let o_at = first_order.entry(user).or_insert(at);
+                *o_at = (*o_at).min(at);
+            }
+            _ => {}
+        }
+    }
+    f.ordering_users = first_order.len() as i64;
+    f.asked_first = first_order
+        .iter()
+        .filter(|(u, order)| first_question.get(*u).is_some_and(|q| q < *order))
+        .count() as i64;
+    f
 }
 
 /// Fails with the first differences of each table that does not match.

@@ -32,6 +32,9 @@ pub struct KindWords {
 #[derive(Debug)]
 pub struct CatalogWords {
     pub products: Vec<ProductNames>,
+    /// Every product's names as one index, and the product (its place in `products`) of each.
+    pub product_phrases: Phrases,
+    pub phrase_product: Vec<usize>,
     pub categories: Vec<(String, Phrases)>,
     /// One-word category names and aliases (folded, without stems), for near spellings.
     pub category_words: Vec<(String, String)>,
@@ -43,7 +46,7 @@ pub struct CatalogWords {
 
 impl CatalogWords {
     fn new(catalog: &Catalog) -> CatalogWords {
-        let products = catalog
+        let products: Vec<ProductNames> = catalog
             .products()
             .iter()
             .map(|p| {
@@ -88,6 +91,15 @@ impl CatalogWords {
                 }
             })
             .collect();
+        let mut all_names = Vec::new();
+        let mut phrase_product = Vec::new();
+        for (i, p) in products.iter().enumerate() {
+            for phrase in &p.phrases {
+                all_names.push(phrase.clone());
+                phrase_product.push(i);
+            }
+        }
+        let product_phrases = Phrases::from_phrases(all_names);
         let categories = catalog
             .categories()
             .iter()
@@ -141,6 +153,8 @@ impl CatalogWords {
             .collect();
         CatalogWords {
             products,
+            product_phrases,
+            phrase_product,
             categories,
             category_words,
             kinds,

@@ -4,6 +4,8 @@
 //! never matches inside a word; a pattern word ending in `*` matches any ending
 //! ("наушник*" matches "наушники").
 
+use std::collections::HashMap;
+
 /// Folds one character: lower case without accents; `None` drops it (apostrophes).
 fn fold_char(c: char, out: &mut String) {
     let folded = match c {
@@ -132,6 +134,12 @@ impl Phrase {
         self.find_from(words, 0)
     }
 
+    /// Whether the phrase occurs in `words` starting at `at`.
+    pub fn is_at(&self, words: &[String], at: usize) -> bool {
+        words.len() >= at + self.0.len()
+            && self.0.iter().zip(&words[at..]).all(|(p, w)| p.matches(w))
+    }
+
     pub fn find_from(&self, words: &[String], from: usize) -> Option<usize> {
         if self.0.is_empty() || words.len() < self.0.len() {
             return None;
@@ -141,13 +149,20 @@ impl Phrase {
     }
 }
 
-/// A list of phrases (one lexicon entry).
+/// A list of phrases (one lexicon entry), indexed by their first word so that matching costs
+/// a lookup per word of the message rather than a scan of every phrase.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Phrases(Vec<Phrase>);
+pub struct Phrases {
+    all: Vec<Phrase>,
+    /// Phrases whose first word is a whole word, by that word (indexes into `all`).
+    by_first: HashMap<String, Vec<usize>>,
+    /// Phrases whose first word is a stem.
+    stemmed: Vec<usize>,
+}
 
 impl Phrases {
     pub fn new<S: AsRef<str>>(written: &[S]) -> Phrases {
-        Phrases(
+        Phrases::from_phrases(
             written
                 .iter()
                 .map(|w| Phrase::new(w.as_ref()))
@@ -156,37 +171,67 @@ impl Phrases {
         )
     }
 
+    /// Indexes phrases already made, keeping their order (a phrase's index is its place).
+    pub fn from_phrases(all: Vec<Phrase>) -> Phrases {
+        let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut stemmed = Vec::new();
+        for (i, p) in all.iter().enumerate() {
+            match p.0.first() {
+                Some(Pattern::Word(w)) => by_first.entry(w.clone()).or_default().push(i),
+                Some(Pattern::Stem(_)) => stemmed.push(i),
+                None => {}
+            }
+        }
+        Phrases {
+            all,
+            by_first,
+            stemmed,
+        }
+    }
+
+    /// Every match as (start, length, index of the phrase), in order of start.
+    pub fn matches<'w>(
+        &'w self,
+        words: &'w [String],
+    ) -> impl Iterator<Item = (usize, usize, usize)> + 'w {
+        words.iter().enumerate().flat_map(move |(at, word)| {
+            let exact = self.by_first.get(word).map_or(&[][..], Vec::as_slice);
+            exact
+                .iter()
+                .chain(self.stemmed.iter())
+                .copied()
+                .filter(move |&i| self.all[i].is_at(words, at))
+                .map(move |i| (at, self.all[i].len(), i))
+        })
+    }
+
     /// The first place any of the phrases occurs, and how many words it spans there (the
     /// longest phrase at the earliest place).
     pub fn find(&self, words: &[String]) -> Option<(usize, usize)> {
-        self.0
-            .iter()
-            .filter_map(|p| p.find(words).map(|at| (at, p.len())))
-            .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)))
+        let mut best: Option<(usize, usize)> = None;
+        for (at, len, _) in self.matches(words) {
+            match best {
+                Some((b, _)) if at > b => break,
+                Some((_, l)) if len <= l => {}
+                _ => best = Some((at, len)),
+            }
+        }
+        best
     }
 
     pub fn any(&self, words: &[String]) -> bool {
-        self.0.iter().any(|p| p.find(words).is_some())
+        self.matches(words).next().is_some()
     }
 
     /// Every place any phrase occurs, as (start, length), for blanking them out.
     pub fn all(&self, words: &[String]) -> Vec<(usize, usize)> {
-        let mut found = Vec::new();
-        for p in &self.0 {
-            let mut from = 0;
-            while let Some(at) = p.find_from(words, from) {
-                found.push((at, p.len()));
-                from = at + 1;
-            }
-        }
-        found
+        self.matches(words).map(|(at, len, _)| (at, len)).collect()
     }
 
     /// Whether the single word `word` is one of the one-word phrases.
     pub fn has_word(&self, word: &str) -> bool {
-        self.0
-            .iter()
-            .any(|p| p.0.len() == 1 && p.0[0].matches(word))
+        let one = |i: &usize| self.all[*i].0.len() == 1 && self.all[*i].0[0].matches(word);
+        self.by_first.get(word).is_some_and(|v| v.iter().any(one)) || self.stemmed.iter().any(one)
     }
 }
 

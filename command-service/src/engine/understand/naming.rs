@@ -11,30 +11,38 @@ pub(super) fn products(
     names: &CatalogWords,
     lex: &Lexicons<'_>,
 ) -> (Vec<String>, Vec<String>) {
+    // Per product, its longest name found, at its first place: (start, end).
+    let mut named: Vec<Option<(usize, usize)>> = vec![None; names.products.len()];
+    for (at, len, phrase) in names.product_phrases.matches(words) {
+        let product = names.phrase_product[phrase];
+        let better = match named[product] {
+            None => true,
+            Some((s, e)) => len > e - s || (len == e - s && at < s),
+        };
+        if better {
+            named[product] = Some((at, at + len));
+        }
+    }
     // (start, end, product index)
     let mut found: Vec<(usize, usize, usize)> = Vec::new();
     for (i, p) in names.products.iter().enumerate() {
-        let span = p
-            .phrases
-            .iter()
-            .find_map(|ph| ph.find(words).map(|at| (at, at + ph.len())))
-            .or_else(|| {
-                // One typo in a distinctive one-word name of 6+ letters ("pixleon"), two in 9+;
-                // shorter words are too often ordinary words ("zero" is not "aero").
-                p.single_words.iter().find_map(|n| {
-                    let limit = if n.len() >= 9 { 2 } else { 1 };
-                    words
-                        .iter()
-                        .position(|w| {
-                            !lex.primary.not_products.has_word(w)
-                                && !lex.english.not_products.has_word(w)
-                                && n.len().abs_diff(w.len()) <= limit
-                                && w.chars().all(char::is_alphabetic)
-                                && strsim::osa_distance(n, w) <= limit
-                        })
-                        .map(|at| (at, at + 1))
-                })
-            });
+        let span = named[i].or_else(|| {
+            // One typo in a distinctive one-word name of 6+ letters ("pixleon"), two in 9+;
+            // shorter words are too often ordinary words ("zero" is not "aero").
+            p.single_words.iter().find_map(|n| {
+                let limit = if n.len() >= 9 { 2 } else { 1 };
+                words
+                    .iter()
+                    .position(|w| {
+                        !lex.primary.not_products.has_word(w)
+                            && !lex.english.not_products.has_word(w)
+                            && n.len().abs_diff(w.len()) <= limit
+                            && w.chars().all(char::is_alphabetic)
+                            && strsim::osa_distance(n, w) <= limit
+                    })
+                    .map(|at| (at, at + 1))
+            })
+        });
         if let Some((start, end)) = span {
             found.push((start, end, i));
         }

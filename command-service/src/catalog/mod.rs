@@ -55,6 +55,8 @@ pub struct Catalog {
     shop: Shop,
     spec_kinds: Vec<SpecKind>,
     uses: Vec<Use>,
+    /// Other specs' names per language, by the name products use.
+    spec_names: BTreeMap<String, Texts>,
     categories: Vec<Category>,
     products: Vec<Product>,
     /// The catalog's names and words as the rules match them, made on first use.
@@ -280,6 +282,15 @@ impl Catalog {
         self.spec_kinds.iter().find(|k| k.name == name)
     }
 
+    /// How the spec `name` is written in `language`: the spec kind's name or the catalog's
+    /// `[spec_names]` entry there, else as products write it.
+    pub fn spec_label<'a>(&'a self, name: &'a str, language: Language) -> &'a str {
+        self.spec_kind(name)
+            .and_then(|k| k.names.exactly(language))
+            .or_else(|| self.spec_names.get(name).and_then(|t| t.exactly(language)))
+            .unwrap_or(name)
+    }
+
     /// The needs products serve, in file order.
     pub fn uses(&self) -> &[Use] {
         &self.uses
@@ -314,6 +325,8 @@ struct RawCatalog {
     spec_kinds: Vec<RawSpecKind>,
     #[serde(default)]
     uses: Vec<RawUse>,
+    #[serde(default)]
+    spec_names: BTreeMap<String, BTreeMap<String, String>>,
     categories: Vec<RawCategory>,
     products: Vec<RawProduct>,
 }
@@ -597,11 +610,17 @@ impl Source<'_> {
                 descriptions: Texts(descriptions),
             });
         }
+        let mut spec_names = BTreeMap::new();
+        for (name, texts) in raw.spec_names {
+            let texts = self.texts(&[Key("spec_names")], texts)?;
+            spec_names.insert(name, texts);
+        }
         Ok(Catalog {
             currency,
             shop,
             spec_kinds,
             uses,
+            spec_names,
             categories,
             products,
             words: Default::default(),
@@ -1123,6 +1142,24 @@ stock = 0
                 .and_then(|p| p.measure("battery life")),
             Some(48_000)
         );
+        // Every spec a product has is named in every language, by its kind or [spec_names]
+        // (where the word is the same, like "cable" in Spanish, the entry says so).
+        for product in demo.products() {
+            for spec in &product.specs {
+                for language in [Language::Es, Language::De, Language::Ru] {
+                    let named = demo.spec_kind(&spec.name).is_some()
+                        || demo
+                            .spec_names
+                            .get(&spec.name)
+                            .and_then(|t| t.exactly(language))
+                            .is_some();
+                    assert!(named, "{} has no {language} name", spec.name);
+                }
+            }
+        }
+        assert_eq!(demo.spec_label("weight", Language::De), "Gewicht");
+        assert_eq!(demo.spec_label("type", Language::Es), "tipo");
+        assert_eq!(demo.spec_label("type", Language::En), "type");
         for use_ in demo.uses() {
             assert!(
                 demo.products().iter().any(|p| demo.serves(p, &use_.id)),

@@ -66,13 +66,7 @@ pub fn product_card(p: &Product, language: Language, catalog: &Catalog) -> Strin
         .specs
         .iter()
         .take(3)
-        .map(|s| {
-            let name = catalog
-                .spec_kind(&s.name)
-                .and_then(|k| k.names.exactly(language))
-                .unwrap_or(&s.name);
-            format!("{name}: {}", s.value)
-        })
+        .map(|s| format!("{}: {}", catalog.spec_label(&s.name, language), s.value))
         .collect();
     let stock = match p.stock {
         0 => say(language, "card_stock_out", &[]),

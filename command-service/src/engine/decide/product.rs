@@ -216,10 +216,7 @@ impl Turn<'_> {
 
     /// A spec's name in the conversation's language, when the catalog gives one.
     pub(super) fn spec_name<'s>(&'s self, name: &'s str) -> &'s str {
-        self.catalog
-            .spec_kind(name)
-            .and_then(|k| k.names.exactly(self.language))
-            .unwrap_or(name)
+        self.catalog.spec_label(name, self.language)
     }
 
     pub(super) fn stock_line(&self, p: &Product) -> String {

@@ -634,3 +634,18 @@ fn a_spanish_message_is_answered_in_spanish() {
         d.reply.text
     );
 }
+
+/// Two products named with no other ask are weighed up, in any language.
+#[test]
+fn two_products_named_alone_are_compared() {
+    for text in [
+        "nova x1 or pixelon 8?",
+        "¿nova x1 o pixelon 8?",
+        "nova x1 oder pixelon 8?",
+        "nova x1 или pixelon 8?",
+    ] {
+        let mut chat = Chat::new();
+        let d = chat.send(text);
+        assert_eq!(intent(&d), Intent::Compare, "{text}");
+    }
+}

@@ -320,9 +320,11 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     } else if buy && (points || !(category.is_some() || use_case.is_some() || budget.is_some())) {
         // "I want a phone" asks to see phones; "I'll take it" buys the one in focus.
         Intent::Purchase
-    } else if compare
-        && (products.len() >= 2 || (points && !products.is_empty()) || reference.is_some())
+    } else if (compare
+        && (products.len() >= 2 || (points && !products.is_empty()) || reference.is_some()))
+        || (products.len() == 2 && price.is_none() && specs.is_none() && topic.is_none())
     {
+        // Two products named with no other ask ("nova x1 or pixelon 8?") are weighed up.
         Intent::Compare
     } else if price.is_some() && (points || !browse) && (points || budget.is_none()) {
         Intent::PriceInquiry

@@ -28,8 +28,6 @@ use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
 use support::{Proc, SALESBOT, command, env_of, oracle, wait_caught_up};
 
-const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
-const PROJECTOR: &str = env!("CARGO_BIN_EXE_projector");
 const KEY: &str = "test-admin-key";
 
 const PRODUCTS: &[(&str, i64)] = &[
@@ -478,15 +476,7 @@ async fn distributed_carts_reconcile_through_killed_workers() {
         ],
     );
     // command-service relays the log to JetStream; the test appends as the engine would.
-    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
-    let mut workers = [
-        Proc::start(PROJECTOR, dir.path(), &env),
-        Proc::start(PROJECTOR, dir.path(), &env),
-    ];
-    commands.wait_ready().await;
-    for w in &workers {
-        w.wait_ready().await;
-    }
+    let (_commands, mut workers) = support::start_command_and_workers(dir.path(), &env).await;
     let query = Proc::start(env!("CARGO_BIN_EXE_query-api"), dir.path(), &env);
     query.wait_ready().await;
     let store = EventStore::open(&db.config).await.expect("open store");

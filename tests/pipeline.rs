@@ -85,15 +85,7 @@ async fn distributed_read_models_reconcile_through_kills_an_outage_and_redeliver
             ("PARTITIONS", "4"),
         ],
     );
-    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
-    let mut workers = [
-        Proc::start(PROJECTOR, dir.path(), &env),
-        Proc::start(PROJECTOR, dir.path(), &env),
-    ];
-    commands.wait_ready().await;
-    for w in &workers {
-        w.wait_ready().await;
-    }
+    let (commands, mut workers) = support::start_command_and_workers(dir.path(), &env).await;
     let mut sim = simulate(
         dir.path(),
         &env,

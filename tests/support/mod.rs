@@ -264,3 +264,18 @@ impl Served {
         }
     }
 }
+
+/// The command service and two projector workers on `env`, started and ready: the distributed
+/// system the reconciliation tests drive.
+pub async fn start_command_and_workers(dir: &Path, env: &[(String, String)]) -> (Proc, [Proc; 2]) {
+    let commands = Proc::start(env!("CARGO_BIN_EXE_command-service"), dir, env);
+    let workers = [
+        Proc::start(env!("CARGO_BIN_EXE_projector"), dir, env),
+        Proc::start(env!("CARGO_BIN_EXE_projector"), dir, env),
+    ];
+    commands.wait_ready().await;
+    for w in &workers {
+        w.wait_ready().await;
+    }
+    (commands, workers)
+}

@@ -56,6 +56,7 @@ struct Raw {
     articles: Vec<String>,
     also: Vec<String>,
     about: Vec<String>,
+    partitive: Vec<String>,
     not_products: Vec<String>,
     positive: Vec<String>,
     negative: Vec<String>,
@@ -122,6 +123,9 @@ pub struct Lexicon {
     pub also: Phrases,
     /// "Tell me about", "what about": a question about one product.
     pub about: Phrases,
+    /// "Of the", "de los", "из": the number after it counts what was offered ("the cheaper of
+    /// the two"), it orders no quantity.
+    pub partitive: Phrases,
     /// Ordinary words never taken for a misspelt product name.
     pub not_products: Phrases,
     pub positive: Phrases,
@@ -181,6 +185,7 @@ impl Lexicon {
             articles: p(raw.articles),
             also: p(raw.also),
             about: p(raw.about),
+            partitive: p(raw.partitive),
             not_products: p(raw.not_products),
             positive: p(raw.positive),
             negative: p(raw.negative),

@@ -40,6 +40,9 @@ pub struct CatalogWords {
     pub category_words: Vec<(String, String)>,
     pub kinds: Vec<KindWords>,
     pub uses: Vec<(String, Phrases)>,
+    /// The names of the other specs products list ("noise cancelling", "sensors", "water
+    /// resistance"), in every language: asking about one is a specs question.
+    pub spec_names: Phrases,
     pub policies: Vec<(Topic, Phrases)>,
     pub faq: Vec<(String, Phrases)>,
 }
@@ -100,7 +103,7 @@ impl CatalogWords {
             }
         }
         let product_phrases = Phrases::from_phrases(all_names);
-        let categories = catalog
+        let categories: Vec<(String, Phrases)> = catalog
             .categories()
             .iter()
             .map(|c| {
@@ -125,7 +128,7 @@ impl CatalogWords {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let kinds = catalog
+        let kinds: Vec<KindWords> = catalog
             .spec_kinds()
             .iter()
             .map(|k| KindWords {
@@ -135,11 +138,12 @@ impl CatalogWords {
                 less: Phrases::new(&k.less),
             })
             .collect();
-        let uses = catalog
+        let uses: Vec<(String, Phrases)> = catalog
             .uses()
             .iter()
             .map(|u| (u.id.clone(), Phrases::new(&u.words)))
             .collect();
+        let spec_names = other_spec_names(catalog, &kinds, &categories, &uses);
         let shop = catalog.shop();
         let policies = shop
             .policies
@@ -159,6 +163,7 @@ impl CatalogWords {
             category_words,
             kinds,
             uses,
+            spec_names,
             policies,
             faq,
         }
@@ -187,4 +192,42 @@ impl PartialEq for Cached {
     fn eq(&self, _: &Self) -> bool {
         true
     }
+}
+
+/// The names of the specs that are no spec kind, as products write them and in every language
+/// the catalog translates them to; short names ("type", "data") and names that also say a
+/// category, a need or a kind ("video", "power") are left out, since they say something else
+/// first.
+fn other_spec_names(
+    catalog: &Catalog,
+    kinds: &[KindWords],
+    categories: &[(String, Phrases)],
+    uses: &[(String, Phrases)],
+) -> Phrases {
+    let mut names: Vec<String> = Vec::new();
+    for product in catalog.products() {
+        for spec in &product.specs {
+            if catalog.spec_kinds().iter().any(|k| k.name == spec.name) {
+                continue;
+            }
+            for language in crate::language::Language::ALL {
+                let label = catalog.spec_label(&spec.name, language).to_owned();
+                if !names.contains(&label) {
+                    names.push(label);
+                }
+            }
+        }
+    }
+    let taken = |words: &[String]| {
+        kinds
+            .iter()
+            .any(|k| k.words.any(words) || k.more.any(words) || k.less.any(words))
+            || categories.iter().any(|(_, p)| p.any(words))
+            || uses.iter().any(|(_, p)| p.any(words))
+    };
+    names.retain(|n| {
+        let words = split(&fold(n));
+        fold(n).chars().filter(|c| c.is_alphabetic()).count() >= 5 && !taken(&words)
+    });
+    Phrases::new(&names)
 }

@@ -125,6 +125,18 @@ impl<'a> Scene<'a> {
                 };
                 extreme(&pool, measure, *direction)
             }
+            Selector::Value { kinds, thousandths } => {
+                let pool: Vec<&Product> = if let Some(c) = &u.category {
+                    category_pool(c)
+                } else if offered.len() >= 2 {
+                    offered.to_vec()
+                } else if let Some(f) = focus {
+                    category_pool(&f.category)
+                } else {
+                    self.catalog.products().iter().collect()
+                };
+                nearest(&pool, kinds, *thousandths)
+            }
             // "The most expensive watch" written as "el reloj más caro": a comparative about
             // a category the focus is not in picks the extreme of that category.
             Selector::Relative(measure, direction)
@@ -165,6 +177,35 @@ impl<'a> Scene<'a> {
                     .map_or(Resolved::NoneBetter(f), |(p, _)| Resolved::one(p))
             }
         }
+    }
+}
+
+/// The product of `pool` whose value of one of `kinds` is nearest `target`, within 8 % of it
+/// ("the 16-inch one" is the 16.2-inch laptop); several equally near are asked about.
+fn nearest<'a>(pool: &[&'a Product], kinds: &[String], target: i64) -> Resolved<'a> {
+    let distance = |p: &Product| {
+        kinds
+            .iter()
+            .filter_map(|k| p.measure(k))
+            .map(|v| (v - target).abs())
+            .min()
+    };
+    let close: Vec<(&'a Product, i64)> = pool
+        .iter()
+        .filter_map(|&p| distance(p).map(|d| (p, d)))
+        .filter(|&(_, d)| d * 100 <= target.abs() * 8)
+        .collect();
+    let Some(best) = close.iter().map(|&(_, d)| d).min() else {
+        return Resolved::Nothing;
+    };
+    let winners: Vec<&'a Product> = close
+        .into_iter()
+        .filter(|&(_, d)| d == best)
+        .map(|(p, _)| p)
+        .collect();
+    match winners[..] {
+        [one] => Resolved::one(one),
+        _ => Resolved::Ambiguous(winners),
     }
 }
 

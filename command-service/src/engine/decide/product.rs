@@ -36,6 +36,7 @@ impl Turn<'_> {
     fn picked_by(&self, selector: &Selector) -> String {
         let (measure, direction) = match selector {
             Selector::Extreme(m, d) | Selector::Relative(m, d) => (m, *d),
+            Selector::Value { .. } => return String::new(),
         };
         match (measure, direction) {
             (Measure::Price, Direction::Less) => self.say("cheapest", &[]),
@@ -241,6 +242,7 @@ impl Turn<'_> {
                 .positions
                 .iter()
                 .filter_map(|&n| offered.get(n).copied())
+                .chain(u.last.then(|| offered.last().copied()).flatten())
                 .collect();
             let extra = positioned
                 .into_iter()

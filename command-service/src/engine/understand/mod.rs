@@ -12,7 +12,7 @@ mod pointing;
 
 use naming::{category, products, shop_topic};
 use numbers::{budget, quantity};
-use pointing::{focus_in_cart_early, reference, selector, sibling};
+use pointing::{focus_in_cart_early, reference, selector, sibling, spec_value};
 
 use super::detect;
 use super::lexicon::{Lexicon, lexicon};
@@ -56,6 +56,12 @@ pub enum Selector {
     Extreme(Measure, Direction),
     /// The nearest better than the product in focus: "a cheaper one", "lighter than that".
     Relative(Measure, Direction),
+    /// The one with that value of a spec: "the 16-inch one", "the 256 GB version". `kinds`
+    /// are the spec kinds measured in the value's unit; `thousandths` of that unit.
+    Value {
+        kinds: Vec<String>,
+        thousandths: i64,
+    },
 }
 
 /// What the rules know of the conversation when they read a message.
@@ -90,6 +96,8 @@ pub struct Understanding {
     pub reference: Option<Reference>,
     /// Every position the message names ("the third and the fourth"), 0-based, in order.
     pub positions: Vec<usize>,
+    /// The positions named include the last of the list ("the first and the last").
+    pub last: bool,
     pub selector: Option<Selector>,
     pub quantity: Option<u32>,
     /// The most the shopper wants to spend: "under $800", "my budget is 500".
@@ -120,6 +128,7 @@ impl Understanding {
             products: Vec::new(),
             reference: None,
             positions: Vec::new(),
+            last: false,
             selector: None,
             quantity: None,
             budget: None,
@@ -180,7 +189,8 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     }
 
     // A shop question, and the words without its phrase (so "phone number" asks for no phone).
-    let (topic, topic_at, rest) = shop_topic(&rest, names, &lex);
+    let before_topic = rest;
+    let (topic, topic_at, rest) = shop_topic(&before_topic, names, &lex);
 
     let first = all.first().map(String::as_str).unwrap_or_default();
     let has = |entry: fn(&Lexicon) -> &Phrases| lex.any(entry, &rest);
@@ -189,7 +199,10 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let yes = has(|l| &l.yes) || raw.contains(['👍', '👌', '✅']);
     let no = has(|l| &l.no);
     let hesitant = has(|l| &l.hesitation);
-    let category = category(&rest, names, &lex);
+    // A category the shop question's own words make "my old" ("trade in my old laptop") is
+    // no request for one.
+    let category =
+        category(&rest, names, &lex).filter(|_| category(&before_topic, names, &lex).is_some());
     let use_case = names
         .uses
         .iter()
@@ -199,22 +212,47 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let (budget, budget_min) = budget(&rest, lex.primary, &lex, catalog);
     let quantity = quantity(&rest, lex.primary, budget.is_some() || budget_min.is_some());
     let reference = reference(&rest, &lex);
-    let positions: Vec<usize> = rest
-        .iter()
-        .filter_map(|w| {
-            lex.primary
-                .ordinals
-                .get(w.as_str())
-                .or_else(|| lex.english.ordinals.get(w.as_str()))
-                .filter(|&&n| n >= 1)
-                .map(|n| n - 1)
-        })
-        .collect();
-    let selector = selector(&rest, names, &lex).filter(|s| {
-        // "cameras cheaper than 1000 dollars" states a budget, it picks no product.
-        !(budget.is_some() || budget_min.is_some())
-            || !matches!(s, Selector::Relative(Measure::Price, _))
+    let ordinal = |w: &String| {
+        lex.primary
+            .ordinals
+            .get(w.as_str())
+            .or_else(|| lex.english.ordinals.get(w.as_str()))
+            .copied()
+            .filter(|&n| n >= 1)
+    };
+    let mut positions: Vec<usize> = rest.iter().filter_map(ordinal).map(|n| n - 1).collect();
+    // "the first two", "los dos primeros", "первые два": the first n of the list.
+    let first_n = rest.iter().enumerate().find_map(|(i, w)| {
+        (ordinal(w) == Some(1)).then_some(())?;
+        [i.checked_sub(1), Some(i + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| rest.get(j))
+            .find_map(|n| {
+                n.parse::<usize>()
+                    .ok()
+                    .or_else(|| lex.primary.numbers.get(n.as_str()).map(|&n| n as usize))
+                    .filter(|n| (2..=6).contains(n))
+            })
     });
+    if let Some(n) = first_n {
+        positions = (0..n).collect();
+    }
+    // "the first and the last": the last of the list among them.
+    let last = !positions.is_empty() && lex.any(|l| &l.last, &rest);
+    let quantity = if first_n.is_some() { None } else { quantity };
+    let selector = selector(&rest, names, &lex)
+        .or_else(|| {
+            // "the 16-inch one", not "laptops with 16 GB" (a list) or "I need 16 GB".
+            (category.is_none() && !has(|l| &l.browse) && !has(|l| &l.preference))
+                .then(|| spec_value(&rest, catalog))
+                .flatten()
+        })
+        .filter(|s| {
+            // "cameras cheaper than 1000 dollars" states a budget, it picks no product.
+            !(budget.is_some() || budget_min.is_some())
+                || !matches!(s, Selector::Relative(Measure::Price, _))
+        });
     let increase = has(|l| &l.more) && !has(|l| &l.comparative);
 
     let cart_word = has(|l| &l.cart);
@@ -247,9 +285,10 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
             .kinds
             .iter()
             .filter_map(|k| k.words.find(&rest).map(|(at, _)| at))
+            .chain(names.spec_names.find(&rest).map(|(at, _)| at))
             .min()
     });
-    // "how much storage": a spec, not a price.
+    // "how much storage", "de cuánto es la pantalla": a spec, not a price.
     let price = price.filter(|_| {
         let span = lex
             .primary
@@ -257,8 +296,12 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
             .find(&rest)
             .or_else(|| lex.english.price.find(&rest));
         span.is_none_or(|(at, len)| {
-            rest.get(at + len)
-                .is_none_or(|next| !names.kinds.iter().any(|k| k.words.has_word(next)))
+            let after = &rest[(at + len).min(rest.len())..(at + len + 3).min(rest.len())];
+            // ("how much is the camera" asks a price: a category's word is no spec's.)
+            !after.iter().any(|next| {
+                names.kinds.iter().any(|k| k.words.has_word(next))
+                    && !names.categories.iter().any(|(_, c)| c.has_word(next))
+            })
         })
     });
     // A specs phrase (not only a spec's name) besides a price is a second ask.
@@ -289,7 +332,12 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         // A short "yes" (or "yes, I want it") to the question just asked; "ok, show me
         // laptops" or "I'm not sure" confirm nothing.
         Intent::Confirm
-    } else if (ctx.pending_purchase || ctx.awaiting_checkout) && no && !points && topic.is_none() {
+    } else if (ctx.pending_purchase || ctx.awaiting_checkout)
+        && no
+        && !points
+        && topic.is_none()
+        && !(quantity.is_some() && (change || has(|l| &l.correction)))
+    {
         Intent::Cancel
     } else if checkout {
         Intent::Checkout
@@ -317,6 +365,26 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         && (products.is_empty() || names_cart_item)
     {
         Intent::CartUpdate
+    } else if quantity.is_some_and(|q| q >= 2)
+        && (products.len() == 1 || reference == Some(Reference::It) || ctx.focus.is_some())
+        && selector.is_none()
+        && !matches!(
+            reference,
+            Some(Reference::Position(_) | Reference::Other | Reference::Last)
+        )
+        && (2..=8).contains(&rest.len())
+        && price.is_none()
+        && specs.is_none()
+        && !compare
+        && !browse
+        && topic.is_none()
+        && category.is_none()
+        && budget.is_none()
+        && budget_min.is_none()
+        && positions.is_empty()
+    {
+        // "2 of them", "can I have two?": that many of the product at hand.
+        Intent::Purchase
     } else if buy && (points || !(category.is_some() || use_case.is_some() || budget.is_some())) {
         // "I want a phone" asks to see phones; "I'll take it" buys the one in focus.
         Intent::Purchase
@@ -363,15 +431,28 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     // category, a product's price or specs), answered in the order asked.
     let mut also = Vec::new();
     let mut intent = intent;
+    // "Show me tablets and what does the Papyr 7 cost?": the list, then the price.
+    if matches!(intent, Intent::PriceInquiry | Intent::SpecsRequest)
+        && category.is_some()
+        && !products.is_empty()
+        && let (Some(b), Some(p)) = (at(|l| &l.browse), price.or(specs))
+        && b < p
+    {
+        also.push(intent);
+        intent = Intent::Browse;
+    }
     if let Some(topic_at) = topic_at {
         // A category named in passing ("warranty on laptops") is the question's object.
         let real_other = match intent {
-            Intent::Browse => browse && (category.is_some() || budget.is_some()),
+            Intent::Browse => (browse && category.is_some()) || budget.is_some(),
             Intent::Preference => preference || budget.is_some() || category.is_some(),
             Intent::PriceInquiry | Intent::SpecsRequest | Intent::ProductInfo | Intent::Compare => {
                 points
             }
-            Intent::Purchase | Intent::CartAdd | Intent::CartRemove | Intent::CartUpdate => true,
+            // "When will my order arrive if I order today?" buys nothing: a purchase besides a
+            // shop question names what it buys or how many.
+            Intent::Purchase => points || quantity.is_some(),
+            Intent::CartAdd | Intent::CartRemove | Intent::CartUpdate => true,
             Intent::CartView | Intent::Checkout => true,
             _ => false,
         };
@@ -417,6 +498,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         products,
         reference,
         positions,
+        last,
         selector,
         quantity,
         budget,
@@ -487,6 +569,55 @@ mod tests {
             ),
             (Some(30_000), Some(60_000))
         );
+    }
+
+    #[test]
+    fn counts_of_what_was_offered_are_no_quantities() {
+        assert_eq!(
+            read("put the cheaper of the two in my basket").quantity,
+            Some(1)
+        );
+        assert_eq!(read("me llevo el más barato de los dos").quantity, Some(1));
+        let u = read("сравни первые два");
+        assert_eq!(
+            (u.intent, u.positions.clone()),
+            (Intent::Compare, vec![0, 1])
+        );
+        assert_eq!(u.quantity, None);
+        let u = read("compare the first and the last");
+        assert_eq!((u.positions.clone(), u.last), (vec![0], true));
+    }
+
+    #[test]
+    fn a_value_with_its_unit_picks_a_product() {
+        let u = read("no, the 16 inch one");
+        assert_eq!(
+            u.selector,
+            Some(Selector::Value {
+                kinds: vec!["screen".into()],
+                thousandths: 16_000
+            })
+        );
+        assert_ne!(u.quantity, Some(16));
+        assert!(read("el de 256gb").selector.is_some());
+        // Asking for a list with a spec is no pick.
+        assert_eq!(read("laptops with 16 gb").selector, None);
+    }
+
+    #[test]
+    fn ordering_in_a_question_about_delivery_buys_nothing() {
+        for text in [
+            "how many days till my order gets here?",
+            "wann kommt mein paket an wenn ich heute bestelle",
+            "если закажу сегодня, когда придёт?",
+        ] {
+            let u = read(text);
+            assert_eq!(
+                (u.intent, u.also.clone()),
+                (Intent::ShopQuestion, vec![]),
+                "{text}"
+            );
+        }
     }
 
     #[test]

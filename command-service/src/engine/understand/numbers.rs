@@ -62,7 +62,10 @@ pub(super) fn number_words(words: &[String], at: usize, lex: &Lexicon) -> Option
             break;
         };
         if n >= 100 && used > 0 {
-            current = current.max(1).saturating_mul(n);
+            // "полутора тысяч": a word that is already thousands is not multiplied again.
+            if current < n {
+                current = current.max(1).saturating_mul(n);
+            }
             if n >= 1000 {
                 total = total.saturating_add(current);
                 current = 0;
@@ -157,10 +160,16 @@ pub(super) fn quantity(words: &[String], lex: &Lexicon, has_budget: bool) -> Opt
         "gb", "tb", "mb", "mp", "mah", "hz", "inch", "inches", "mm", "g", "kg", "w", "hours", "h",
         "core", "cores", "k", "x", "$", "€", "dollars", "bucks", "euros", "usd", "eur",
     ];
+    let specs = super::pointing::spec_values(words);
     for (i, w) in words.iter().enumerate() {
+        // "the cheaper of the two": a count of what was offered.
+        if lex.partitive.any(&words[i.saturating_sub(2)..=i]) {
+            continue;
+        }
         let unit = words
             .get(i + 1)
-            .is_some_and(|u| UNITS.contains(&u.as_str()) || lex.currency.has_word(u));
+            .is_some_and(|u| UNITS.contains(&u.as_str()) || lex.currency.has_word(u))
+            || specs.iter().any(|&(at, _, _)| at == i);
         if let Ok(n) = w.parse::<u32>()
             && (1..=99).contains(&n)
             && !unit

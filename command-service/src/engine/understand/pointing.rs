@@ -2,7 +2,7 @@
 //! one", "not that one, the Pro", "the cheapest", "lighter than that".
 
 use super::{Context, Direction, Lexicons, Measure, Reference, Selector};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Unit};
 use crate::engine::names::{CatalogWords, KindWords};
 
 /// The product in focus is a line of the cart (the last thing done was a cart add).
@@ -142,4 +142,82 @@ pub(super) fn selector(
         return Some(make(Measure::Price, Direction::More));
     }
     None
+}
+
+/// Units as shoppers write them after a number, folded, with their size in thousandths of the
+/// unit. Short words that are also ordinary words ("in", "g", "h", "x") are left out.
+const UNIT_WORDS: &[(&[&str], Unit, i64)] = &[
+    (
+        &[
+            "inch",
+            "inches",
+            "pulgada",
+            "pulgadas",
+            "zoll",
+            "дюим",
+            "дюима",
+            "дюимов",
+        ],
+        Unit::Inches,
+        1_000,
+    ),
+    (&["gb", "gigas", "гб", "гиг"], Unit::Gigabytes, 1_000),
+    (&["tb", "тб"], Unit::Gigabytes, 1_000_000),
+    (&["mah", "мач"], Unit::MilliampHours, 1_000),
+    (
+        &[
+            "mp",
+            "megapixel",
+            "megapixels",
+            "megapixeles",
+            "мп",
+            "мегапикселеи",
+            "мегапикселя",
+        ],
+        Unit::Megapixels,
+        1_000,
+    ),
+    (&["watt", "watts", "вт", "ватт"], Unit::Watts, 1_000),
+];
+
+/// A number and the unit after it ("16 pulgadas", "256gb", "6.1 inch"): the unit and the
+/// value in thousandths of it.
+pub(crate) fn spec_values(words: &[String]) -> Vec<(usize, Unit, i64)> {
+    let unit_of = |w: &str| {
+        UNIT_WORDS
+            .iter()
+            .find(|(names, _, _)| names.contains(&w))
+            .map(|&(_, unit, size)| (unit, size))
+    };
+    let mut found = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let digits_end = w
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+            .unwrap_or(w.len());
+        let (number, attached) = w.split_at(digits_end);
+        let Ok(value) = number.replace(',', ".").parse::<f64>() else {
+            continue;
+        };
+        let unit = if attached.is_empty() {
+            words.get(i + 1).and_then(|u| unit_of(u))
+        } else {
+            unit_of(attached.trim_start_matches('-'))
+        };
+        if let Some((unit, size)) = unit {
+            found.push((i, unit, (value * size as f64).round() as i64));
+        }
+    }
+    found
+}
+
+/// "The 16-inch one": the spec kinds measured in the unit named, and the value.
+pub(super) fn spec_value(words: &[String], catalog: &Catalog) -> Option<Selector> {
+    let (_, unit, thousandths) = spec_values(words).into_iter().next()?;
+    let kinds: Vec<String> = catalog
+        .spec_kinds()
+        .iter()
+        .filter(|k| k.unit == unit)
+        .map(|k| k.name.clone())
+        .collect();
+    (!kinds.is_empty()).then_some(Selector::Value { kinds, thousandths })
 }

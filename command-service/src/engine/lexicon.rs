@@ -57,6 +57,8 @@ struct Raw {
     also: Vec<String>,
     about: Vec<String>,
     partitive: Vec<String>,
+    hedges: Vec<String>,
+    conditional: Vec<String>,
     not_products: Vec<String>,
     positive: Vec<String>,
     negative: Vec<String>,
@@ -126,6 +128,11 @@ pub struct Lexicon {
     /// "Of the", "de los", "из": the number after it counts what was offered ("the cheaper of
     /// the two"), it orders no quantity.
     pub partitive: Phrases,
+    /// "More or less", "más o menos": no comparison, no ask; read past.
+    pub hedges: Phrases,
+    /// "If I", "wenn ich", "если": a purchase said after it is a supposition ("if I order
+    /// today, when does it arrive?"), not an order.
+    pub conditional: Phrases,
     /// Ordinary words never taken for a misspelt product name.
     pub not_products: Phrases,
     pub positive: Phrases,
@@ -186,6 +193,8 @@ impl Lexicon {
             also: p(raw.also),
             about: p(raw.about),
             partitive: p(raw.partitive),
+            hedges: p(raw.hedges),
+            conditional: p(raw.conditional),
             not_products: p(raw.not_products),
             positive: p(raw.positive),
             negative: p(raw.negative),

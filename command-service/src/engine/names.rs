@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use super::text::{Phrase, Phrases, fold, split};
+use super::text::{Phrase, Phrases, fold, sound_key, split};
 use crate::catalog::{Catalog, Topic};
 
 /// How shoppers name one product.
@@ -35,6 +35,10 @@ pub struct CatalogWords {
     /// Every product's names as one index, and the product (its place in `products`) of each.
     pub product_phrases: Phrases,
     pub phrase_product: Vec<usize>,
+    /// Every product name as it sounds ([`sound_key`] of each word), for names written in
+    /// Cyrillic; `key_product` maps each to its product (an index into `products`).
+    pub product_keys: Phrases,
+    pub key_product: Vec<usize>,
     pub categories: Vec<(String, Phrases)>,
     /// One-word category names and aliases (folded, without stems), for near spellings.
     pub category_words: Vec<(String, String)>,
@@ -103,6 +107,22 @@ impl CatalogWords {
             }
         }
         let product_phrases = Phrases::from_phrases(all_names);
+        let mut keys = Vec::new();
+        let mut key_product = Vec::new();
+        for (i, p) in catalog.products().iter().enumerate() {
+            let mut names: Vec<&String> = vec![&p.name];
+            names.extend(p.aliases.iter());
+            for n in names {
+                let key: Vec<String> = split(&fold(n)).iter().map(|w| sound_key(w)).collect();
+                // Short sounds ("nv" of "Nova") alone would meet ordinary words.
+                if key.iter().any(String::is_empty) || (key.len() == 1 && key[0].len() < 4) {
+                    continue;
+                }
+                keys.push(Phrase::new(&key.join(" ")));
+                key_product.push(i);
+            }
+        }
+        let product_keys = Phrases::from_phrases(keys);
         let categories: Vec<(String, Phrases)> = catalog
             .categories()
             .iter()
@@ -159,6 +179,8 @@ impl CatalogWords {
             products,
             product_phrases,
             phrase_product,
+            product_keys,
+            key_product,
             categories,
             category_words,
             kinds,

@@ -93,6 +93,10 @@ pub struct ConversationState {
     /// The language of the conversation so far (ISO 639-1), from the last message read.
     #[serde(default)]
     pub language: Option<String>,
+    /// The intent of the last message read ("and the X1 Pro?" after a price question asks
+    /// its price).
+    #[serde(default)]
+    pub last_intent: Option<events_schema::Intent>,
     /// The product of a cart event just applied: the `PurchaseIntended` that follows a cart
     /// add or increase counts the cart's intent and leaves no purchase pending.
     #[serde(skip)]
@@ -123,6 +127,7 @@ impl ConversationState {
                 if m.language.is_some() {
                     self.language.clone_from(&m.language);
                 }
+                self.last_intent = Some(m.intent);
                 if let Some(text) = &m.text {
                     self.remember(Speaker::Shopper, text);
                 }

@@ -161,14 +161,28 @@ pub struct Phrases {
 }
 
 impl Phrases {
+    /// Phrases as written; one with an umlaut also matches it spelled out ("gefällt" matches
+    /// "gefaellt" too), as German is often typed without them.
     pub fn new<S: AsRef<str>>(written: &[S]) -> Phrases {
-        Phrases::from_phrases(
-            written
-                .iter()
-                .map(|w| Phrase::new(w.as_ref()))
-                .filter(|p| !p.is_empty())
-                .collect(),
-        )
+        let mut all = Vec::new();
+        for w in written {
+            let w = w.as_ref();
+            all.push(Phrase::new(w));
+            if w.contains(['ä', 'ö', 'ü', 'Ä', 'Ö', 'Ü']) {
+                let spelled: String = w
+                    .chars()
+                    .flat_map(|c| match c {
+                        'ä' | 'Ä' => vec!['a', 'e'],
+                        'ö' | 'Ö' => vec!['o', 'e'],
+                        'ü' | 'Ü' => vec!['u', 'e'],
+                        c => vec![c],
+                    })
+                    .collect();
+                all.push(Phrase::new(&spelled));
+            }
+        }
+        all.retain(|p| !p.is_empty());
+        Phrases::from_phrases(all)
     }
 
     /// Indexes phrases already made, keeping their order (a phrase's index is its place).
@@ -235,6 +249,97 @@ impl Phrases {
     }
 }
 
+/// Whether a folded word is written in Cyrillic.
+pub fn is_cyrillic(word: &str) -> bool {
+    word.chars().any(|c| matches!(c, '\u{0400}'..='\u{04FF}'))
+}
+
+/// A folded word in Latin letters: Cyrillic transliterated ("хаш" is "hash"), others as they
+/// are.
+fn latin(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        let s = match c {
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' => "g",
+            'д' => "d",
+            'е' | 'э' => "e",
+            'ж' => "zh",
+            'з' => "z",
+            'и' => "i",
+            'к' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' => "u",
+            'ф' => "f",
+            'х' => "h",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' => "sh",
+            'щ' => "sch",
+            'ъ' | 'ь' => "",
+            'ы' => "y",
+            'ю' => "yu",
+            'я' => "ya",
+            c => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(s);
+    }
+    out
+}
+
+/// How a word sounds, roughly, so that a brand written in Cyrillic ("хаш 700", "пикселон")
+/// meets its Latin name ("Hush 700", "Pixelon"): transliterated, vowels dropped after the first
+/// letter, letters that sound alike merged (c/k/q, v/w, s/z, x = ks, ph = f), doubles once.
+pub fn sound_key(word: &str) -> String {
+    let latin = latin(word);
+    let chars: Vec<char> = latin.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let mapped: &str = match c {
+            'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'j' if i == 0 => "a",
+            'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'j' => "",
+            'p' if next == Some('h') => {
+                i += 1;
+                "f"
+            }
+            'c' | 'k' | 'q' => "k",
+            'x' => "ks",
+            'w' | 'v' => "v",
+            'z' | 's' => "s",
+            c if c.is_alphanumeric() => {
+                if !out.ends_with(c) || c.is_ascii_digit() {
+                    out.push(c);
+                }
+                i += 1;
+                continue;
+            }
+            _ => "",
+        };
+        for m in mapped.chars() {
+            if !out.ends_with(m) {
+                out.push(m);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +378,28 @@ mod tests {
             Phrases::new(&["a b"]).all(&words("a b c a b")),
             vec![(0, 2), (3, 2)]
         );
+    }
+
+    #[test]
+    fn brands_written_in_cyrillic_sound_like_their_latin_names() {
+        for (a, b) in [
+            ("хаш", "hush"),
+            ("пикселон", "pixelon"),
+            ("вертекс", "vertex"),
+            ("аэро", "aero"),
+            ("фокаль", "focale"),
+            ("снэпвел", "snapwell"),
+            ("нова", "nova"),
+        ] {
+            assert_eq!(sound_key(a), sound_key(b), "{a} / {b}");
+        }
+        assert_ne!(sound_key("нова"), sound_key("vertex"));
+    }
+
+    #[test]
+    fn umlauts_spelled_out_match() {
+        let p = Phrases::new(&["nicht gefällt"]);
+        assert!(p.any(&words("wenn sie mir nicht gefaellt")));
+        assert!(p.any(&words("wenn sie mir nicht gefällt")));
     }
 }

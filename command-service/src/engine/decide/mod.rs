@@ -169,6 +169,7 @@ fn decide_with(
                 conversation,
                 channel,
                 focus: state.focus.as_deref(),
+                last_intent: state.last_intent.filter(|_| !new_session),
             },
         ),
         (None, _, None) => Understanding::bare(

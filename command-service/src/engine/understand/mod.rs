@@ -79,6 +79,8 @@ pub struct Context<'a> {
     pub channel: Option<Language>,
     /// The product the conversation is about.
     pub focus: Option<&'a str>,
+    /// The intent of the shopper's last message in this session.
+    pub last_intent: Option<Intent>,
 }
 
 /// What a message says, as far as the rules can tell.
@@ -179,6 +181,24 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     // Products by name, then the words without them: numbers in names ("Vertex 14") are
     // neither budgets nor quantities, and "phone" in "Nova phone" is no category.
     let (mut products, rest) = products(all, names, &lex);
+    // "More or less" compares nothing ("más o menos 500" stays: an approximate budget).
+    let mut hedge = vec![false; rest.len()];
+    for l in [lex.primary, lex.english] {
+        for (start, len) in l.hedges.all(&rest) {
+            let amount_next = rest.get(start + len).is_some_and(|w| {
+                w.starts_with(|c: char| c.is_ascii_digit() || c == '$' || c == '€')
+                    || lex.primary.numbers.contains_key(w.as_str())
+            });
+            if !amount_next {
+                hedge[start..start + len].fill(true);
+            }
+        }
+    }
+    let rest: Vec<String> = rest
+        .into_iter()
+        .zip(hedge)
+        .filter_map(|(w, h)| (!h).then_some(w))
+        .collect();
     if products.is_empty()
         && (lex.any(|l| &l.correction, &rest) || lex.any(|l| &l.no, &rest))
         && let Some(id) = ctx
@@ -275,7 +295,10 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
                 .filter_map(|id| catalog.product(id))
                 .any(|p| &p.category == c)
         });
-    let buy = has(|l| &l.buy);
+    // "If I order it today, when does it come?" orders nothing.
+    let buy = has(|l| &l.buy)
+        && !(topic.is_some()
+            && at(|l| &l.conditional).is_some_and(|c| at(|l| &l.buy).is_some_and(|b| c <= b)));
     let change = has(|l| &l.change);
     let checkout = has(|l| &l.checkout);
     let cart_view = has(|l| &l.cart_view);
@@ -310,6 +333,12 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let browse = has(|l| &l.browse);
     let preference = has(|l| &l.preference);
     let points = !products.is_empty() || reference.is_some() || selector.is_some();
+    // "How long does the battery of the Hush 700 last": a spec, not a delivery time.
+    let (topic, topic_at) = if topic.as_deref() == Some("delivery") && specs.is_some() && points {
+        (None, None)
+    } else {
+        (topic, topic_at)
+    };
     let short = rest.len() <= 6;
 
     let intent = if first == "/start" {
@@ -431,6 +460,16 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     // category, a product's price or specs), answered in the order asked.
     let mut also = Vec::new();
     let mut intent = intent;
+    // "And the X1 Pro?" right after a price or specs question asks the same of it.
+    if intent == Intent::ProductInfo
+        && !products.is_empty()
+        && selector.is_none()
+        && rest.len() <= 3
+        && (rest.is_empty() || lex.any(|l| &l.also, &rest[..1]) || lex.any(|l| &l.about, &rest))
+        && let Some(last @ (Intent::PriceInquiry | Intent::SpecsRequest)) = ctx.last_intent
+    {
+        intent = last;
+    }
     // "Show me tablets and what does the Papyr 7 cost?": the list, then the price.
     if matches!(intent, Intent::PriceInquiry | Intent::SpecsRequest)
         && category.is_some()
@@ -586,6 +625,19 @@ mod tests {
         assert_eq!(u.quantity, None);
         let u = read("compare the first and the last");
         assert_eq!((u.positions.clone(), u.last), (vec![0], true));
+    }
+
+    #[test]
+    fn brands_written_in_cyrillic_are_named() {
+        assert_eq!(read("скока стоит хаш 700?").products, vec!["hush-700"]);
+        assert_eq!(
+            read("чем хаш 700 отличается от hush buds?").products,
+            vec!["hush-700", "hush-buds"]
+        );
+        assert_eq!(
+            read("какой экран у нова таб 11").products,
+            vec!["nova-tab-11"]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::Lexicons;
 use crate::engine::names::CatalogWords;
-use crate::engine::text::Phrases;
+use crate::engine::text::{Phrases, is_cyrillic, sound_key};
 
 /// Products named in the words, in order, and the words with the names blanked out.
 pub(super) fn products(
@@ -21,6 +21,17 @@ pub(super) fn products(
         };
         if better {
             named[product] = Some((at, at + len));
+        }
+    }
+    // A name written in Cyrillic ("хаш 700", "нова таб 11"): by how it sounds.
+    if words.iter().any(|w| is_cyrillic(w)) {
+        let keys: Vec<String> = words.iter().map(|w| sound_key(w)).collect();
+        for (at, len, phrase) in names.product_keys.matches(&keys) {
+            let product = names.key_product[phrase];
+            let longer = named[product].is_none_or(|(s, e)| len > e - s);
+            if longer && words[at..at + len].iter().any(|w| is_cyrillic(w)) {
+                named[product] = Some((at, at + len));
+            }
         }
     }
     // (start, end, product index)

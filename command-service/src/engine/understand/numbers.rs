@@ -170,6 +170,19 @@ pub(super) fn quantity(words: &[String], lex: &Lexicon, has_budget: bool) -> Opt
             .get(i + 1)
             .is_some_and(|u| UNITS.contains(&u.as_str()) || lex.currency.has_word(u))
             || specs.iter().any(|&(at, _, _)| at == i);
+        // "2x", "x2": a count, unless a zoom ("5x zoom", "10x optical").
+        let zoom = words
+            .get(i + 1)
+            .is_some_and(|n| ["zoom", "optical", "optico", "optisch", "зум"].contains(&n.as_str()));
+        if let Some(n) = w
+            .strip_suffix('x')
+            .or_else(|| w.strip_prefix('x'))
+            .and_then(|d| d.parse::<u32>().ok())
+            && (1..=20).contains(&n)
+            && !zoom
+        {
+            return Some(n);
+        }
         if let Ok(n) = w.parse::<u32>()
             && (1..=99).contains(&n)
             && !unit

@@ -136,6 +136,8 @@ fn observe(d: &Decision) -> Observed {
     let mut intent = String::new();
     let mut language = String::new();
     let mut topics = Vec::new();
+    // For a cart line's change, the quantity is the line's new one ("one more" of 1 is 2).
+    let mut line_to = None;
     for event in &d.events {
         match event {
             Event::MessageReceived(m) => {
@@ -152,6 +154,7 @@ fn observe(d: &Decision) -> Observed {
             }
             Event::CartQuantityChanged(e) => {
                 products.insert(e.product_id.clone());
+                line_to = Some(e.to);
             }
             Event::ProductViewed(e) => {
                 products.insert(e.product_id.clone());
@@ -186,7 +189,7 @@ fn observe(d: &Decision) -> Observed {
         intent,
         products,
         events,
-        quantity: d.understood.quantity,
+        quantity: line_to.or(d.understood.quantity),
         category: d.understood.category.clone(),
         budget: d.understood.budget.as_ref().map(|b| b.amount_minor),
         budget_min: d.understood.budget_min.as_ref().map(|b| b.amount_minor),

@@ -46,7 +46,7 @@ pub struct CatalogWords {
     pub uses: Vec<(String, Phrases)>,
     /// The names of the other specs products list ("noise cancelling", "sensors", "water
     /// resistance"), in every language: asking about one is a specs question.
-    pub spec_names: Phrases,
+    pub spec_names: Vec<(String, Phrases)>,
     pub policies: Vec<(Topic, Phrases)>,
     pub faq: Vec<(String, Phrases)>,
 }
@@ -216,30 +216,16 @@ impl PartialEq for Cached {
     }
 }
 
-/// The names of the specs that are no spec kind, as products write them and in every language
-/// the catalog translates them to; short names ("type", "data") and names that also say a
-/// category, a need or a kind ("video", "power") are left out, since they say something else
+/// The names of the specs that are no spec kind, each with how it is written in every
+/// language the catalog translates it to; short names ("type", "data") and names that also say
+/// a category, a need or a kind ("video", "power") are left out, since they say something else
 /// first.
 fn other_spec_names(
     catalog: &Catalog,
     kinds: &[KindWords],
     categories: &[(String, Phrases)],
     uses: &[(String, Phrases)],
-) -> Phrases {
-    let mut names: Vec<String> = Vec::new();
-    for product in catalog.products() {
-        for spec in &product.specs {
-            if catalog.spec_kinds().iter().any(|k| k.name == spec.name) {
-                continue;
-            }
-            for language in crate::language::Language::ALL {
-                let label = catalog.spec_label(&spec.name, language).to_owned();
-                if !names.contains(&label) {
-                    names.push(label);
-                }
-            }
-        }
-    }
+) -> Vec<(String, Phrases)> {
     let taken = |words: &[String]| {
         kinds
             .iter()
@@ -247,9 +233,26 @@ fn other_spec_names(
             || categories.iter().any(|(_, p)| p.any(words))
             || uses.iter().any(|(_, p)| p.any(words))
     };
-    names.retain(|n| {
-        let words = split(&fold(n));
-        fold(n).chars().filter(|c| c.is_alphabetic()).count() >= 5 && !taken(&words)
-    });
-    Phrases::new(&names)
+    let mut names: Vec<(String, Phrases)> = Vec::new();
+    for product in catalog.products() {
+        for spec in &product.specs {
+            if catalog.spec_kinds().iter().any(|k| k.name == spec.name)
+                || names.iter().any(|(n, _)| *n == spec.name)
+            {
+                continue;
+            }
+            let mut labels: Vec<String> = Vec::new();
+            for language in crate::language::Language::ALL {
+                let label = catalog.spec_label(&spec.name, language).to_owned();
+                let letters = fold(&label).chars().filter(|c| c.is_alphabetic()).count();
+                if letters >= 5 && !taken(&split(&fold(&label))) && !labels.contains(&label) {
+                    labels.push(label);
+                }
+            }
+            if !labels.is_empty() {
+                names.push((spec.name.clone(), Phrases::new(&labels)));
+            }
+        }
+    }
+    names
 }

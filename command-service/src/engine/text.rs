@@ -304,6 +304,10 @@ fn latin(word: &str) -> String {
 /// letter, letters that sound alike merged (c/k/q, v/w, s/z, x = ks, ph = f), doubles once.
 pub fn sound_key(word: &str) -> String {
     let latin = latin(word);
+    // A model code ("8а", "x1") is kept whole: its letters tell models apart.
+    if latin.chars().any(|c| c.is_ascii_digit()) {
+        return latin;
+    }
     let chars: Vec<char> = latin.chars().collect();
     let mut out = String::new();
     let mut i = 0;

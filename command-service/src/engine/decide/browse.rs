@@ -44,8 +44,8 @@ impl Turn<'_> {
             (None, None) => self.catalog.products().iter().collect(),
         };
         if let (Some(_), Some(need)) = (category, &use_case) {
-            // Within a category, what serves the need comes first.
-            pool.sort_by_key(|p| !self.catalog.serves(p, need));
+            // Within a category, what serves the need comes first, each part by price.
+            pool.sort_by_key(|p| (!self.catalog.serves(p, need), p.price.amount_minor));
         }
         let fits = |p: &&Product| {
             budget

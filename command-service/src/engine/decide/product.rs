@@ -193,19 +193,36 @@ impl Turn<'_> {
                         product_id: product.id.clone(),
                     }));
                 }
-                let specs: Vec<String> = product
-                    .specs
-                    .iter()
-                    .map(|s| format!("• {}: {}", self.spec_name(&s.name), s.value))
-                    .collect();
-                self.say(
+                // "How heavy is it?": the weight alone, when the product lists it; else
+                // what it does list.
+                let asked = |name: &str| u.asked_specs.iter().any(|a| a == name);
+                let lines = |all: bool| -> String {
+                    product
+                        .specs
+                        .iter()
+                        .filter(|s| all || asked(&s.name))
+                        .map(|s| format!("• {}: {}", self.spec_name(&s.name), s.value))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                let listed = product.specs.iter().any(|s| asked(&s.name));
+                let heading = self.say(
                     "specs_heading",
                     &[
                         ("name", &product.name),
                         ("price", &money(&product.price)),
-                        ("lines", &specs.join("\n")),
+                        ("lines", &lines(u.asked_specs.is_empty() || !listed)),
                     ],
-                )
+                );
+                match u.asked_specs.first() {
+                    Some(spec) if !listed => {
+                        let spec = self.catalog.spec_label(spec, self.language).to_lowercase();
+                        let missing =
+                            self.say("spec_missing", &[("name", &product.name), ("spec", &spec)]);
+                        format!("{missing}\n{heading}")
+                    }
+                    _ => heading,
+                }
             }
         };
         Reply {

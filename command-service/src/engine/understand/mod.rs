@@ -101,6 +101,8 @@ pub struct Understanding {
     /// The positions named include the last of the list ("the first and the last").
     pub last: bool,
     pub selector: Option<Selector>,
+    /// The specs asked about by name ("how heavy": `weight`); none for all of them.
+    pub asked_specs: Vec<String>,
     pub quantity: Option<u32>,
     /// The most the shopper wants to spend: "under $800", "my budget is 500".
     pub budget: Option<Money>,
@@ -132,6 +134,7 @@ impl Understanding {
             positions: Vec::new(),
             last: false,
             selector: None,
+            asked_specs: Vec::new(),
             quantity: None,
             budget: None,
             budget_min: None,
@@ -208,6 +211,33 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         products.push(id);
     }
 
+    // "Does the Reverb One have a detachable cable?": a product named by one word that is
+    // also the name of a spec, beside another product in a specs question, is that spec.
+    if products.len() == 2 && lex.any(|l| &l.specs, all) {
+        let spec_word_only = |id: &String| {
+            names
+                .products
+                .iter()
+                .find(|p| &p.id == id)
+                .is_some_and(|p| {
+                    let said: Vec<&crate::engine::text::Phrase> = p
+                        .phrases
+                        .iter()
+                        .filter(|ph| (0..all.len()).any(|at| ph.is_at(all, at)))
+                        .collect();
+                    !said.is_empty()
+                        && said.iter().all(|ph| ph.len() == 1)
+                        && all.iter().any(|w| {
+                            said.iter().any(|ph| ph.is_at(std::slice::from_ref(w), 0))
+                                && names.spec_names.iter().any(|(_, n)| n.has_word(w))
+                        })
+                })
+        };
+        if let Some(i) = products.iter().position(spec_word_only) {
+            products.remove(i);
+        }
+    }
+
     // A shop question, and the words without its phrase (so "phone number" asks for no phone).
     let before_topic = rest;
     let (topic, topic_at, rest) = shop_topic(&before_topic, names, &lex);
@@ -264,8 +294,8 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let selector = selector(&rest, names, &lex)
         .or_else(|| {
             // "the 16-inch one", not "laptops with 16 GB" (a list) or "I need 16 GB".
-            (category.is_none() && !has(|l| &l.browse) && !has(|l| &l.preference))
-                .then(|| spec_value(&rest, catalog))
+            (category.is_none() || !has(|l| &l.browse))
+                .then(|| spec_value(&rest, catalog, names))
                 .flatten()
         })
         .filter(|s| {
@@ -308,7 +338,12 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
             .kinds
             .iter()
             .filter_map(|k| k.words.find(&rest).map(|(at, _)| at))
-            .chain(names.spec_names.find(&rest).map(|(at, _)| at))
+            .chain(
+                names
+                    .spec_names
+                    .iter()
+                    .filter_map(|(_, p)| p.find(&rest).map(|(at, _)| at)),
+            )
             .min()
     });
     // "how much storage", "de cuánto es la pantalla": a spec, not a price.
@@ -327,6 +362,20 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
             })
         })
     });
+    // Which specs the message asks about ("how heavy is it?": the weight), by name.
+    let asked_specs: Vec<String> = names
+        .kinds
+        .iter()
+        .filter(|k| k.words.any(&rest) || k.more.any(&rest) || k.less.any(&rest))
+        .map(|k| k.name.clone())
+        .chain(
+            names
+                .spec_names
+                .iter()
+                .filter(|(_, p)| p.any(&rest))
+                .map(|(n, _)| n.clone()),
+        )
+        .collect();
     // A specs phrase (not only a spec's name) besides a price is a second ask.
     let specs_asked = at(|l| &l.specs).is_some();
     let compare = has(|l| &l.compare);
@@ -334,7 +383,10 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let preference = has(|l| &l.preference);
     let points = !products.is_empty() || reference.is_some() || selector.is_some();
     // "How long does the battery of the Hush 700 last": a spec, not a delivery time.
-    let (topic, topic_at) = if topic.as_deref() == Some("delivery") && specs.is_some() && points {
+    let (topic, topic_at) = if topic.as_deref() == Some("delivery")
+        && specs.is_some()
+        && (points || !asked_specs.is_empty())
+    {
         (None, None)
     } else {
         (topic, topic_at)
@@ -425,8 +477,22 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         Intent::Compare
     } else if price.is_some() && (points || !browse) && (points || budget.is_none()) {
         Intent::PriceInquiry
-    } else if selector.is_some() {
-        Intent::ProductInfo
+    } else if let Some(selector) = &selector {
+        // "The cheaper of the two, what processor does it have?": a spec of the one picked.
+        let picked_by: &[String] = match selector {
+            Selector::Extreme(Measure::Spec(kinds), _)
+            | Selector::Relative(Measure::Spec(kinds), _)
+            | Selector::Value { kinds, .. } => kinds,
+            _ => &[],
+        };
+        if !asked_specs.is_empty()
+            && !asked_specs.iter().any(|s| picked_by.contains(s))
+            && at(|l| &l.specs).is_some()
+        {
+            Intent::SpecsRequest
+        } else {
+            Intent::ProductInfo
+        }
     } else if specs.is_some() && (points || category.is_none()) {
         Intent::SpecsRequest
     } else if !products.is_empty()
@@ -539,6 +605,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         positions,
         last,
         selector,
+        asked_specs,
         quantity,
         budget,
         budget_min,
@@ -652,8 +719,12 @@ mod tests {
         );
         assert_ne!(u.quantity, Some(16));
         assert!(read("el de 256gb").selector.is_some());
-        // Asking for a list with a spec is no pick.
-        assert_eq!(read("laptops with 16 gb").selector, None);
+        // Asking for a list with a spec is no pick; asking which one is.
+        assert_eq!(read("show me laptops with 16 gb").selector, None);
+        assert!(read("which laptop has 32gb of ram").selector.is_some());
+        // A time is a spec's value only beside the spec's word.
+        assert!(read("the one with 14 days of battery").selector.is_some());
+        assert_eq!(read("can it be here in 3 days").selector, None);
     }
 
     #[test]

@@ -72,6 +72,11 @@ pub(super) fn number_words(words: &[String], at: usize, lex: &Lexicon) -> Option
             }
         } else if n >= 100 {
             current = n;
+        } else if used > 0
+            && !(current.is_multiple_of(10) && (n < 10 || current.is_multiple_of(100)))
+        {
+            // "twenty one", "hundred twenty", but "two, one for my sister" is two numbers.
+            break;
         } else {
             current = current.saturating_add(n);
         }
@@ -136,19 +141,31 @@ pub(super) fn budget(
             return (Some(money(b.1)), Some(money(a.1)));
         }
     }
-    for &(at, minor, used) in &amounts {
-        let after = &words[(at + used).min(words.len())..(at + used + 3).min(words.len())];
-        let max_cue = cue_before(|l| &l.budget_max, at) || lex.any(|l| &l.budget_max_after, after);
-        let min_cue = cue_before(|l| &l.budget_min, at);
-        let money_like = currency_around(at, used);
-        if minor < 1_000 {
-            continue;
-        }
-        if min_cue && !max_cue {
-            return (None, Some(money(minor)));
-        }
-        if max_cue || money_like {
-            return (Some(money(minor)), None);
+    // An amount with its cue right before it or a currency beside it first ("12 und …, max
+    // 250 €" is 250); then one whose cue comes a few words after ("800 € will ich nicht
+    // ausgeben").
+    for near in [true, false] {
+        for &(at, minor, used) in &amounts {
+            if minor < 1_000 {
+                continue;
+            }
+            let reach = if near { 3 } else { 6 };
+            let after = &words[(at + used).min(words.len())..(at + used + reach).min(words.len())];
+            let max_after = lex.any(|l| &l.budget_max_after, after);
+            let max_cue = cue_before(|l| &l.budget_max, at) || max_after;
+            let min_cue = cue_before(|l| &l.budget_min, at);
+            let money_like = currency_around(at, used);
+            if near && !(money_like || cue_before(|l| &l.budget_max, at) || min_cue || max_after) {
+                continue;
+            }
+            // "mehr als 800 € will ich nicht ausgeben": at most, said the long way round.
+            let far = &words[(at + used).min(words.len())..(at + used + 6).min(words.len())];
+            if min_cue && !max_cue && !lex.any(|l| &l.budget_max_after, far) {
+                return (None, Some(money(minor)));
+            }
+            if max_cue || money_like {
+                return (Some(money(minor)), None);
+            }
         }
     }
     (None, None)

@@ -178,6 +178,16 @@ const UNIT_WORDS: &[(&[&str], Unit, i64)] = &[
         1_000,
     ),
     (&["watt", "watts", "вт", "ватт"], Unit::Watts, 1_000),
+    (
+        &["hours", "hrs", "horas", "stunden", "std", "часов", "часа"],
+        Unit::Hours,
+        1_000,
+    ),
+    (
+        &["days", "dias", "tage", "tagen", "днеи", "дня", "суток"],
+        Unit::Hours,
+        24_000,
+    ),
 ];
 
 /// A number and the unit after it ("16 pulgadas", "256gb", "6.1 inch"): the unit and the
@@ -210,13 +220,25 @@ pub(crate) fn spec_values(words: &[String]) -> Vec<(usize, Unit, i64)> {
     found
 }
 
-/// "The 16-inch one": the spec kinds measured in the unit named, and the value.
-pub(super) fn spec_value(words: &[String], catalog: &Catalog) -> Option<Selector> {
+/// "The 16-inch one": the spec kinds measured in the unit named, and the value. Times
+/// ("14 days") name a spec only beside its word ("14 days of battery"): alone they are more
+/// often a delivery time.
+pub(super) fn spec_value(
+    words: &[String],
+    catalog: &Catalog,
+    names: &CatalogWords,
+) -> Option<Selector> {
     let (_, unit, thousandths) = spec_values(words).into_iter().next()?;
+    let said = |kind: &str| {
+        names
+            .kinds
+            .iter()
+            .any(|k| k.name == kind && k.words.any(words))
+    };
     let kinds: Vec<String> = catalog
         .spec_kinds()
         .iter()
-        .filter(|k| k.unit == unit)
+        .filter(|k| k.unit == unit && (unit != Unit::Hours || said(&k.name)))
         .map(|k| k.name.clone())
         .collect();
     (!kinds.is_empty()).then_some(Selector::Value { kinds, thousandths })

@@ -483,6 +483,43 @@ fn intended(d: &Decision) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// A purchase waiting for its yes takes a new quantity: a raise is an intent for the
+/// difference, a lowering a `PurchaseQuantityChanged` (no intent), and "yes" orders what it
+/// then says.
+#[test]
+fn a_waiting_purchase_can_be_raised_and_lowered() {
+    let mut chat = Chat::new();
+    chat.send("tell me about the nova x1");
+    let d = chat.send("I'll take 3");
+    assert_eq!(intended(&d), [("nova-x1".to_owned(), 3)]);
+    let d = chat.send("actually just 2");
+    assert_eq!(intent(&d), Intent::Purchase);
+    assert!(intended(&d).is_empty(), "intents are never taken back");
+    let lowered = d.events.iter().find_map(|e| match e {
+        Event::PurchaseQuantityChanged(c) => Some((c.product_id.clone(), c.from, c.to)),
+        _ => None,
+    });
+    assert_eq!(lowered, Some(("nova-x1".to_owned(), 3, 2)));
+    assert!(d.reply.text.contains("2 × Nova X1"), "{}", d.reply.text);
+    let d = chat.send("no wait, make it 4");
+    assert_eq!(intended(&d), [("nova-x1".to_owned(), 2)], "from 2 to 4");
+    chat.send("actually only one");
+    let d = chat.send("yes");
+    let order = d.events.iter().find_map(|e| match e {
+        Event::OrderPlaced(o) => Some(o.clone()),
+        _ => None,
+    });
+    let order = order.expect("order placed");
+    assert_eq!(
+        order
+            .lines
+            .iter()
+            .map(|l| (l.product_id.as_str(), l.quantity))
+            .collect::<Vec<_>>(),
+        [("nova-x1", 1)]
+    );
+}
+
 /// Cart lines are events; adding (or raising a line) is a purchase intent for the quantity
 /// added, a removal none; checkout shows the cart and "yes" orders all of it at once.
 #[test]

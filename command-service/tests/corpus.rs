@@ -168,6 +168,9 @@ fn observe(d: &Decision) -> Observed {
             Event::PurchaseIntended(e) => {
                 products.insert(e.product_id.clone());
             }
+            Event::PurchaseQuantityChanged(e) => {
+                products.insert(e.product_id.clone());
+            }
             Event::OrderPlaced(e) => products.extend(e.lines.iter().map(|l| l.product_id.clone())),
             Event::InvoiceIssued(e) => {
                 products.extend(e.lines.iter().map(|l| l.product_id.clone()))

@@ -143,6 +143,10 @@ events! {
     PreferenceStated version 2 personal [],
     /// The user said they want to buy a quantity of one product.
     PurchaseIntended version 1 personal [],
+    /// The user lowered the quantity of the purchase waiting for their yes ("actually just
+    /// 2"). No purchase intent: intents are never taken back (a raise appends a
+    /// `PurchaseIntended` for the difference instead).
+    PurchaseQuantityChanged version 1 personal [],
     /// An invoice for a confirmed purchase was issued (Telegram Payments); the order is placed
     /// when it is paid.
     InvoiceIssued version 1 personal [],
@@ -495,6 +499,13 @@ pub struct CartQuantityChanged {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PurchaseQuantityChanged {
+    pub product_id: String,
+    pub from: u32,
+    pub to: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CartCheckedOut {
     /// The order (or the invoice, on Telegram Payments) the cart became.
     pub order_id: String,
@@ -635,6 +646,12 @@ pub(crate) mod examples {
                 from: 1,
                 to: 3,
                 unit_price: usd(79_900),
+            }
+            .into(),
+            PurchaseQuantityChanged {
+                product_id: "phone-x1".into(),
+                from: 3,
+                to: 2,
             }
             .into(),
             CartCheckedOut {

@@ -17,8 +17,8 @@ pub use events::{
     BotReplied, CartCheckedOut, CartItemAdded, CartItemRemoved, CartQuantityChanged,
     ConversationStarted, Event, EventType, Intent, InvoiceIssued, MessageKind, MessageReceived,
     OrderContact, OrderLine, OrderPlaced, Payload, PaymentMethod, PreferenceStated, PriceInquired,
-    ProductViewed, PurchaseIntended, ReplyButton, Sentiment, ShopQuestionAsked, SpecsRequested,
-    UnderstoodBy, UserErased, ViewSource,
+    ProductViewed, PurchaseIntended, PurchaseQuantityChanged, ReplyButton, Sentiment,
+    ShopQuestionAsked, SpecsRequested, UnderstoodBy, UserErased, ViewSource,
 };
 pub use ids::{Channel, IdError, StreamId, UserId};
 pub use money::{Currency, Money, MoneyError};

@@ -112,6 +112,20 @@ impl<'a> Scene<'a> {
         focus: Option<&'a Product>,
     ) -> Resolved<'a> {
         let category_pool = |c: &str| -> Vec<&'a Product> { self.catalog.in_category(c).collect() };
+        // "The cheaper of the two" after two products talked about one after the other.
+        if u.of_two
+            && offered.len() != 2
+            && let Selector::Extreme(measure, direction) | Selector::Relative(measure, direction) =
+                selector
+            && let Some(previous) = self
+                .state
+                .previous_focus
+                .as_deref()
+                .and_then(|id| self.product(id))
+            && let Some(f) = focus.filter(|f| f.id != previous.id)
+        {
+            return extreme(&[previous, f], measure, *direction);
+        }
         match selector {
             Selector::Extreme(measure, direction) => {
                 let pool: Vec<&Product> = if let Some(c) = &u.category {
@@ -330,6 +344,28 @@ mod tests {
         assert_eq!(
             pick(&state, "the cheaper one").as_deref(),
             Some("hush-buds")
+        );
+    }
+
+    #[test]
+    fn of_the_two_picks_between_the_last_two_talked_about() {
+        let state = ConversationState {
+            previous_focus: Some("vertex-15-plus".into()),
+            focus: Some("aero-book-13".into()),
+            focus_latest: true,
+            ..ConversationState::default()
+        };
+        assert_eq!(
+            pick(&state, "the more expensive of the two").as_deref(),
+            Some("vertex-15-plus")
+        );
+        assert_eq!(
+            pick(&state, "cual tiene mas memoria de los dos").as_deref(),
+            Some("vertex-15-plus")
+        );
+        assert_eq!(
+            pick(&state, "the lighter of the two").as_deref(),
+            Some("aero-book-13")
         );
     }
 }

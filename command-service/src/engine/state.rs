@@ -179,6 +179,15 @@ impl ConversationState {
                     }
                 }
             }
+            Event::PurchaseQuantityChanged(c) => {
+                if let Some(line) = self
+                    .pending
+                    .as_mut()
+                    .filter(|l| l.product_id == c.product_id)
+                {
+                    line.quantity = c.to;
+                }
+            }
             Event::OrderPlaced(o) => {
                 self.orders += 1;
                 self.pending = None;

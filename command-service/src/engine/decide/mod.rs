@@ -248,6 +248,7 @@ fn product_of(event: &Event) -> Option<String> {
         Event::CartItemAdded(e) => Some(e.product_id.clone()),
         Event::CartItemRemoved(e) => Some(e.product_id.clone()),
         Event::CartQuantityChanged(e) => Some(e.product_id.clone()),
+        Event::PurchaseQuantityChanged(e) => Some(e.product_id.clone()),
         Event::OrderPlaced(e) => e.lines.first().map(|l| l.product_id.clone()),
         _ => None,
     }

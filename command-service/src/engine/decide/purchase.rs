@@ -3,6 +3,7 @@
 
 use events_schema::{
     Event, InvoiceIssued, Money, OrderLine, OrderPlaced, PaymentMethod, PurchaseIntended,
+    PurchaseQuantityChanged,
 };
 
 use super::{Reply, Turn};
@@ -63,13 +64,14 @@ impl Turn<'_> {
             .filter(|p| p.product_id == product.id)
             .map_or(0, |p| p.quantity);
         if quantity < already {
-            // Fewer than asked: the line cannot shrink without a cancel (no event lowers it).
-            return Reply::text(self.say(
-                "fewer_after_cancel",
-                &[("quantity", &already.to_string()), ("name", &product.name)],
-            ));
+            // "Actually just 2": the line shrinks; intents already counted stay.
+            events.push(Event::PurchaseQuantityChanged(PurchaseQuantityChanged {
+                product_id: product.id.clone(),
+                from: already,
+                to: quantity,
+            }));
         }
-        let added = quantity - already;
+        let added = quantity.saturating_sub(already);
         if added > 0 {
             events.push(Event::PurchaseIntended(PurchaseIntended {
                 product_id: product.id.clone(),

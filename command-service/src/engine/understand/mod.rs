@@ -101,6 +101,8 @@ pub struct Understanding {
     /// The positions named include the last of the list ("the first and the last").
     pub last: bool,
     pub selector: Option<Selector>,
+    /// "Of the two": a selector picks between the two products last talked about.
+    pub of_two: bool,
     /// The specs asked about by name ("how heavy": `weight`); none for all of them.
     pub asked_specs: Vec<String>,
     pub quantity: Option<u32>,
@@ -134,6 +136,7 @@ impl Understanding {
             positions: Vec::new(),
             last: false,
             selector: None,
+            of_two: false,
             asked_specs: Vec::new(),
             quantity: None,
             budget: None,
@@ -303,6 +306,31 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
             !(budget.is_some() || budget_min.is_some())
                 || !matches!(s, Selector::Relative(Measure::Price, _))
         });
+    // "The best camera" names a spec, not the cameras: the category is read without the words
+    // of the specs the selector picks by ("the phone with the best camera" is still phones).
+    let category = match &selector {
+        Some(
+            Selector::Extreme(Measure::Spec(kinds), _)
+            | Selector::Relative(Measure::Spec(kinds), _),
+        ) if category.is_some() => {
+            let spec_word = |w: &String| {
+                names.kinds.iter().any(|k| {
+                    kinds.contains(&k.name)
+                        && [&k.words, &k.more, &k.less]
+                            .iter()
+                            .any(|p| p.any(std::slice::from_ref(w)))
+                })
+            };
+            let stripped: Vec<String> = rest.iter().filter(|w| !spec_word(w)).cloned().collect();
+            naming::category(&stripped, names, &lex)
+        }
+        _ => category,
+    };
+    // "The cheaper of the two": of the two products just talked about.
+    let of_two = rest.iter().enumerate().any(|(i, w)| {
+        let two = w == "2" || lex.primary.numbers.get(w.as_str()) == Some(&2);
+        two && lex.primary.partitive.any(&rest[i.saturating_sub(2)..=i])
+    });
     let increase = has(|l| &l.more) && !has(|l| &l.comparative);
 
     let cart_word = has(|l| &l.cart);
@@ -605,6 +633,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         positions,
         last,
         selector,
+        of_two,
         asked_specs,
         quantity,
         budget,
@@ -704,6 +733,18 @@ mod tests {
         assert_eq!(
             read("какой экран у нова таб 11").products,
             vec!["nova-tab-11"]
+        );
+    }
+
+    #[test]
+    fn a_spec_word_that_is_also_a_category_names_the_spec() {
+        let u = read("cual tiene mejor camara de los dos");
+        assert_eq!((u.category.clone(), u.of_two), (None, true));
+        let u = read("the phone with the best camera");
+        assert_eq!(u.category.as_deref(), Some("phones"));
+        assert_eq!(
+            read("the cheapest camera").category.as_deref(),
+            Some("cameras")
         );
     }
 

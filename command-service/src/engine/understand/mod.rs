@@ -254,8 +254,8 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let hesitant = has(|l| &l.hesitation);
     // A category the shop question's own words make "my old" ("trade in my old laptop") is
     // no request for one.
-    let category =
-        category(&rest, names, &lex).filter(|_| category(&before_topic, names, &lex).is_some());
+    let category = category(&rest, names, &lex)
+        .filter(|_| topic_at.is_none() || category(&before_topic, names, &lex).is_some());
     let use_case = names
         .uses
         .iter()
@@ -342,6 +342,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
             .first()
             .is_some_and(|w| lex.primary.also.has_word(w) || lex.english.also.has_word(w));
     let add = has(|l| &l.add);
+    let compare = has(|l| &l.compare);
     let remove = has(|l| &l.remove);
     let in_cart = |id: &String| ctx.cart.contains(id);
     let focus_in_cart = ctx.focus.is_some_and(|f| ctx.cart.iter().any(|c| c == f));
@@ -406,7 +407,6 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
         .collect();
     // A specs phrase (not only a spec's name) besides a price is a second ask.
     let specs_asked = at(|l| &l.specs).is_some();
-    let compare = has(|l| &l.compare);
     let browse = has(|l| &l.browse);
     let preference = has(|l| &l.preference);
     let points = !products.is_empty() || reference.is_some() || selector.is_some();
@@ -453,7 +453,7 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     } else if remove && (cart_word || names_cart_item) {
         Intent::CartRemove
     } else if (continues_cart && !buy)
-        || (add && (cart_word || points || !ctx.cart.is_empty()))
+        || (add && !compare && (cart_word || points || !ctx.cart.is_empty()))
         || (cart_word && (buy || points || quantity.is_some()) && !cart_view)
     {
         if (products.iter().any(in_cart) || (products.is_empty() && names_cart_item))

@@ -155,13 +155,15 @@ pub(super) fn category(
         |w: &String| lex.primary.not_products.has_word(w) || lex.english.not_products.has_word(w);
     // A near spelling of a one-word category name of 6+ letters ("kopfhöhrer", "laptpos").
     let near = |w: &String| {
+        if w.len() < 5 || !w.chars().all(char::is_alphabetic) {
+            return None;
+        }
         names
             .category_words
             .iter()
             .find(|(_, n)| {
                 let limit = if n.len() >= 9 { 2 } else { 1 };
                 n.len() >= 6
-                    && w.chars().all(char::is_alphabetic)
                     && n.len().abs_diff(w.len()) <= limit
                     && strsim::osa_distance(n, w) <= limit
             })
@@ -170,7 +172,7 @@ pub(super) fn category(
     let mut found: Vec<(usize, &String)> = names
         .categories
         .iter()
-        .flat_map(|(id, phrases)| phrases.all(words).into_iter().map(move |(at, _)| (at, id)))
+        .flat_map(|(id, phrases)| phrases.matches(words).map(move |(at, _, _)| (at, id)))
         .collect();
     if found.is_empty() {
         found = words

@@ -47,6 +47,11 @@ pub struct CatalogWords {
     /// The names of the other specs products list ("noise cancelling", "sensors", "water
     /// resistance"), in every language: asking about one is a specs question.
     pub spec_names: Vec<(String, Phrases)>,
+    /// Every word that names a spec, indexed once: the kinds' words, their `more` and `less`
+    /// ("lighter"), and the other specs' names; `spec_mention` tells, per phrase, which spec
+    /// and whether it is the spec's name (not a comparative).
+    pub spec_mentions: Phrases,
+    pub spec_mention: Vec<(String, bool)>,
     pub policies: Vec<(Topic, Phrases)>,
     pub faq: Vec<(String, Phrases)>,
 }
@@ -163,7 +168,35 @@ impl CatalogWords {
             .iter()
             .map(|u| (u.id.clone(), Phrases::new(&u.words)))
             .collect();
-        let spec_names = other_spec_names(catalog, &kinds, &categories, &uses);
+        let spec_labels = other_spec_names(catalog, &kinds, &categories, &uses);
+        let spec_names: Vec<(String, Phrases)> = spec_labels
+            .iter()
+            .map(|(name, labels)| (name.clone(), Phrases::new(labels)))
+            .collect();
+        let mut mentions = Vec::new();
+        let mut spec_mention = Vec::new();
+        for k in catalog.spec_kinds() {
+            for (written, is_name) in k
+                .words
+                .iter()
+                .map(|w| (w, true))
+                .chain(k.more.iter().chain(&k.less).map(|w| (w, false)))
+            {
+                for phrase in Phrase::spellings(written) {
+                    mentions.push(phrase);
+                    spec_mention.push((k.name.clone(), is_name));
+                }
+            }
+        }
+        for (name, labels) in &spec_labels {
+            for label in labels {
+                for phrase in Phrase::spellings(label) {
+                    mentions.push(phrase);
+                    spec_mention.push((name.clone(), true));
+                }
+            }
+        }
+        let spec_mentions = Phrases::from_phrases(mentions);
         let shop = catalog.shop();
         let policies = shop
             .policies
@@ -186,6 +219,8 @@ impl CatalogWords {
             kinds,
             uses,
             spec_names,
+            spec_mentions,
+            spec_mention,
             policies,
             faq,
         }
@@ -216,8 +251,8 @@ impl PartialEq for Cached {
     }
 }
 
-/// The names of the specs that are no spec kind, each with how it is written in every
-/// language the catalog translates it to; short names ("type", "data") and names that also say
+/// The names of the specs that are no spec kind, each with its labels in every language the
+/// catalog translates it to; short names ("type", "data") and names that also say
 /// a category, a need or a kind ("video", "power") are left out, since they say something else
 /// first.
 fn other_spec_names(
@@ -225,7 +260,7 @@ fn other_spec_names(
     kinds: &[KindWords],
     categories: &[(String, Phrases)],
     uses: &[(String, Phrases)],
-) -> Vec<(String, Phrases)> {
+) -> Vec<(String, Vec<String>)> {
     let taken = |words: &[String]| {
         kinds
             .iter()
@@ -233,7 +268,7 @@ fn other_spec_names(
             || categories.iter().any(|(_, p)| p.any(words))
             || uses.iter().any(|(_, p)| p.any(words))
     };
-    let mut names: Vec<(String, Phrases)> = Vec::new();
+    let mut names: Vec<(String, Vec<String>)> = Vec::new();
     for product in catalog.products() {
         for spec in &product.specs {
             if catalog.spec_kinds().iter().any(|k| k.name == spec.name)
@@ -250,7 +285,7 @@ fn other_spec_names(
                 }
             }
             if !labels.is_empty() {
-                names.push((spec.name.clone(), Phrases::new(&labels)));
+                names.push((spec.name.clone(), labels));
             }
         }
     }

@@ -106,6 +106,26 @@ impl Pattern {
 pub struct Phrase(Vec<Pattern>);
 
 impl Phrase {
+    /// A phrase as written and, when it has an umlaut, also spelled out ("gefällt" and
+    /// "gefaellt"), as German is often typed without them; empty phrases left out.
+    pub fn spellings(written: &str) -> Vec<Phrase> {
+        let mut all = vec![Phrase::new(written)];
+        if written.contains(['ä', 'ö', 'ü', 'Ä', 'Ö', 'Ü']) {
+            let spelled: String = written
+                .chars()
+                .flat_map(|c| match c {
+                    'ä' | 'Ä' => vec!['a', 'e'],
+                    'ö' | 'Ö' => vec!['o', 'e'],
+                    'ü' | 'Ü' => vec!['u', 'e'],
+                    c => vec![c],
+                })
+                .collect();
+            all.push(Phrase::new(&spelled));
+        }
+        all.retain(|p| !p.is_empty());
+        all
+    }
+
     /// Reads a phrase as written in a lexicon or catalog ("i'll take", "наушник*").
     pub fn new(written: &str) -> Phrase {
         Phrase(
@@ -161,28 +181,14 @@ pub struct Phrases {
 }
 
 impl Phrases {
-    /// Phrases as written; one with an umlaut also matches it spelled out ("gefällt" matches
-    /// "gefaellt" too), as German is often typed without them.
+    /// Phrases as written, each in its [`Phrase::spellings`].
     pub fn new<S: AsRef<str>>(written: &[S]) -> Phrases {
-        let mut all = Vec::new();
-        for w in written {
-            let w = w.as_ref();
-            all.push(Phrase::new(w));
-            if w.contains(['ä', 'ö', 'ü', 'Ä', 'Ö', 'Ü']) {
-                let spelled: String = w
-                    .chars()
-                    .flat_map(|c| match c {
-                        'ä' | 'Ä' => vec!['a', 'e'],
-                        'ö' | 'Ö' => vec!['o', 'e'],
-                        'ü' | 'Ü' => vec!['u', 'e'],
-                        c => vec![c],
-                    })
-                    .collect();
-                all.push(Phrase::new(&spelled));
-            }
-        }
-        all.retain(|p| !p.is_empty());
-        Phrases::from_phrases(all)
+        Phrases::from_phrases(
+            written
+                .iter()
+                .flat_map(|w| Phrase::spellings(w.as_ref()))
+                .collect(),
+        )
     }
 
     /// Indexes phrases already made, keeping their order (a phrase's index is its place).

@@ -362,19 +362,20 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
     let checkout = has(|l| &l.checkout);
     let cart_view = has(|l| &l.cart_view);
     let price = at(|l| &l.price);
-    let specs = at(|l| &l.specs).or_else(|| {
-        names
-            .kinds
-            .iter()
-            .filter_map(|k| k.words.find(&rest).map(|(at, _)| at))
-            .chain(
-                names
-                    .spec_names
-                    .iter()
-                    .filter_map(|(_, p)| p.find(&rest).map(|(at, _)| at)),
-            )
-            .min()
-    });
+    // The specs the message names ("how heavy is it?": the weight), in order, and where the
+    // first spec's name is.
+    let mut asked_specs: Vec<String> = Vec::new();
+    let mut spec_named_at: Option<usize> = None;
+    for (at, _, i) in names.spec_mentions.matches(&rest) {
+        let (name, is_name) = &names.spec_mention[i];
+        if *is_name {
+            spec_named_at = Some(spec_named_at.map_or(at, |s| s.min(at)));
+        }
+        if !asked_specs.contains(name) {
+            asked_specs.push(name.clone());
+        }
+    }
+    let specs = at(|l| &l.specs).or(spec_named_at);
     // "how much storage", "de cuánto es la pantalla": a spec, not a price.
     let price = price.filter(|_| {
         let span = lex
@@ -391,20 +392,6 @@ pub fn understand(raw: &str, catalog: &Catalog, ctx: Context<'_>) -> Understandi
             })
         })
     });
-    // Which specs the message asks about ("how heavy is it?": the weight), by name.
-    let asked_specs: Vec<String> = names
-        .kinds
-        .iter()
-        .filter(|k| k.words.any(&rest) || k.more.any(&rest) || k.less.any(&rest))
-        .map(|k| k.name.clone())
-        .chain(
-            names
-                .spec_names
-                .iter()
-                .filter(|(_, p)| p.any(&rest))
-                .map(|(n, _)| n.clone()),
-        )
-        .collect();
     // A specs phrase (not only a spec's name) besides a price is a second ask.
     let specs_asked = at(|l| &l.specs).is_some();
     let browse = has(|l| &l.browse);

@@ -10,7 +10,7 @@ use poem::web::{Data, Json};
 use poem::{IntoResponse, Response, handler, http::StatusCode};
 
 /// A partition silent for this long counts as stalled.
-pub const STALE_AFTER: std::time::Duration = projector::worker::STALE_AFTER;
+pub use event_store::progress::STALE_AFTER;
 
 /// The Prometheus exposition of the store's followers.
 pub async fn render(store: &EventStore, nats: Option<&Nats>) -> anyhow::Result<String> {

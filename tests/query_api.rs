@@ -1029,7 +1029,8 @@ async fn undeclared_methods_get_405_with_the_allowed_ones() {
 }
 
 /// What went wrong inside (a database error naming a table) goes to the log, never into a
-/// public body: not into open health, not into an admin error.
+/// public body: not into open health, not into an admin error. A table gone is a bug, not a
+/// fault to wait out: the admin API answers 500 with a generic body, not 503 "retry".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_bodies_carry_no_internal_detail() {
     let db = TestDatabase::sqlite_for_test();
@@ -1065,17 +1066,66 @@ async fn error_bodies_carry_no_internal_detail() {
     assert_eq!(leaks(&body), Vec::<&str>::new(), "/health: {body}");
     for path in ["/admin/dashboard?days=7", "/admin/analytics/funnel"] {
         let resp = api.raw(path, Some(KEY)).await;
-        assert_eq!(resp.status(), 503, "{path}");
+        assert_eq!(resp.status(), 500, "{path}");
         let body = resp.text().await.expect("body");
         assert_eq!(leaks(&body), Vec::<&str>::new(), "{path}: {body}");
         let json: Value = serde_json::from_str(&body).expect("json");
-        assert!(
-            json["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("retry")),
+        assert_eq!(
+            json["message"], "internal error; the server log has the details",
             "{body}"
         );
     }
+}
+
+/// A database that cannot answer for now (it refuses connections, its sessions were
+/// terminated) is the one fault the admin API answers 503 "retry later"; once it is back, the
+/// same request answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_cannot_answer_now_is_a_503_to_retry() {
+    let Some(db) = TestDatabase::for_test().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
+    server.wait_ready().await;
+    let api = Api::new(server.port);
+    let path = "/admin/analytics/funnel";
+    assert_eq!(api.raw(path, Some(KEY)).await.status(), 200);
+    let url = db.config.database_url.expose().to_owned();
+    let name = url.rsplit('/').next().expect("a database name").to_owned();
+    let admin = url.replace(&format!("/{name}"), "/postgres");
+    let run = |sql: String| {
+        let admin = admin.clone();
+        async move {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("admin connection");
+            sqlx::raw_sql(&sql).execute(&mut c).await.expect(&sql);
+        }
+    };
+    run(format!(
+        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid();"
+    ))
+    .await;
+    let resp = api.raw(path, Some(KEY)).await;
+    assert_eq!(resp.status(), 503);
+    let json: Value = resp.json().await.expect("json");
+    assert_eq!(
+        json["message"],
+        "the database cannot answer now; retry later"
+    );
+    run(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true;")).await;
+    let mut status = 0;
+    for _ in 0..100 {
+        status = api.raw(path, Some(KEY)).await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "answers again once the database is back");
 }
 
 /// Dates at the ends of what chrono takes, periods running past year 9999 or, with the one

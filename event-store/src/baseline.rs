@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 
 use crate::keys::UserKeys;
-use crate::{AppendRequest, EventStore, Pool, StoreError, plan, postgres, sqlite};
+use crate::{AppendRequest, EventStore, Pool, StoreError, group_commit, postgres, sqlite};
 
 const CREATE_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS bench_baseline ( \
     global_position bigint, event_id uuid, stream_id text, stream_version bigint, \
@@ -52,11 +52,11 @@ impl EventStore {
     pub async fn baseline_insert(&self, requests: &[AppendRequest]) -> Result<(), StoreError> {
         let refs: Vec<&AppendRequest> = requests.iter().collect();
         let mut keys = UserKeys::new();
-        for user in plan::users_of(&refs) {
+        for user in group_commit::users_of(&refs) {
             let (key_id, key, _) = self.shared.keys.new_key(&user)?;
             keys.insert(user, (key_id, key));
         }
-        let planned = plan::plan_batch(
+        let planned = group_commit::plan_batch(
             &refs,
             &HashMap::new(),
             &HashMap::new(),

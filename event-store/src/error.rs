@@ -61,8 +61,49 @@ pub enum StoreError {
     /// The store's writer task is gone (the process is shutting down).
     #[error("the event store is shutting down")]
     Closed,
+    /// An invariant of salesbot did not hold: a bug, not something to configure or retry. The
+    /// message says which; nothing was written.
+    #[error("internal error (a bug): {0}")]
+    Internal(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed: the database unreachable, busy or restarting, a
+    /// batch that failed for such a reason, the store shutting down. Everything else (a bug,
+    /// corrupt data, a wrong key, a schema out of date) fails the same way again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. } | StoreError::Batch(_) | StoreError::Closed => true,
+            StoreError::Database(e) => transient_sqlx(e),
+            StoreError::Io(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Whether a database error is worth a retry: the connection or the pool failed, or the
+/// database refused for now (Postgres SQLSTATE classes 08 connection, 40 transaction rollback
+/// such as a deadlock, 53 insufficient resources, 55 object not in prerequisite state such as a
+/// database closed to connections or a lock not available, 57 operator intervention; SQLite
+/// busy or locked). A query the database cannot run (a missing table, a type mismatch) is a
+/// bug.
+pub fn transient_sqlx(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            ["08", "40", "53", "55", "57"]
+                .iter()
+                .any(|class| code.starts_with(class))
+                || matches!(code.as_ref(), "5" | "6" | "261" | "262" | "517")
+        }),
+        _ => false,
+    }
 }
 
 /// Why an append was refused. Nothing of the refused request was written.
@@ -83,4 +124,15 @@ pub enum AppendError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl AppendError {
+    /// Whether retrying may succeed: a conflict (after reloading) or a transient store fault.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AppendError::Conflict { .. } => true,
+            AppendError::Store(e) => e.is_transient(),
+            AppendError::PartialDuplicate(_) | AppendError::Invalid(_) => false,
+        }
+    }
 }

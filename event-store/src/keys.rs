@@ -96,7 +96,7 @@ pub(crate) struct KeyRecord {
 pub(crate) async fn verify_master_key(pool: &Pool, master: &MasterKey) -> Result<(), StoreError> {
     let candidate = master
         .check_value()
-        .map_err(|e| StoreError::Config(e.to_string()))?;
+        .map_err(|e| StoreError::Internal(format!("sealing the master key check: {e}")))?;
     let stored = match pool {
         Pool::Postgres(p) => postgres::master_key_check(p, &candidate).await?,
         Pool::Sqlite(p) => sqlite::master_key_check(p, &candidate).await?,

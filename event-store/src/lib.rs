@@ -7,10 +7,10 @@ mod checkpoint;
 mod config;
 mod crypto;
 mod error;
+mod group_commit;
 mod keys;
 mod lease;
 mod migrate;
-mod plan;
 mod postgres;
 pub mod private;
 pub mod progress;
@@ -32,14 +32,14 @@ use tracing::Instrument as _;
 
 pub use config::{BackendKind, DatabaseUrl, StoreConfig};
 pub use crypto::MasterKey;
-pub use error::{AppendError, StoreError};
+pub use error::{AppendError, StoreError, transient_sqlx};
 pub use lease::Lease;
 pub use migrate::MigrationStatus;
 pub use scratch::{ScratchDatabase, ScratchNats};
 pub use stored::StoredEvent;
 
+use group_commit::Job;
 use keys::KeyCache;
-use plan::Job;
 
 /// The most events one `read_all` returns.
 pub const MAX_READ_BATCH: usize = 10_000;
@@ -181,7 +181,7 @@ impl EventStore {
         migrations: Migrations,
     ) -> Result<EventStore, StoreError> {
         events_schema::upcast::check_chain(events_schema::upcast::UPCASTERS)
-            .map_err(|e| StoreError::Config(e.to_string()))?;
+            .map_err(|e| StoreError::Internal(format!("the upcaster chain: {e}")))?;
         let pool = connect(config).await?;
         let status = migrate::status(&pool).await?;
         match migrations {
@@ -201,7 +201,8 @@ impl EventStore {
         });
         let (tx, rx) = mpsc::channel(MAX_JOBS_PER_BATCH * 4);
         tokio::spawn(
-            plan::run_writer(shared.clone(), rx).instrument(tracing::info_span!("event_writer")),
+            group_commit::run_writer(shared.clone(), rx)
+                .instrument(tracing::info_span!("event_writer")),
         );
         Ok(EventStore {
             shared,
@@ -414,7 +415,8 @@ impl EventStore {
         stream_version: i64,
         state: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let plain = serde_json::to_vec(state).map_err(|e| StoreError::Config(e.to_string()))?;
+        let plain = serde_json::to_vec(state)
+            .map_err(|e| StoreError::Internal(format!("a snapshot: {e}")))?;
         let aad = |key_id| snapshot_aad(stream_id, stream_version, key_id);
         let user = stream_id.user_id();
         let keys = &self.shared.keys;

@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
+use crate::group_commit::{self, Planned, StoredRef};
 use crate::keys::{KeyCache, KeyRecord, UserKeys};
-use crate::plan::{self, Planned, StoredRef};
 use crate::read::{COLUMNS, Row};
 use crate::{AppendError, AppendRequest, Appended, Stats, StoreConfig, StoreError};
 
@@ -75,7 +75,7 @@ pub(crate) async fn write_batch(
                 look_up_duplicates = true;
             }
             Err(Stop::Duplicates) => {
-                return Err(StoreError::Config(
+                return Err(StoreError::Internal(
                     "duplicate event id after looking duplicates up".into(),
                 ));
             }
@@ -129,7 +129,7 @@ pub(crate) async fn prepare(
     look_up_duplicates: bool,
 ) -> Result<Vec<Result<Appended, AppendError>>, Stop> {
     let recorded_at = Utc::now();
-    let user_keys = ensure_keys(tx, keys, &plan::users_of(requests), recorded_at).await?;
+    let user_keys = ensure_keys(tx, keys, &group_commit::users_of(requests), recorded_at).await?;
     let head: i64 = sqlx::query_scalar("SELECT position FROM log_head FOR UPDATE")
         .fetch_one(&mut *tx)
         .await?;
@@ -139,17 +139,18 @@ pub(crate) async fn prepare(
          CROSS JOIN LATERAL (SELECT stream_version FROM events WHERE stream_id = s.id \
            ORDER BY stream_version DESC LIMIT 1) AS v",
     )
-    .bind(plan::streams_of(requests))
+    .bind(group_commit::streams_of(requests))
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .collect();
     let stored = if look_up_duplicates {
-        stored_events(tx, &plan::event_ids_of(requests)).await?
+        stored_events(tx, &group_commit::event_ids_of(requests)).await?
     } else {
         HashMap::new()
     };
-    let mut planned = plan::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
+    let mut planned =
+        group_commit::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
     let conflicted = planned
         .results
         .iter()
@@ -157,8 +158,9 @@ pub(crate) async fn prepare(
     if conflicted && !look_up_duplicates {
         // A redelivery carries a stale expected version: it must read as a duplicate, not a
         // conflict, so look the ids up before answering.
-        let stored = stored_events(tx, &plan::event_ids_of(requests)).await?;
-        planned = plan::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
+        let stored = stored_events(tx, &group_commit::event_ids_of(requests)).await?;
+        planned =
+            group_commit::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
     }
     let Planned {
         rows,
@@ -197,7 +199,7 @@ pub(crate) const UNNEST_ROWS: &str = "SELECT p, e, s, v, t, sv, o, r, c, ca, pl:
 /// Binds rows as one array per column (13 parameters), for [`UNNEST_ROWS`].
 pub(crate) fn bind_rows(
     query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    rows: Vec<plan::NewRow>,
+    rows: Vec<group_commit::NewRow>,
 ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let mut cols = Columns::default();
     for row in rows {
@@ -238,7 +240,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn push(&mut self, row: plan::NewRow) {
+    fn push(&mut self, row: group_commit::NewRow) {
         self.global_position.push(row.global_position);
         self.event_id.push(row.event_id);
         self.stream_id.push(row.stream_id);
@@ -472,7 +474,7 @@ pub(crate) async fn save_snapshot(
             Some((key_id, key)) => (
                 Some(key_id),
                 key.seal(plain, &aad(Some(key_id)))
-                    .map_err(|e| StoreError::Config(format!("sealing a snapshot: {e}")))?,
+                    .map_err(|e| StoreError::Internal(format!("sealing a snapshot: {e}")))?,
             ),
             None => return Ok(false),
         },
@@ -498,7 +500,7 @@ pub(crate) async fn save_snapshot(
 fn stop_error(stop: Stop) -> StoreError {
     match stop {
         Stop::Failed(e) => e,
-        Stop::Duplicates => StoreError::Config("unexpected duplicate".into()),
+        Stop::Duplicates => StoreError::Internal("unexpected duplicate".into()),
     }
 }
 

@@ -12,6 +12,11 @@ use chrono::{DateTime, Utc};
 
 use crate::{EventStore, Pool, StoreError};
 
+/// A worker (or partition) silent for this long is dead or stalled: the one threshold every
+/// reader of progress uses (the projector's heartbeat, `/metrics`, the admin API's health and
+/// live updates, `salesbot check`).
+pub const STALE_AFTER: Duration = Duration::from_secs(10);
+
 /// One projection on one partition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionProgress {

@@ -11,8 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
+use crate::group_commit::{self, Planned, StoredRef};
 use crate::keys::{KeyCache, KeyRecord, UserKeys};
-use crate::plan::{self, Planned, StoredRef};
 use crate::postgres::StoredSnapshot;
 use crate::read::{COLUMNS, Row};
 use crate::{AppendError, AppendRequest, Appended, Stats, StoreConfig, StoreError};
@@ -69,12 +69,12 @@ pub(crate) async fn prepare(
     requests: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
     let recorded_at = Utc::now();
-    let user_keys = ensure_keys(tx, keys, &plan::users_of(requests), recorded_at).await?;
+    let user_keys = ensure_keys(tx, keys, &group_commit::users_of(requests), recorded_at).await?;
     let head: i64 = sqlx::query_scalar("SELECT position FROM log_head WHERE id = 1")
         .fetch_one(&mut *tx)
         .await?;
     let mut versions = HashMap::new();
-    for chunk in plan::streams_of(requests).chunks(IDS_PER_QUERY) {
+    for chunk in group_commit::streams_of(requests).chunks(IDS_PER_QUERY) {
         // One index seek per stream (a GROUP BY max() would read every event of them).
         let mut q = QueryBuilder::<Sqlite>::new("WITH s(id) AS (");
         let mut list = q.separated(" UNION ALL ");
@@ -88,12 +88,12 @@ pub(crate) async fn prepare(
         let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
         versions.extend(rows);
     }
-    let stored = stored_events(tx, &plan::event_ids_of(requests)).await?;
+    let stored = stored_events(tx, &group_commit::event_ids_of(requests)).await?;
     let Planned {
         rows,
         results,
         head,
-    } = plan::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
+    } = group_commit::plan_batch(requests, &versions, &stored, head, &user_keys, recorded_at);
     if rows.is_empty() {
         return Ok(results);
     }
@@ -109,7 +109,7 @@ pub(crate) async fn prepare(
 pub(crate) async fn insert_rows(
     conn: &mut SqliteConnection,
     table: &'static str,
-    rows: Vec<plan::NewRow>,
+    rows: Vec<group_commit::NewRow>,
 ) -> Result<(), sqlx::Error> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -305,7 +305,7 @@ pub(crate) async fn stats(pool: &SqlitePool) -> Result<Stats, StoreError> {
         text.map(|t| {
             DateTime::parse_from_rfc3339(&t)
                 .map(|d| d.with_timezone(&Utc))
-                .map_err(|e| StoreError::Config(format!("stored time `{t}`: {e}")))
+                .map_err(|e| StoreError::Internal(format!("stored time `{t}`: {e}")))
         })
         .transpose()
     };
@@ -344,7 +344,7 @@ pub(crate) async fn save_snapshot(
             let key = keys.unwrap(key_id, user.as_str(), &wrapped)?;
             let sealed = key
                 .seal(plain, &aad(Some(key_id)))
-                .map_err(|e| StoreError::Config(format!("sealing a snapshot: {e}")))?;
+                .map_err(|e| StoreError::Internal(format!("sealing a snapshot: {e}")))?;
             (Some(key_id), sealed)
         }
         None => (None, plain.to_vec()),

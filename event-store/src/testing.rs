@@ -161,7 +161,7 @@ impl EventStore {
                     .await
                     .map_err(|stop| match stop {
                         postgres::Stop::Failed(e) => e,
-                        postgres::Stop::Duplicates => StoreError::Config("duplicate".into()),
+                        postgres::Stop::Duplicates => StoreError::Internal("duplicate".into()),
                     })?;
                 Ok(HeldAppend {
                     tx: HeldTx::Postgres(tx),

@@ -27,7 +27,7 @@ use crate::sql::Val;
 pub const BATCH: usize = 1_000;
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// A worker (or partition) silent for this long is dead or stalled.
-pub const STALE_AFTER: Duration = Duration::from_secs(10);
+pub use event_store::progress::STALE_AFTER;
 
 /// A unique name for this worker process.
 pub fn worker_id() -> String {

@@ -28,7 +28,7 @@ use crate::read::{self, STAGES, UserSort};
 use crate::types::*;
 
 /// A worker silent for this long is stalled.
-const STALE_AFTER: Duration = Duration::from_secs(10);
+use event_store::progress::STALE_AFTER;
 /// Page sizes.
 const DEFAULT_PAGE_SIZE: i64 = 50;
 const MAX_PAGE_SIZE: i64 = 500;
@@ -531,8 +531,13 @@ impl AdminApi {
             .erase_user(&user, "admin-api")
             .await
             .map_err(|error| {
-                tracing::warn!(%error, user = %user, "admin API: the erasure did not finish");
-                ApiError::unavailable("the erasure did not finish; run it again later")
+                if error.is_transient() {
+                    tracing::warn!(%error, user = %user, "admin API: the erasure did not finish");
+                    ApiError::unavailable("the erasure did not finish; run it again later")
+                } else {
+                    tracing::error!(%error, user = %user, "admin API: the erasure failed (a bug)");
+                    ApiError::internal()
+                }
             })?
             .ok_or_else(|| ApiError::not_found(format!("no user `{}`", clip(id))))?;
         tracing::info!(user = %user, position = erased.position, "user erased through the admin API");

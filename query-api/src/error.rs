@@ -53,22 +53,46 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    /// A bug: the caller can do nothing about it, so the body says only that; the detail is in
+    /// the log.
+    pub fn internal() -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: INTERNAL.into(),
+        }
+    }
 }
 
 /// The message of every 503 caused by the database; the error itself is logged.
 pub const DATABASE_UNAVAILABLE: &str = "the database cannot answer now; retry later";
 
+/// The message of every 500: a bug, whose detail is logged.
+pub const INTERNAL: &str = "internal error; the server log has the details";
+
+/// Only a transient fault (the database unreachable, busy or restarting) is a 503 "retry"; any
+/// other failure is a bug, a 500 with a generic body and the error in the log.
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
-        tracing::warn!(%error, "query-api: database error");
-        ApiError::unavailable(DATABASE_UNAVAILABLE)
+        if event_store::transient_sqlx(&error) {
+            tracing::warn!(%error, "query-api: database unavailable");
+            ApiError::unavailable(DATABASE_UNAVAILABLE)
+        } else {
+            tracing::error!(%error, "query-api: database error (a bug)");
+            ApiError::internal()
+        }
     }
 }
 
 impl From<event_store::StoreError> for ApiError {
     fn from(error: event_store::StoreError) -> ApiError {
-        tracing::warn!(%error, "query-api: event store error");
-        ApiError::unavailable(DATABASE_UNAVAILABLE)
+        if error.is_transient() {
+            tracing::warn!(%error, "query-api: event store unavailable");
+            ApiError::unavailable(DATABASE_UNAVAILABLE)
+        } else {
+            tracing::error!(%error, "query-api: event store error (a bug)");
+            ApiError::internal()
+        }
     }
 }
 
@@ -84,6 +108,9 @@ pub enum ErrorResponse {
     /// The query string is longer than 8 KiB.
     #[oai(status = 414)]
     UriTooLong(Json<ErrorBody>),
+    /// A bug in salesbot; the body is generic and the server log has the details.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
     /// The database cannot answer now; retry later.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
@@ -104,6 +131,9 @@ pub enum UserErrorResponse {
     /// The query string is longer than 8 KiB.
     #[oai(status = 414)]
     UriTooLong(Json<ErrorBody>),
+    /// A bug in salesbot; the body is generic and the server log has the details.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
     /// The database cannot answer now; retry later.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
@@ -118,6 +148,7 @@ impl From<ApiError> for ErrorResponse {
             StatusCode::UNAUTHORIZED => ErrorResponse::Unauthorized(body),
             StatusCode::URI_TOO_LONG => ErrorResponse::UriTooLong(body),
             StatusCode::SERVICE_UNAVAILABLE => ErrorResponse::Unavailable(body),
+            StatusCode::INTERNAL_SERVER_ERROR => ErrorResponse::Internal(body),
             _ => ErrorResponse::BadRequest(body),
         }
     }
@@ -133,6 +164,7 @@ impl From<ApiError> for UserErrorResponse {
             StatusCode::NOT_FOUND => UserErrorResponse::NotFound(body),
             StatusCode::URI_TOO_LONG => UserErrorResponse::UriTooLong(body),
             StatusCode::SERVICE_UNAVAILABLE => UserErrorResponse::Unavailable(body),
+            StatusCode::INTERNAL_SERVER_ERROR => UserErrorResponse::Internal(body),
             _ => UserErrorResponse::BadRequest(body),
         }
     }
@@ -273,7 +305,10 @@ pub async fn bad_path(_: poem::error::ParsePathError) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{percent_decoded, without_empty_values};
+    use super::{
+        ApiError, DATABASE_UNAVAILABLE, INTERNAL, StatusCode, percent_decoded, without_empty_values,
+    };
+    use event_store::StoreError;
 
     #[test]
     fn empty_query_values_are_left_out() {
@@ -297,5 +332,34 @@ mod tests {
         assert!(std::str::from_utf8(&percent_decoded("search=%C3%A9")).is_ok());
         assert!(std::str::from_utf8(&percent_decoded("search=%C3%28")).is_err());
         assert!(std::str::from_utf8(&percent_decoded("days=%FF")).is_err());
+    }
+
+    #[test]
+    fn only_a_transient_fault_is_a_503_and_a_bug_is_a_500_without_detail() {
+        let transient = [
+            ApiError::from(sqlx::Error::PoolTimedOut),
+            ApiError::from(StoreError::Closed),
+            ApiError::from(StoreError::Database(sqlx::Error::PoolClosed)),
+        ];
+        for e in transient {
+            assert_eq!(
+                (e.status, e.message.as_str()),
+                (StatusCode::SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+            );
+        }
+        let bugs = [
+            ApiError::from(sqlx::Error::RowNotFound),
+            ApiError::from(StoreError::Internal("a broken invariant".into())),
+            ApiError::from(StoreError::Corrupt {
+                global_position: 7,
+                reason: "bad json".into(),
+            }),
+        ];
+        for e in bugs {
+            assert_eq!(
+                (e.status, e.message.as_str()),
+                (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL)
+            );
+        }
     }
 }

@@ -369,7 +369,7 @@ pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiEr
     let shop_questions = question_figures(&read::questions(pool, period).await?);
     let progress = state
         .store
-        .progress(std::time::Duration::from_secs(10))
+        .progress(event_store::progress::STALE_AFTER)
         .await?;
     Ok(Dashboard {
         period: period_info(period, state.tz),

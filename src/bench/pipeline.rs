@@ -351,7 +351,10 @@ impl System {
     async fn wait_owned(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let p = self.store.progress(Duration::from_secs(10)).await?;
+            let p = self
+                .store
+                .progress(event_store::progress::STALE_AFTER)
+                .await?;
             if p.partitions.iter().filter(|x| !x.stalled).count()
                 == (PARTITIONS as usize) * projector::Projection::ALL.len()
             {

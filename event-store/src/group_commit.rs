@@ -365,7 +365,7 @@ fn seal_row(
                 serde_json::to_vec(&personal).map_err(|e| AppendError::Invalid(e.to_string()))?;
             let sealed = key
                 .seal(&plain, &event_aad(event.event_id, stream, *key_id))
-                .map_err(|e| AppendError::Store(StoreError::Config(format!("sealing: {e}"))))?;
+                .map_err(|e| AppendError::Store(StoreError::Internal(format!("sealing: {e}"))))?;
             Ok((encode(&payload)?, Some(*key_id), Some(sealed)))
         }
     }

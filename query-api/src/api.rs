@@ -1,15 +1,9 @@
 //! The admin routes (`/admin/...`), described by poem-openapi: every operation has a stable
 //! `operation_id` and a tag, every parameter and response a schema.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use event_store::EventStore;
-use event_store::transport::Nats;
-use events_schema::metrics::{EngagementInputs, engagement_score};
+use chrono::Utc;
 use futures::StreamExt as _;
 use poem::Body;
 use poem::Request;
@@ -18,82 +12,19 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, EventStream, Json};
 use poem_openapi::types::ToJSON as _;
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
-use subtle::ConstantTimeEq as _;
 
-use crate::cache::Cache;
 use crate::error::{ApiError, ErrorResponse, UserErrorResponse};
-use crate::params::{self, Text};
-use crate::period::{Period, clip};
-use crate::read::{self, STAGES, UserSort};
+use crate::params::{self, Text, descending, order_name, paging, search_text, text};
+use crate::period::{Period, clip, period_info};
+use crate::read::UserSort;
+use crate::state::{KeyDigest, State};
 use crate::types::*;
 
 /// A worker silent for this long is stalled.
 use event_store::progress::STALE_AFTER;
-/// Page sizes.
-const DEFAULT_PAGE_SIZE: i64 = 50;
-const MAX_PAGE_SIZE: i64 = 500;
 /// Events per `/admin/analytics/events` page.
 const DEFAULT_EVENTS: i64 = 100;
 const MAX_EVENTS: i64 = 1_000;
-/// Longest search string.
-const MAX_SEARCH: usize = 200;
-
-/// Funnels by period and window.
-type FunnelCache = Cache<(Period, Option<i64>), Vec<FunnelStage>>;
-
-/// What the admin routes read from.
-#[derive(Debug, Clone)]
-pub struct State {
-    pub store: EventStore,
-    pub tz: Tz,
-    /// Product id → name, from the catalog.
-    pub product_names: Arc<BTreeMap<String, String>>,
-    /// Distributed mode: the NATS connection, for health.
-    pub nats: Option<Nats>,
-    dashboards: Arc<Cache<Period, Dashboard>>,
-    funnels: Arc<FunnelCache>,
-}
-
-impl State {
-    /// The state, with response caches that serve only while the read models are unchanged
-    /// (`cache.rs`).
-    pub fn new(
-        store: EventStore,
-        tz: Tz,
-        product_names: BTreeMap<String, String>,
-        nats: Option<Nats>,
-    ) -> State {
-        State {
-            // Events a newer release wrote are skipped, never a 500 (README, "Upgrading").
-            store: store.skipping_newer(),
-            tz,
-            product_names: Arc::new(product_names),
-            nats,
-            dashboards: Arc::default(),
-            funnels: Arc::default(),
-        }
-    }
-}
-
-/// The admin key, kept as a SHA-256 digest so that comparing takes the same time whatever
-/// the key tried.
-#[derive(Debug, Clone)]
-pub struct KeyDigest([u8; 32]);
-
-impl KeyDigest {
-    pub fn new(key: &str) -> KeyDigest {
-        KeyDigest(digest(key))
-    }
-
-    fn matches(&self, tried: &str) -> bool {
-        bool::from(self.0.ct_eq(&digest(tried)))
-    }
-}
-
-fn digest(key: &str) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(key.as_bytes()).into()
-}
 
 /// `X-API-Key: $ADMIN_API_KEY`.
 #[derive(Debug, SecurityScheme)]
@@ -663,88 +594,6 @@ impl AdminApi {
     fn period_info(&self, period: Period) -> PeriodInfo {
         period_info(period, self.state.tz)
     }
-}
-
-pub fn period_info(period: Period, tz: Tz) -> PeriodInfo {
-    PeriodInfo {
-        from: period.from,
-        to: period.to,
-        days: period.days(),
-        timezone: tz.name().to_owned(),
-    }
-}
-
-/// The text of an optional parameter.
-fn text<S: params::Shape>(param: &Query<Option<Text<S>>>) -> Option<&str> {
-    param.0.as_ref().map(Text::as_str)
-}
-
-fn descending(order: Option<&str>) -> Result<bool, ApiError> {
-    match order.unwrap_or("desc") {
-        "desc" => Ok(true),
-        "asc" => Ok(false),
-        other => Err(ApiError::bad_request(format!(
-            "`order` must be `asc` or `desc` (got `{}`)",
-            clip(other)
-        ))),
-    }
-}
-
-fn order_name(descending: bool) -> String {
-    if descending { "desc" } else { "asc" }.to_owned()
-}
-
-/// The search text without the spaces around it (blank is no search). Longer than the spec's
-/// `maxLength` as given is refused, spaces included, so the spec and the route agree.
-fn search_text(search: Option<&str>) -> Result<Option<String>, ApiError> {
-    match search {
-        Some(s) if s.chars().count() > MAX_SEARCH => Err(ApiError::bad_request(format!(
-            "`search` is at most {MAX_SEARCH} characters"
-        ))),
-        // The read tables show a NUL as U+FFFD (Postgres cannot hold one), so that is what a
-        // NUL in the search finds.
-        other => Ok(other
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.replace('\0', "\u{FFFD}"))),
-    }
-}
-
-fn paging(page: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let page = page.unwrap_or(1);
-    let size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-    if page < 1 {
-        return Err(ApiError::bad_request("`page` starts at 1"));
-    }
-    if !(1..=MAX_PAGE_SIZE).contains(&size) {
-        return Err(ApiError::bad_request(format!(
-            "`page_size` must be 1–{MAX_PAGE_SIZE}"
-        )));
-    }
-    Ok((page, size))
-}
-
-/// A stage's name from its index.
-pub fn stage_name(stage: i64) -> String {
-    STAGES[usize::try_from(stage.clamp(0, 4)).unwrap_or(0)].to_owned()
-}
-
-/// The engagement score of a users row, as of `now`.
-pub fn engagement(row: &read::UserRow, now: DateTime<Utc>) -> i64 {
-    i64::from(engagement_score(
-        &EngagementInputs {
-            last_seen: micros_to_time(row.last_seen_us),
-            sessions: row.sessions,
-            stage: row.stage,
-            products_viewed: row.products_viewed,
-            orders: row.orders,
-        },
-        now,
-    ))
-}
-
-pub fn micros_to_time(us: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
 /// Tells the tests which routes there are (each has a client test).

@@ -3,10 +3,12 @@
 use chrono::Utc;
 use event_store::Pool;
 
-use crate::api::{State, engagement, micros_to_time, period_info, stage_name};
+use crate::convert::{engagement, micros_to_time, stage_name};
 use crate::error::ApiError;
+use crate::period::period_info;
 use crate::period::{Period, clip};
 use crate::read::{self, PerCurrency, STAGES, UserSort};
+use crate::state::State;
 use crate::types::*;
 
 pub async fn conversion(pool: &Pool, period: Period) -> Result<Conversion, ApiError> {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::api::State;
+use crate::state::State;
 use crate::types::{Health, PartHealth, ProjectionHealth};
 
 /// The state of every part; `status` is `degraded` when one is down or a partition stalled.

@@ -3,6 +3,7 @@
 
 pub mod api;
 mod cache;
+mod convert;
 mod dashboard;
 mod db;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod params;
 pub mod period;
 pub mod read;
 pub mod spec;
+mod state;
 pub mod types;
 
 use poem::web::Html;
@@ -24,7 +26,8 @@ use poem_openapi::{OpenApi, OpenApiService};
 
 use std::sync::Arc;
 
-pub use api::{AdminApi, KeyDigest, State};
+pub use api::AdminApi;
+pub use state::{KeyDigest, State};
 
 /// The title and version the spec carries.
 pub const TITLE: &str = "salesbot API";

@@ -5,6 +5,11 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
+use poem_openapi::param::Query;
+
+use crate::error::ApiError;
+use crate::period::clip;
+
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
 use serde_json::Value;
@@ -161,3 +166,59 @@ impl Shape for UserId {
 /// 18 digits at most, so that every id the pattern admits fits in an `i64` (Telegram's ids are
 /// far shorter); a longer one is not found.
 pub const USER_ID_PATTERN: &str = r"^(web:[A-Za-z0-9_.\-]{1,64}|telegram:-?[0-9]{1,18})$";
+
+/// Page sizes.
+pub(crate) const DEFAULT_PAGE_SIZE: i64 = 50;
+pub(crate) const MAX_PAGE_SIZE: i64 = 500;
+/// Longest search string.
+pub(crate) const MAX_SEARCH: usize = 200;
+
+/// The text of an optional parameter.
+pub(crate) fn text<S: Shape>(param: &Query<Option<Text<S>>>) -> Option<&str> {
+    param.0.as_ref().map(Text::as_str)
+}
+
+pub(crate) fn descending(order: Option<&str>) -> Result<bool, ApiError> {
+    match order.unwrap_or("desc") {
+        "desc" => Ok(true),
+        "asc" => Ok(false),
+        other => Err(ApiError::bad_request(format!(
+            "`order` must be `asc` or `desc` (got `{}`)",
+            clip(other)
+        ))),
+    }
+}
+
+pub(crate) fn order_name(descending: bool) -> String {
+    if descending { "desc" } else { "asc" }.to_owned()
+}
+
+/// The search text without the spaces around it (blank is no search). Longer than the spec's
+/// `maxLength` as given is refused, spaces included, so the spec and the route agree.
+pub(crate) fn search_text(search: Option<&str>) -> Result<Option<String>, ApiError> {
+    match search {
+        Some(s) if s.chars().count() > MAX_SEARCH => Err(ApiError::bad_request(format!(
+            "`search` is at most {MAX_SEARCH} characters"
+        ))),
+        // The read tables show a NUL as U+FFFD (Postgres cannot hold one), so that is what a
+        // NUL in the search finds.
+        other => Ok(other
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.replace('\0', "\u{FFFD}"))),
+    }
+}
+
+pub(crate) fn paging(page: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let page = page.unwrap_or(1);
+    let size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if page < 1 {
+        return Err(ApiError::bad_request("`page` starts at 1"));
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(ApiError::bad_request(format!(
+            "`page_size` must be 1–{MAX_PAGE_SIZE}"
+        )));
+    }
+    Ok((page, size))
+}

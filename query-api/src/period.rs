@@ -156,6 +156,16 @@ pub(crate) fn clip(value: &str) -> String {
     clipped
 }
 
+/// The period as the API shows it.
+pub fn period_info(period: Period, tz: Tz) -> crate::types::PeriodInfo {
+    crate::types::PeriodInfo {
+        from: period.from,
+        to: period.to,
+        days: period.days(),
+        timezone: tz.name().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@ use poem_openapi::{OpenApi, OpenApiService};
 
 use std::sync::Arc;
 
-pub use api::AdminApi;
+pub use api::{AdminApi, admin};
 pub use state::{KeyDigest, State};
 
 /// The title and version the spec carries.
@@ -60,12 +60,7 @@ pub fn mount<E: OpenApi + 'static>(
     also: E,
     patch: fn(&mut serde_json::Value),
 ) -> Route {
-    let described = service((
-        AdminApi {
-            state: state.clone(),
-        },
-        also,
-    ));
+    let described = service((admin(state.clone()), also));
     let mut document = spec::document(&described);
     patch(&mut document);
     let served = serde_json::to_string_pretty(&document).unwrap_or_default();
@@ -73,7 +68,7 @@ pub fn mount<E: OpenApi + 'static>(
     let docs = described
         .swagger_ui_html()
         .replacen(&described.spec(), &served, 1);
-    let service = service(AdminApi { state });
+    let service = service(admin(state));
     let methods = Arc::new(methods::Methods::of::<AdminApi>());
     let route = route
         .nest_no_strip(

@@ -85,7 +85,7 @@ mod tests {
         let db = event_store::testing::TestDatabase::sqlite_for_test();
         let store = db.open_for_test().await;
         let state = crate::State::new(store, chrono_tz::UTC, Default::default(), None);
-        document(&crate::service(crate::AdminApi { state }))
+        document(&crate::service(crate::admin(state)))
     }
 
     #[tokio::test]

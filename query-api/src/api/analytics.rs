@@ -1,0 +1,267 @@
+//! The admin routes of one tag group: figures for a period, and health.
+
+use super::*;
+
+/// Figures for a period, and health.
+#[derive(Debug)]
+pub struct AnalyticsApi {
+    pub state: State,
+}
+
+#[OpenApi]
+impl AnalyticsApi {
+    /// Health of every part
+    ///
+    /// The database, NATS (distributed mode) and each projection partition's checkpoint, lag
+    /// and heartbeat. 503 when a part is down or a partition is stalled. Needs no key.
+    #[oai(
+        path = "/admin/health",
+        method = "get",
+        operation_id = "getHealth",
+        tag = "Tag::Health"
+    )]
+    async fn health(&self) -> HealthResponse {
+        let health = crate::health::check(&self.state, STALE_AFTER).await;
+        if health.status == "ok" {
+            HealthResponse::Ok(Json(health))
+        } else {
+            HealthResponse::Degraded(Json(health))
+        }
+    }
+
+    /// Everything the dashboard shows
+    ///
+    /// KPIs with their change against the previous period of the same length, the funnel, one
+    /// row per day, the ten most viewed products, carts (abandoned and the value left in them),
+    /// shop questions per topic and the projection lag.
+    #[oai(
+        path = "/admin/dashboard",
+        method = "get",
+        operation_id = "getDashboard",
+        tag = "Tag::Analytics"
+    )]
+    async fn dashboard(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
+    ) -> Answer<Dashboard> {
+        let period = self.state.period(&days, &from, &to)?;
+        let dashboard = self
+            .state
+            .dashboards
+            .get_or(
+                self.state.store.pool(),
+                period,
+                crate::figures::dashboard(&self.state, period),
+            )
+            .await?;
+        Ok(Json(dashboard))
+    }
+
+    /// Conversion and sales
+    ///
+    /// Active users, users who ordered, conversion rate, orders, revenue and average order
+    /// value per currency, for the period and the one before.
+    #[oai(
+        path = "/admin/analytics/conversion",
+        method = "get",
+        operation_id = "getConversion",
+        tag = "Tag::Analytics"
+    )]
+    async fn conversion(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
+    ) -> Answer<ConversionReport> {
+        let period = self.state.period(&days, &from, &to)?;
+        let previous = period.previous();
+        let pool = self.state.store.pool();
+        Ok(Json(ConversionReport {
+            period: self.state.period_info(period),
+            current: crate::figures::conversion(pool, period).await?,
+            previous_period: self.state.period_info(previous),
+            previous: crate::figures::conversion(pool, previous).await?,
+        }))
+    }
+
+    /// The conversion funnel
+    ///
+    /// Greeting → browsing → consideration → purchase intent → ordered, over the users active
+    /// in the period: users per stage (reached it or a later one), drop-off and value per stage.
+    #[oai(
+        path = "/admin/analytics/funnel",
+        method = "get",
+        operation_id = "getFunnel",
+        tag = "Tag::Analytics"
+    )]
+    async fn funnel(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
+        /// Count a later stage only within this many days of the user's first message in the
+        /// period; users whose window is still open are reported as `open`.
+        #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
+        window_days: Query<Option<i64>>,
+    ) -> Answer<FunnelReport> {
+        let period = self.state.period(&days, &from, &to)?;
+        let stages = self
+            .state
+            .funnels
+            .get_or(
+                self.state.store.pool(),
+                (period, window_days.0),
+                crate::figures::funnel(self.state.store.pool(), period, window_days.0),
+            )
+            .await?;
+        Ok(Json(FunnelReport {
+            period: self.state.period_info(period),
+            window_days: window_days.0,
+            stages,
+        }))
+    }
+
+    /// Product performance
+    ///
+    /// Per product: views, price inquiries, spec requests, purchase intents, orders, units,
+    /// revenue and interest-to-action %. Sortable, searchable, paged.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/admin/analytics/products",
+        method = "get",
+        operation_id = "getProducts",
+        tag = "Tag::Analytics"
+    )]
+    async fn products(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
+        /// `views` (default), `price_inquiries`, `spec_requests`, `purchase_intents`,
+        /// `orders`, `units`, `revenue`, `conversion` or `product_id`.
+        sort: Query<Option<Text<params::ProductSort>>>,
+        /// `desc` (default) or `asc`.
+        order: Query<Option<Text<params::Order>>>,
+        /// Case-insensitive part of the product id or name (at most 200 characters).
+        #[oai(validator(max_length = 200))]
+        search: Query<Option<String>>,
+        /// 1-based page (default 1).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+        page: Query<Option<i64>>,
+        /// Products per page, 1–500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        page_size: Query<Option<i64>>,
+    ) -> Answer<ProductPage> {
+        let period = self.state.period(&days, &from, &to)?;
+        let sort = text(&sort).unwrap_or("views").to_owned();
+        let descending = descending(text(&order))?;
+        let search = search_text(search.0.as_deref())?;
+        let (page, page_size) = paging(page.0, page_size.0)?;
+        let mut items = crate::figures::products(&self.state, period, search.as_deref()).await?;
+        crate::figures::sort_products(&mut items, &sort, descending)?;
+        let total = items.len() as i64;
+        let items = items
+            .into_iter()
+            .skip(usize::try_from((page - 1) * page_size).unwrap_or(usize::MAX))
+            .take(usize::try_from(page_size).unwrap_or(0))
+            .collect();
+        Ok(Json(ProductPage {
+            period: self.state.period_info(period),
+            total,
+            page,
+            page_size,
+            sort,
+            order: order_name(descending),
+            items,
+        }))
+    }
+
+    /// Carts and abandoned carts
+    ///
+    /// The sessions that started in the period in which the shopper put something in the
+    /// cart, by outcome (ordered, abandoned, emptied, still open), the units and value left in
+    /// abandoned carts, and the products in them. A session ends at the user's next session or
+    /// after 30 minutes without an event; one still under way is `open`, never abandoned.
+    #[oai(
+        path = "/admin/analytics/carts",
+        method = "get",
+        operation_id = "getCarts",
+        tag = "Tag::Analytics"
+    )]
+    async fn carts(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
+    ) -> Answer<CartReport> {
+        let period = self.state.period(&days, &from, &to)?;
+        Ok(Json(crate::figures::carts(&self.state, period).await?))
+    }
+
+    /// Shop questions
+    ///
+    /// Questions about the shop (shipping, returns, payment, … or a FAQ entry) per topic in
+    /// the period, and the share of the shoppers who ordered in it who had asked one before
+    /// their first order.
+    #[oai(
+        path = "/admin/analytics/shop-questions",
+        method = "get",
+        operation_id = "getShopQuestions",
+        tag = "Tag::Analytics"
+    )]
+    async fn shop_questions(
+        &self,
+        _key: AdminKey,
+        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
+        /// `to`.
+        days: Query<Option<Text<params::Days>>>,
+        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
+        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
+        /// same length before it lie between 0001-01-01 and 9999-12-31.
+        from: Query<Option<Text<params::Day>>>,
+        /// Last day, included (default today): needs `from`, and is not before it.
+        to: Query<Option<Text<params::Day>>>,
+    ) -> Answer<ShopQuestionReport> {
+        let period = self.state.period(&days, &from, &to)?;
+        Ok(Json(
+            crate::figures::shop_questions(&self.state, period).await?,
+        ))
+    }
+}

@@ -130,3 +130,12 @@ fn superlatives_and_comparatives_become_selectors() {
     );
     assert_eq!(u.category.as_deref(), Some("cameras"));
 }
+
+#[test]
+fn a_country_asks_about_shipping_also_without_umlauts() {
+    let u = read("gibts das auch in Oesterreich geliefert?");
+    assert_eq!(
+        (u.intent, u.topic.as_deref()),
+        (Intent::ShopQuestion, Some("shipping"))
+    );
+}

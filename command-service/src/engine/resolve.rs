@@ -126,31 +126,22 @@ impl<'a> Scene<'a> {
         {
             return extreme(&[previous, f], measure, *direction);
         }
+        // What a superlative or a value picks among: the category named, else the list just
+        // offered, else the focus's category, else the whole catalog.
+        let pool = || -> Vec<&'a Product> {
+            if let Some(c) = &u.category {
+                category_pool(c)
+            } else if offered.len() >= 2 {
+                offered.to_vec()
+            } else if let Some(f) = focus {
+                category_pool(&f.category)
+            } else {
+                self.catalog.products().iter().collect()
+            }
+        };
         match selector {
-            Selector::Extreme(measure, direction) => {
-                let pool: Vec<&Product> = if let Some(c) = &u.category {
-                    category_pool(c)
-                } else if offered.len() >= 2 {
-                    offered.to_vec()
-                } else if let Some(f) = focus {
-                    category_pool(&f.category)
-                } else {
-                    self.catalog.products().iter().collect()
-                };
-                extreme(&pool, measure, *direction)
-            }
-            Selector::Value { kinds, thousandths } => {
-                let pool: Vec<&Product> = if let Some(c) = &u.category {
-                    category_pool(c)
-                } else if offered.len() >= 2 {
-                    offered.to_vec()
-                } else if let Some(f) = focus {
-                    category_pool(&f.category)
-                } else {
-                    self.catalog.products().iter().collect()
-                };
-                nearest(&pool, kinds, *thousandths)
-            }
+            Selector::Extreme(measure, direction) => extreme(&pool(), measure, *direction),
+            Selector::Value { kinds, thousandths } => nearest(&pool(), kinds, *thousandths),
             // "The most expensive watch" written as "el reloj más caro": a comparative about
             // a category the focus is not in picks the extreme of that category.
             Selector::Relative(measure, direction)

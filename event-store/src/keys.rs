@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use uuid::Uuid;
 
 use crate::crypto::{MasterKey, UserKey};
-use crate::{Pool, StoreError, postgres, sqlite};
+use crate::{Pool, StoreError, db};
 
 /// Unwrapping is cheap but not free; a busy store sees the same few thousand users again and
 /// again. The cache never decides whether a key is live: callers pass the wrapped key they just
@@ -97,10 +97,17 @@ pub(crate) async fn verify_master_key(pool: &Pool, master: &MasterKey) -> Result
     let candidate = master
         .check_value()
         .map_err(|e| StoreError::Internal(format!("sealing the master key check: {e}")))?;
-    let stored = match pool {
-        Pool::Postgres(p) => postgres::master_key_check(p, &candidate).await?,
-        Pool::Sqlite(p) => sqlite::master_key_check(p, &candidate).await?,
-    };
+    db::query(
+        "INSERT INTO store_settings (name, value) VALUES ('master_key_check', $1) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(candidate)
+    .execute(pool)
+    .await?;
+    let stored: Vec<u8> =
+        db::query("SELECT value FROM store_settings WHERE name = 'master_key_check'")
+            .scalar(pool)
+            .await?;
     if master.verify_check_value(&stored) {
         Ok(())
     } else {

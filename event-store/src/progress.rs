@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::{EventStore, Pool, StoreError};
+use crate::{EventStore, StoreError, db};
 
 /// A worker (or partition) silent for this long is dead or stalled: the one threshold every
 /// reader of progress uses (the projector's heartbeat, `/metrics`, the admin API's health and
@@ -78,17 +78,12 @@ impl EventStore {
                                FROM projection_checkpoints ORDER BY projection, partition";
         let heartbeats_sql = "SELECT CAST(partition AS BIGINT), worker, heartbeat_us, \
                               caught_up_to FROM projector_heartbeats";
-        let (checkpoints, heartbeats): (Vec<CheckpointRow>, Vec<HeartbeatRow>) =
-            match &self.shared.pool {
-                Pool::Postgres(p) => (
-                    sqlx::query_as(checkpoints_sql).fetch_all(p).await?,
-                    sqlx::query_as(heartbeats_sql).fetch_all(p).await?,
-                ),
-                Pool::Sqlite(p) => (
-                    sqlx::query_as(checkpoints_sql).fetch_all(p).await?,
-                    sqlx::query_as(heartbeats_sql).fetch_all(p).await?,
-                ),
-            };
+        let checkpoints: Vec<CheckpointRow> = db::query(checkpoints_sql)
+            .fetch_all(self.pool())
+            .await?;
+        let heartbeats: Vec<HeartbeatRow> = db::query(heartbeats_sql)
+            .fetch_all(self.pool())
+            .await?;
         let heartbeats: HashMap<i64, (String, i64, i64)> = heartbeats
             .into_iter()
             .map(|(partition, worker, at, caught)| (partition, (worker, at, caught)))
@@ -140,43 +135,22 @@ impl EventStore {
     }
 
     async fn checkpoint_row(&self, name: &str) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
-        Ok(match &self.shared.pool {
-            Pool::Postgres(p) => {
-                sqlx::query_as("SELECT position, updated_at FROM checkpoints WHERE name = $1")
-                    .bind(name)
-                    .fetch_optional(p)
-                    .await?
-            }
-            Pool::Sqlite(p) => {
-                sqlx::query_as("SELECT position, updated_at FROM checkpoints WHERE name = ?")
-                    .bind(name)
-                    .fetch_optional(p)
-                    .await?
-            }
-        })
+        Ok(
+            db::query("SELECT position, updated_at FROM checkpoints WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     /// When the first event after `position` was recorded.
     async fn recorded_after(&self, position: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(match &self.shared.pool {
-            Pool::Postgres(p) => {
-                sqlx::query_scalar(
-                    "SELECT recorded_at FROM events WHERE global_position > $1 \
-                     ORDER BY global_position LIMIT 1",
-                )
-                .bind(position)
-                .fetch_optional(p)
-                .await?
-            }
-            Pool::Sqlite(p) => {
-                sqlx::query_scalar(
-                    "SELECT recorded_at FROM events WHERE global_position > ? \
-                     ORDER BY global_position LIMIT 1",
-                )
-                .bind(position)
-                .fetch_optional(p)
-                .await?
-            }
-        })
+        Ok(db::query(
+            "SELECT recorded_at FROM events WHERE global_position > $1 \
+             ORDER BY global_position LIMIT 1",
+        )
+        .bind(position)
+        .optional_scalar(self.pool())
+        .await?)
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{EventStore, Pool, StoreError, postgres, sqlite};
+use crate::{EventStore, StoreError};
 use events_schema::RecordedEvent;
 
 /// One event in stored form (personal fields sealed), as the database holds it. Serialises as
@@ -67,20 +67,6 @@ from_row!(sqlx::postgres::PgRow);
 from_row!(sqlx::sqlite::SqliteRow);
 
 impl EventStore {
-    /// Like [`EventStore::read_all`], in stored form: nothing is opened or decoded.
-    pub async fn read_all_stored(
-        &self,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let limit = i64::try_from(limit.clamp(1, crate::MAX_READ_BATCH)).unwrap_or(1);
-        let rows = match &self.shared.pool {
-            Pool::Postgres(p) => postgres::read_all(p, after, limit).await?,
-            Pool::Sqlite(p) => sqlite::read_all(p, after, limit).await?,
-        };
-        Ok(rows)
-    }
-
     /// Opens stored events (e.g. received from JetStream) with the users' keys, exactly as
     /// reading them from the log would: erased users' personal fields read `null`, `erased`.
     pub async fn open_stored(

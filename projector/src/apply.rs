@@ -7,11 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use chrono_tz::Tz;
-use event_store::Pool;
+use event_store::db::{self, Durability, Value};
+use event_store::{Pool, Tx};
 use events_schema::RecordedEvent;
 
 use crate::model::{CartLine, CartUser, Changes, Projection, Rows};
-use crate::sql::{self, Dialect, Val};
+use crate::sql::{self, Dialect};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectorError {
@@ -109,9 +110,9 @@ impl Applier {
         events: &[RecordedEvent],
         coverage: &Coverage,
     ) -> Result<usize, ProjectorError> {
-        let mut tx = Tx::begin(&self.pool).await?;
+        let mut tx = begin(&self.pool).await?;
         let done = if self.checkpoints {
-            tx.checkpoints(&coverage.partitions).await?
+            locked_checkpoints(&mut tx, &coverage.partitions).await?
         } else {
             HashMap::new()
         };
@@ -132,12 +133,12 @@ impl Applier {
                 })
                 .filter_map(|e| e.stream_id.user_str())
                 .collect();
-            seed.cart_users = tx.cart_users(self.suffix, &users).await?;
+            seed.cart_users = cart_users(&mut tx, self.suffix, &users).await?;
         }
         let (changes, fresh) = self.fold(seed, events, checkpoint);
         self.write(&mut tx, changes).await?;
         if self.checkpoints {
-            tx.advance(&self.projections, coverage).await?;
+            advance(&mut tx, &self.projections, coverage).await?;
         }
         tx.commit().await?;
         Ok(fresh)
@@ -168,7 +169,7 @@ impl Applier {
     pub(crate) async fn write(&self, tx: &mut Tx, changes: Changes) -> Result<(), sqlx::Error> {
         let dialect = Dialect::of(&self.pool);
         // Erased users' rows go first, in one statement per table.
-        let erased: Vec<Val> = changes.erased_users.iter().cloned().map(Val::T).collect();
+        let erased: Vec<Value> = changes.erased_users.iter().map(Value::from).collect();
         for chunk in erased.chunks(1_000) {
             for table in sql::USER_TABLES {
                 let owner = match *table {
@@ -176,17 +177,13 @@ impl Applier {
                     _ => Projection::Users,
                 };
                 if self.projections.contains(&owner) {
-                    let list = (1..=chunk.len())
-                        .map(|n| dialect.placeholder(n))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    tx.execute(
-                        &format!(
-                            "DELETE FROM {table}{} WHERE user_id IN ({list})",
-                            self.suffix
-                        ),
-                        chunk.to_vec(),
-                    )
+                    db::query(format!(
+                        "DELETE FROM {table}{} WHERE user_id IN ({})",
+                        self.suffix,
+                        db::placeholders(1, chunk.len())
+                    ))
+                    .bind_all(chunk.iter().cloned())
+                    .execute(&mut *tx)
                     .await?;
                 }
             }
@@ -205,183 +202,14 @@ impl Applier {
             Tx::Sqlite(_) => {
                 for upsert in upserts {
                     for (statement, values) in upsert.statements(dialect, self.suffix) {
-                        tx.execute(&statement, values).await?;
+                        db::query(statement)
+                            .bind_all(values)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                 }
             }
         }
-        Ok(())
-    }
-}
-
-/// A transaction on either backend.
-pub(crate) enum Tx {
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-}
-
-impl Tx {
-    pub(crate) async fn begin(pool: &Pool) -> Result<Tx, sqlx::Error> {
-        Ok(match pool {
-            // Read tables are derived and their checkpoints commit with them, so a commit lost
-            // in a database crash rolls back data and checkpoint together, and the events come
-            // again from JetStream or the log: no need to wait for the WAL flush
-            // (docs/decisions/0007).
-            Pool::Postgres(p) => Tx::Postgres(
-                p.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
-                    .await?,
-            ),
-            // Take the write lock first: a read-then-write transaction could not upgrade.
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-        })
-    }
-
-    pub(crate) fn dialect(&self) -> Dialect {
-        match self {
-            Tx::Postgres(_) => Dialect::Postgres,
-            Tx::Sqlite(_) => Dialect::Sqlite,
-        }
-    }
-
-    pub(crate) async fn execute(
-        &mut self,
-        sql: &str,
-        values: Vec<Val>,
-    ) -> Result<u64, sqlx::Error> {
-        match self {
-            Tx::Postgres(tx) => sql::execute_pg(tx, sql, values).await,
-            Tx::Sqlite(tx) => sql::execute_sqlite(tx, sql, values).await,
-        }
-    }
-
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Tx::Postgres(tx) => tx.commit().await,
-            Tx::Sqlite(tx) => tx.commit().await,
-        }
-    }
-
-    /// The checkpoints of `partitions`, locked until commit on Postgres (SQLite's write lock is
-    /// already held).
-    pub(crate) async fn checkpoints(
-        &mut self,
-        partitions: &[u32],
-    ) -> Result<HashMap<(String, u32), i64>, sqlx::Error> {
-        let list = partition_list(partitions);
-        let rows: Vec<(String, i64, i64)> =
-            match self {
-                Tx::Postgres(tx) => sqlx::query_as(&format!(
-                    "SELECT projection, partition::bigint, position FROM projection_checkpoints \
-                     WHERE partition IN ({list}) ORDER BY projection, partition FOR UPDATE"
-                ))
-                .fetch_all(&mut **tx)
-                .await?,
-                Tx::Sqlite(tx) => {
-                    sqlx::query_as(&format!(
-                        "SELECT projection, partition, position FROM projection_checkpoints \
-                     WHERE partition IN ({list})"
-                    ))
-                    .fetch_all(&mut **tx)
-                    .await?
-                }
-            };
-        Ok(rows
-            .into_iter()
-            .map(|(name, partition, position)| {
-                ((name, u32::try_from(partition).unwrap_or(0)), position)
-            })
-            .collect())
-    }
-
-    /// The stored carts and sessions of `users` (`cart_users`, with the table suffix), to fold
-    /// a batch on from. Users without a row have an empty cart and no session.
-    pub(crate) async fn cart_users(
-        &mut self,
-        suffix: &str,
-        users: &BTreeSet<&str>,
-    ) -> Result<Rows<String, CartUser>, sqlx::Error> {
-        let users: Vec<&str> = users.iter().copied().collect();
-        let d = self.dialect();
-        let mut found = Rows::default();
-        for chunk in users.chunks(1_000) {
-            let list = (1..=chunk.len())
-                .map(|n| d.placeholder(n))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "SELECT user_id, session_start_us, last_activity_us, CAST(carted AS BIGINT), \
-                   CAST(ordered AS BIGINT), lines \
-                 FROM cart_users{suffix} WHERE user_id IN ({list})"
-            );
-            type Row = (String, Option<i64>, i64, i64, i64, String);
-            let rows: Vec<Row> = match self {
-                Tx::Postgres(tx) => {
-                    let mut q = sqlx::query_as(&sql);
-                    for u in chunk {
-                        q = q.bind(*u);
-                    }
-                    q.fetch_all(&mut **tx).await?
-                }
-                Tx::Sqlite(tx) => {
-                    let mut q = sqlx::query_as(&sql);
-                    for u in chunk {
-                        q = q.bind(*u);
-                    }
-                    q.fetch_all(&mut **tx).await?
-                }
-            };
-            for (user, start, last, carted, ordered, lines) in rows {
-                let lines: Vec<CartLine> = serde_json::from_str(&lines).map_err(|e| {
-                    sqlx::Error::Protocol(format!("cart_users{suffix}: `lines` of {user}: {e}"))
-                })?;
-                found.insert(
-                    user,
-                    CartUser {
-                        session_start_us: start,
-                        last_activity_us: last,
-                        carted: carted != 0,
-                        ordered: ordered != 0,
-                        lines,
-                    },
-                );
-            }
-        }
-        Ok(found)
-    }
-
-    /// Moves the checkpoints of `projections` on the covered partitions to `through` (never
-    /// back).
-    pub(crate) async fn advance(
-        &mut self,
-        projections: &[Projection],
-        coverage: &Coverage,
-    ) -> Result<(), sqlx::Error> {
-        let names = projections
-            .iter()
-            .map(|p| format!("'{}'", p.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let list = partition_list(&coverage.partitions);
-        let d = self.dialect();
-        let seq = coverage
-            .stream_seq
-            .map(|s| i64::try_from(s).unwrap_or(i64::MAX));
-        let sql = format!(
-            "UPDATE projection_checkpoints SET \
-               position = {greatest}(position, {p1}), \
-               stream_seq = COALESCE({p2}, stream_seq), updated_us = {p3} \
-             WHERE projection IN ({names}) AND partition IN ({list})",
-            greatest = d.greatest(),
-            p1 = d.placeholder(1),
-            p2 = d.placeholder(2),
-            p3 = d.placeholder(3),
-        );
-        let values = vec![
-            Val::I(coverage.through),
-            Val::OI(seq),
-            Val::I(Utc::now().timestamp_micros()),
-        ];
-        self.execute(&sql, values).await?;
         Ok(())
     }
 }
@@ -396,4 +224,105 @@ fn partition_list(partitions: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A batch's transaction. Read tables are derived and their checkpoints commit with them, so
+/// a commit lost in a database crash rolls back data and checkpoint together, and the events
+/// come again from JetStream or the log.
+pub(crate) async fn begin(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    pool.begin(Durability::Replayable).await
+}
+
+/// The checkpoints of `partitions`, locked until commit on Postgres (SQLite's write lock is
+/// already held).
+pub(crate) async fn locked_checkpoints(
+    tx: &mut Tx,
+    partitions: &[u32],
+) -> Result<HashMap<(String, u32), i64>, sqlx::Error> {
+    let lock = match tx {
+        Tx::Postgres(_) => " FOR UPDATE",
+        Tx::Sqlite(_) => "",
+    };
+    let rows: Vec<(String, i64, i64)> = db::query(format!(
+        "SELECT projection, CAST(partition AS BIGINT), position FROM projection_checkpoints \
+         WHERE partition IN ({}) ORDER BY projection, partition{lock}",
+        partition_list(partitions)
+    ))
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, partition, position)| {
+            ((name, u32::try_from(partition).unwrap_or(0)), position)
+        })
+        .collect())
+}
+
+/// The stored carts and sessions of `users` (`cart_users`, with the table suffix), to fold a
+/// batch on from. Users without a row have an empty cart and no session.
+async fn cart_users(
+    tx: &mut Tx,
+    suffix: &str,
+    users: &BTreeSet<&str>,
+) -> Result<Rows<String, CartUser>, sqlx::Error> {
+    let users: Vec<&str> = users.iter().copied().collect();
+    let mut found = Rows::default();
+    for chunk in users.chunks(1_000) {
+        type Row = (String, Option<i64>, i64, i64, i64, String);
+        let rows: Vec<Row> = db::query(format!(
+            "SELECT user_id, session_start_us, last_activity_us, CAST(carted AS BIGINT), \
+               CAST(ordered AS BIGINT), lines \
+             FROM cart_users{suffix} WHERE user_id IN ({})",
+            db::placeholders(1, chunk.len())
+        ))
+        .bind_all(chunk.iter().map(|&u| Value::from(u)))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (user, start, last, carted, ordered, lines) in rows {
+            let lines: Vec<CartLine> = serde_json::from_str(&lines).map_err(|e| {
+                sqlx::Error::Protocol(format!("cart_users{suffix}: `lines` of {user}: {e}"))
+            })?;
+            found.insert(
+                user,
+                CartUser {
+                    session_start_us: start,
+                    last_activity_us: last,
+                    carted: carted != 0,
+                    ordered: ordered != 0,
+                    lines,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Moves the checkpoints of `projections` on the covered partitions to `through` (never back).
+async fn advance(
+    tx: &mut Tx,
+    projections: &[Projection],
+    coverage: &Coverage,
+) -> Result<(), sqlx::Error> {
+    let names = projections
+        .iter()
+        .map(|p| format!("'{}'", p.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let seq = coverage
+        .stream_seq
+        .map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+    db::query(format!(
+        "UPDATE projection_checkpoints SET \
+           position = {greatest}(position, $1), \
+           stream_seq = COALESCE($2, stream_seq), updated_us = $3 \
+         WHERE projection IN ({names}) AND partition IN ({list})",
+        greatest = Dialect::of_tx(tx).greatest(),
+        list = partition_list(&coverage.partitions),
+    ))
+    .bind(coverage.through)
+    .bind(seq)
+    .bind(Utc::now().timestamp_micros())
+    .execute(tx)
+    .await?;
+    Ok(())
 }

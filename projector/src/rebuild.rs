@@ -11,11 +11,12 @@
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
-use event_store::{EventStore, Pool};
+use event_store::db;
+use event_store::{EventStore, Pool, Tx};
 
-use crate::apply::{Applier, ProjectorError, Tx};
+use crate::apply::{self, Applier, ProjectorError};
 use crate::model::{Changes, Projection};
-use crate::sql::{Dialect, Val};
+use crate::sql::Dialect;
 
 pub(crate) const SUFFIX: &str = "_rebuild";
 /// Positions read per step (at most [`event_store::MAX_READ_BATCH`] events).
@@ -217,75 +218,64 @@ pub async fn rebuild(
     }
     changes.cart_users.retain(|user, _| touched.contains(user));
     applier.write(&mut tx, changes).await?;
-    let d = tx.dialect();
     let names = projections
         .iter()
         .map(|p| format!("'{}'", p.name()))
         .collect::<Vec<_>>()
         .join(", ");
     if same_settings {
-        tx.execute(
-            &format!(
-                "UPDATE projection_checkpoints SET \
-                   position = {greatest}(position, {p}) WHERE projection IN ({names})",
-                greatest = d.greatest(),
-                p = d.placeholder(1)
-            ),
-            vec![Val::I(position)],
-        )
+        db::query(format!(
+            "UPDATE projection_checkpoints SET \
+               position = {greatest}(position, $1) WHERE projection IN ({names})",
+            greatest = Dialect::of_tx(&tx).greatest(),
+        ))
+        .bind(position)
+        .execute(&mut tx)
         .await?;
     } else {
         // New partitioning or time zone: every checkpoint starts where the rebuild read, and
         // consumers replay the stream from its start, skipping what the tables hold.
-        tx.execute("DELETE FROM projection_checkpoints", vec![])
-            .await?;
-        tx.execute("DELETE FROM projector_heartbeats", vec![])
-            .await?;
+        for table in ["projection_checkpoints", "projector_heartbeats"] {
+            db::query(format!("DELETE FROM {table}"))
+                .execute(&mut tx)
+                .await?;
+        }
         for projection in Projection::ALL {
             for partition in 0..partitions {
-                tx.execute(
-                    &format!(
-                        "INSERT INTO projection_checkpoints \
-                           (projection, partition, position, stream_seq, updated_us) \
-                         VALUES ({}, {}, {}, 0, 0)",
-                        d.placeholder(1),
-                        d.placeholder(2),
-                        d.placeholder(3)
-                    ),
-                    vec![
-                        Val::T(projection.name().to_owned()),
-                        Val::I(i64::from(partition)),
-                        Val::I(position),
-                    ],
+                db::query(
+                    "INSERT INTO projection_checkpoints \
+                       (projection, partition, position, stream_seq, updated_us) \
+                     VALUES ($1, $2, $3, 0, 0)",
                 )
+                .bind(projection.name())
+                .bind(partition)
+                .bind(position)
+                .execute(&mut tx)
                 .await?;
             }
         }
-        tx.execute("DELETE FROM projection_settings", vec![])
+        db::query("DELETE FROM projection_settings")
+            .execute(&mut tx)
             .await?;
         for (name, value) in [
             ("report_timezone", tz.name().to_owned()),
             ("partitions", partitions.to_string()),
         ] {
-            tx.execute(
-                &format!(
-                    "INSERT INTO projection_settings (name, value) VALUES ({}, {})",
-                    d.placeholder(1),
-                    d.placeholder(2)
-                ),
-                vec![Val::T(name.to_owned()), Val::T(value)],
-            )
-            .await?;
+            db::query("INSERT INTO projection_settings (name, value) VALUES ($1, $2)")
+                .bind(name)
+                .bind(value)
+                .execute(&mut tx)
+                .await?;
         }
     }
     for projection in &projections {
         for table in projection.tables() {
-            tx.execute(&format!("DROP TABLE {table}"), vec![]).await?;
-            tx.execute(
-                &format!("ALTER TABLE {table}{SUFFIX} RENAME TO {table}"),
-                vec![],
-            )
-            .await?;
+            db::query(format!("DROP TABLE {table}"))
+                .execute(&mut tx)
+                .await?;
+            db::query(format!("ALTER TABLE {table}{SUFFIX} RENAME TO {table}"))
+                .execute(&mut tx)
+                .await?;
         }
     }
     tx.commit().await?;
@@ -314,9 +304,9 @@ async fn lock_for_swap(
         .collect();
     let mut attempts = 0u32;
     loop {
-        let mut tx = Tx::begin(pool).await?;
-        let live = tx.checkpoints(partitions).await?;
-        if tx.dialect() == Dialect::Sqlite {
+        let mut tx = apply::begin(pool).await?;
+        let live = apply::locked_checkpoints(&mut tx, partitions).await?;
+        if let Tx::Sqlite(_) = tx {
             // The write lock is held; WAL readers keep their snapshot and never block.
             return Ok((tx, live));
         }
@@ -324,7 +314,7 @@ async fn lock_for_swap(
             "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE NOWAIT",
             tables.join(", ")
         );
-        match tx.execute(&lock, vec![]).await {
+        match db::query(lock).execute(&mut tx).await {
             Ok(_) => return Ok((tx, live)),
             Err(e)
                 if e.as_database_error()
@@ -379,7 +369,7 @@ async fn flush(
     for part in parts {
         let applier = applier.clone();
         writing.push(tokio::spawn(async move {
-            let mut tx = Tx::begin(applier.pool()).await?;
+            let mut tx = apply::begin(applier.pool()).await?;
             applier.write(&mut tx, part).await?;
             tx.commit().await?;
             Ok(())
@@ -410,11 +400,12 @@ async fn create_copies(
     pool: &Pool,
     projections: &[Projection],
 ) -> Result<Vec<Vec<String>>, ProjectorError> {
-    let mut tx = Tx::begin(pool).await?;
+    let mut tx = apply::begin(pool).await?;
     let mut deferred = Vec::new();
     for projection in projections {
         for table in projection.tables() {
-            tx.execute(&format!("DROP TABLE IF EXISTS {table}{SUFFIX}"), vec![])
+            db::query(format!("DROP TABLE IF EXISTS {table}{SUFFIX}"))
+                .execute(&mut tx)
                 .await?;
             match &mut tx {
                 Tx::Postgres(t) => {
@@ -521,13 +512,16 @@ async fn build_deferred(pool: &Pool, deferred: &[Vec<String>]) -> Result<(), Pro
 /// which stay valid because positions keep increasing after a reset, but JetStream sequences
 /// start over with a new stream.
 pub async fn clear(pool: &Pool) -> Result<(), ProjectorError> {
-    let mut tx = Tx::begin(pool).await?;
+    let mut tx = apply::begin(pool).await?;
     for projection in Projection::ALL {
         for table in projection.tables() {
-            tx.execute(&format!("DELETE FROM {table}"), vec![]).await?;
+            db::query(format!("DELETE FROM {table}"))
+                .execute(&mut tx)
+                .await?;
         }
     }
-    tx.execute("UPDATE projection_checkpoints SET stream_seq = 0", vec![])
+    db::query("UPDATE projection_checkpoints SET stream_seq = 0")
+        .execute(&mut tx)
         .await?;
     tx.commit().await?;
     Ok(())

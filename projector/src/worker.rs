@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use event_store::transport::{self, LogTail, Nats, PartitionFeed};
-use event_store::{EventStore, Pool};
+use event_store::{EventStore, Pool, db};
 use tokio::sync::watch;
 
 use crate::apply::{Applier, Coverage, ProjectorError};
 use crate::model::Projection;
-use crate::sql::Val;
+use crate::sql::{Dialect, HeartbeatRow, Upsert};
 
 /// Events per batch.
 pub const BATCH: usize = 1_000;
@@ -46,37 +46,28 @@ pub async fn prepare(applier: &Applier, tz: chrono_tz::Tz) -> Result<(), Project
         ("report_timezone", tz.name().to_owned()),
         ("partitions", applier.partitions().to_string()),
     ];
-    let mut tx = crate::apply::Tx::begin(applier.pool()).await?;
-    let d = tx.dialect();
+    let mut tx = crate::apply::begin(applier.pool()).await?;
     for (name, value) in &settings {
-        tx.execute(
-            &format!(
-                "INSERT INTO projection_settings (name, value) VALUES ({}, {}) \
-                 ON CONFLICT (name) DO NOTHING",
-                d.placeholder(1),
-                d.placeholder(2)
-            ),
-            vec![Val::T((*name).to_owned()), Val::T(value.clone())],
+        db::query(
+            "INSERT INTO projection_settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO NOTHING",
         )
+        .bind(*name)
+        .bind(value)
+        .execute(&mut tx)
         .await?;
     }
     for projection in Projection::ALL {
         for partition in 0..applier.partitions() {
-            tx.execute(
-                &format!(
-                    "INSERT INTO projection_checkpoints \
-                       (projection, partition, position, stream_seq, updated_us) \
-                     VALUES ({}, {}, 0, 0, {}) ON CONFLICT (projection, partition) DO NOTHING",
-                    d.placeholder(1),
-                    d.placeholder(2),
-                    d.placeholder(3)
-                ),
-                vec![
-                    Val::T(projection.name().to_owned()),
-                    Val::I(i64::from(partition)),
-                    Val::I(Utc::now().timestamp_micros()),
-                ],
+            db::query(
+                "INSERT INTO projection_checkpoints \
+                   (projection, partition, position, stream_seq, updated_us) \
+                 VALUES ($1, $2, 0, 0, $3) ON CONFLICT (projection, partition) DO NOTHING",
             )
+            .bind(projection.name())
+            .bind(partition)
+            .bind(Utc::now().timestamp_micros())
+            .execute(&mut tx)
             .await?;
         }
     }
@@ -100,10 +91,7 @@ pub async fn prepare(applier: &Applier, tz: chrono_tz::Tz) -> Result<(), Project
 
 pub(crate) async fn read_settings(pool: &Pool) -> Result<HashMap<String, String>, sqlx::Error> {
     let sql = "SELECT name, value FROM projection_settings";
-    let rows: Vec<(String, String)> = match pool {
-        Pool::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await?,
-        Pool::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await?,
-    };
+    let rows: Vec<(String, String)> = db::query(sql).fetch_all(pool).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -119,10 +107,7 @@ async fn lowest_checkpoint(pool: &Pool, partitions: &[u32]) -> Result<(i64, u64)
         "SELECT COALESCE(MIN(position), 0), COALESCE(MIN(stream_seq), 0) \
          FROM projection_checkpoints WHERE partition IN ({list})"
     );
-    let (position, seq): (i64, i64) = match pool {
-        Pool::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await?,
-        Pool::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await?,
-    };
+    let (position, seq): (i64, i64) = db::query(sql).fetch_one(pool).await?;
     Ok((position, u64::try_from(seq).unwrap_or(0)))
 }
 
@@ -135,27 +120,19 @@ async fn heartbeat(
 ) -> Result<(), sqlx::Error> {
     let now = Utc::now().timestamp_micros();
     let pending = i64::try_from(pending).unwrap_or(i64::MAX);
-    let upsert = crate::sql::Upsert {
-        table: "projector_heartbeats",
-        columns: crate::sql::HEARTBEATS,
-        rows: partitions
-            .iter()
-            .map(|&partition| {
-                vec![
-                    Val::I(i64::from(partition)),
-                    Val::T(worker.to_owned()),
-                    Val::I(now),
-                    Val::I(caught_up_to),
-                    Val::I(pending),
-                ]
-            })
-            .collect(),
-        insert_only: false,
-        new_rows: Vec::new(),
-    };
-    let mut tx = crate::apply::Tx::begin(pool).await?;
-    for (statement, values) in upsert.statements(tx.dialect(), "") {
-        tx.execute(&statement, values).await?;
+    let upsert = Upsert::of(partitions.iter().map(|&partition| HeartbeatRow {
+        partition: partition.into(),
+        worker: worker.to_owned(),
+        heartbeat_us: now,
+        caught_up_to,
+        pending,
+    }));
+    let mut tx = crate::apply::begin(pool).await?;
+    for (statement, values) in upsert.statements(Dialect::of(pool), "") {
+        db::query(statement)
+            .bind_all(values)
+            .execute(&mut tx)
+            .await?;
     }
     tx.commit().await
 }
@@ -319,58 +296,31 @@ async fn rebalance(
 async fn register(pool: &Pool, worker: &str) -> Result<u32, sqlx::Error> {
     let now = Utc::now().timestamp_micros();
     let since = now - i64::try_from(STALE_AFTER.as_micros()).unwrap_or(i64::MAX);
-    let live: i64 = match pool {
-        Pool::Postgres(p) => {
-            sqlx::query(
-                "INSERT INTO projector_workers (worker, heartbeat_us) VALUES ($1, $2) \
-                 ON CONFLICT (worker) DO UPDATE SET heartbeat_us = excluded.heartbeat_us",
-            )
-            .bind(worker)
-            .bind(now)
-            .execute(p)
+    db::query(
+        "INSERT INTO projector_workers (worker, heartbeat_us) VALUES ($1, $2) \
+         ON CONFLICT (worker) DO UPDATE SET heartbeat_us = excluded.heartbeat_us",
+    )
+    .bind(worker)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    db::query("DELETE FROM projector_workers WHERE heartbeat_us < $1")
+        .bind(since - 60_000_000)
+        .execute(pool)
+        .await?;
+    let live: i64 =
+        db::query("SELECT CAST(count(*) AS BIGINT) FROM projector_workers WHERE heartbeat_us >= $1")
+            .bind(since)
+            .scalar(pool)
             .await?;
-            sqlx::query("DELETE FROM projector_workers WHERE heartbeat_us < $1")
-                .bind(since - 60_000_000)
-                .execute(p)
-                .await?;
-            sqlx::query_scalar("SELECT count(*) FROM projector_workers WHERE heartbeat_us >= $1")
-                .bind(since)
-                .fetch_one(p)
-                .await?
-        }
-        Pool::Sqlite(p) => {
-            sqlx::query(
-                "INSERT INTO projector_workers (worker, heartbeat_us) VALUES (?1, ?2) \
-                 ON CONFLICT (worker) DO UPDATE SET heartbeat_us = excluded.heartbeat_us",
-            )
-            .bind(worker)
-            .bind(now)
-            .execute(p)
-            .await?;
-            sqlx::query_scalar("SELECT count(*) FROM projector_workers WHERE heartbeat_us >= ?1")
-                .bind(since)
-                .fetch_one(p)
-                .await?
-        }
-    };
     Ok(u32::try_from(live).unwrap_or(1))
 }
 
 async fn deregister(pool: &Pool, worker: &str) -> Result<(), sqlx::Error> {
-    match pool {
-        Pool::Postgres(p) => {
-            sqlx::query("DELETE FROM projector_workers WHERE worker = $1")
-                .bind(worker)
-                .execute(p)
-                .await?;
-        }
-        Pool::Sqlite(p) => {
-            sqlx::query("DELETE FROM projector_workers WHERE worker = ?1")
-                .bind(worker)
-                .execute(p)
-                .await?;
-        }
-    }
+    db::query("DELETE FROM projector_workers WHERE worker = $1")
+        .bind(worker)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

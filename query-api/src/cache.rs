@@ -22,10 +22,7 @@ async fn signature(pool: &Pool) -> Result<Signature, sqlx::Error> {
     let sql = "SELECT CAST(COALESCE(SUM(position), 0) AS BIGINT), \
                       CAST(COALESCE(MAX(updated_us), 0) AS BIGINT) \
                FROM projection_checkpoints";
-    match pool {
-        Pool::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await,
-        Pool::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await,
-    }
+    event_store::db::query(sql).fetch_one(pool).await
 }
 
 /// Cached values of one kind, by key.
@@ -95,15 +92,11 @@ mod tests {
                    VALUES ('funnel', 0, $1, 0, $1) \
                    ON CONFLICT (projection, partition) DO UPDATE \
                    SET position = excluded.position, updated_us = excluded.updated_us";
-        match pool {
-            Pool::Postgres(p) => sqlx::query(sql).bind(position).execute(p).await.map(|_| ()),
-            Pool::Sqlite(p) => sqlx::query(&sql.replace('$', "?"))
-                .bind(position)
-                .execute(p)
-                .await
-                .map(|_| ()),
-        }
-        .expect("checkpoint");
+        event_store::db::query(sql)
+            .bind(position)
+            .execute(pool)
+            .await
+            .expect("checkpoint");
     }
 
     /// An entry serves while the checkpoints are unchanged, and never after they move.

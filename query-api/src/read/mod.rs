@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use event_store::Pool;
 
-use crate::db::{Bind, row, rows};
+use crate::db::{Value, row, rows};
 use crate::period::Period;
 
 mod users;
@@ -67,10 +67,10 @@ pub async fn funnel(
 ) -> Result<Funnel, sqlx::Error> {
     let window = window_days.map_or(NO_WINDOW_US, |d| d * 86_400_000_000);
     let binds = [
-        Bind::D(period.from),
-        Bind::D(period.to),
-        Bind::I(window),
-        Bind::I(now_us),
+        Value::from(period.from),
+        Value::from(period.to),
+        Value::from(window),
+        Value::from(now_us),
     ];
     let by_stage: Vec<(i64, i64, i64)> = rows(
         pool,
@@ -131,7 +131,7 @@ pub async fn sales(pool: &Pool, period: Period) -> Result<Sales, sqlx::Error> {
         pool,
         "SELECT currency, CAST(SUM(orders) AS BIGINT), CAST(SUM(revenue_minor) AS BIGINT) \
          FROM sales_days WHERE day >= $1 AND day <= $2 GROUP BY currency",
-        &[Bind::D(period.from), Bind::D(period.to)],
+        &[Value::from(period.from), Value::from(period.to)],
     )
     .await?;
     let mut sales = Sales::default();
@@ -149,7 +149,7 @@ pub async fn user_counts(pool: &Pool, period: Period) -> Result<(i64, i64), sqlx
         pool,
         "SELECT COUNT(*), COUNT(CASE WHEN first_seen_day >= $1 THEN 1 END) FROM users \
          WHERE first_seen_day <= $2",
-        &[Bind::D(period.from), Bind::D(period.to)],
+        &[Value::from(period.from), Value::from(period.to)],
     )
     .await
 }
@@ -172,7 +172,7 @@ pub async fn daily(
 ) -> Result<Vec<(chrono::NaiveDate, Day)>, sqlx::Error> {
     let mut days: BTreeMap<chrono::NaiveDate, Day> =
         period.each_day().map(|d| (d, Day::default())).collect();
-    let binds = [Bind::D(period.from), Bind::D(period.to)];
+    let binds = [Value::from(period.from), Value::from(period.to)];
     let active: Vec<(chrono::NaiveDate, i64)> = rows(
         pool,
         "SELECT day, COUNT(*) FROM funnel_user_days \
@@ -244,7 +244,7 @@ impl Product {
 
 /// Every product with activity in the period.
 pub async fn products(pool: &Pool, period: Period) -> Result<Vec<Product>, sqlx::Error> {
-    let binds = [Bind::D(period.from), Bind::D(period.to)];
+    let binds = [Value::from(period.from), Value::from(period.to)];
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
     let counts: Vec<(String, i64, i64, i64, i64)> = rows(
         pool,
@@ -335,10 +335,10 @@ pub async fn carts(pool: &Pool, period: Period, now_us: i64) -> Result<Carts, sq
            FROM cart_sessions WHERE day >= $1 AND day <= $2) c \
          GROUP BY c.outcome, CASE WHEN c.outcome = 3 THEN c.lines END",
         &[
-            Bind::D(period.from),
-            Bind::D(period.to),
-            Bind::I(SESSION_TIMEOUT_US),
-            Bind::I(now_us),
+            Value::from(period.from),
+            Value::from(period.to),
+            Value::from(SESSION_TIMEOUT_US),
+            Value::from(now_us),
         ],
     )
     .await?;
@@ -380,7 +380,7 @@ pub struct Questions {
 }
 
 pub async fn questions(pool: &Pool, period: Period) -> Result<Questions, sqlx::Error> {
-    let binds = [Bind::D(period.from), Bind::D(period.to)];
+    let binds = [Value::from(period.from), Value::from(period.to)];
     let topics: Vec<(String, i64)> = rows(
         pool,
         "SELECT topic, CAST(SUM(questions) AS BIGINT) FROM shop_question_days \

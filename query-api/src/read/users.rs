@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use event_store::Pool;
 
 use super::PerCurrency;
-use crate::db::{Bind, row, rows};
+use crate::db::{Value, row, rows};
 
 /// A `users` row with what the list and profile show.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -115,7 +115,7 @@ pub async fn users_page(
     let (total,): (i64,) = row(
         pool,
         &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
-        &[Bind::T(pattern.clone())],
+        &[Value::from(pattern.clone())],
     )
     .await?;
     let direction = if descending { "DESC" } else { "ASC" };
@@ -126,7 +126,7 @@ pub async fn users_page(
              ORDER BY {} {direction}, user_id ASC LIMIT $2 OFFSET $3",
             sort.column()
         ),
-        &[Bind::T(pattern), Bind::I(limit), Bind::I(offset)],
+        &[Value::from(pattern), Value::from(limit), Value::from(offset)],
     )
     .await?;
     Ok((total, page))
@@ -142,7 +142,7 @@ pub async fn user_sales(
         return Ok(out);
     }
     let list: Vec<String> = (1..=users.len()).map(|i| format!("${i}")).collect();
-    let binds: Vec<Bind> = users.iter().cloned().map(Bind::T).collect();
+    let binds: Vec<Value> = users.iter().cloned().map(Value::from).collect();
     let sales: Vec<(String, String, i64, i64)> = rows(
         pool,
         &format!(
@@ -166,7 +166,7 @@ pub async fn user(pool: &Pool, user_id: &str) -> Result<Option<UserRow>, sqlx::E
     Ok(rows(
         pool,
         &format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"),
-        &[Bind::T(user_id.to_owned())],
+        &[Value::from(user_id.to_owned())],
     )
     .await?
     .into_iter()
@@ -182,7 +182,7 @@ pub async fn erased(pool: &Pool, user_id: &str) -> Result<bool, sqlx::Error> {
         "SELECT CAST(COUNT(*) - COUNT(wrapped_key) AS BIGINT), \
                 CAST(COUNT(wrapped_key) AS BIGINT) \
          FROM user_keys WHERE user_id = $1",
-        &[Bind::T(user_id.to_owned())],
+        &[Value::from(user_id.to_owned())],
     )
     .await?;
     Ok(destroyed > 0 && live == 0)
@@ -197,7 +197,7 @@ pub async fn user_products(
         pool,
         "SELECT product_id, views, intents, units FROM user_products WHERE user_id = $1 \
          ORDER BY views DESC, intents DESC, product_id ASC",
-        &[Bind::T(user_id.to_owned())],
+        &[Value::from(user_id.to_owned())],
     )
     .await
 }
@@ -225,7 +225,7 @@ pub async fn user_messages(
     let (total,): (i64,) = row(
         pool,
         "SELECT COUNT(*) FROM conversation_messages WHERE user_id = $1",
-        &[Bind::T(user_id.to_owned())],
+        &[Value::from(user_id.to_owned())],
     )
     .await?;
     let messages = rows(
@@ -233,7 +233,7 @@ pub async fn user_messages(
         "SELECT global_position, occurred_us, direction, text, intent, sentiment, product_id \
          FROM conversation_messages WHERE user_id = $1 AND global_position < $2 \
          ORDER BY global_position DESC LIMIT $3",
-        &[Bind::T(user_id.to_owned()), Bind::I(before), Bind::I(limit)],
+        &[Value::from(user_id.to_owned()), Value::from(before), Value::from(limit)],
     )
     .await?;
     Ok((total, messages))

@@ -1,0 +1,174 @@
+//! Reading the log: one stream, the whole log in global order or a range of it, the head, and
+//! the counts of `salesbot stats`. The SQL is written once for both backends (`db::query`);
+//! turning rows back into events is `read.rs`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use events_schema::{RecordedEvent, StreamId};
+use uuid::Uuid;
+
+use crate::db::{self, placeholders};
+use crate::keys::KeyRecord;
+use crate::{EventStore, Stats, StoreError, StoredEvent, read};
+
+/// Every column of [`StoredEvent`], in its order, typed alike on both backends.
+const SELECT_EVENTS: &str = "SELECT global_position, event_id, stream_id, stream_version, \
+    event_type, CAST(schema_version AS BIGINT) AS schema_version, occurred_at, recorded_at, \
+    correlation_id, causation_id, CAST(payload AS TEXT) AS payload, key_id, personal \
+    FROM events";
+
+/// Key ids per `IN (…)` list: well under both backends' limits on bound values.
+const IDS_PER_QUERY: usize = 5_000;
+
+impl EventStore {
+    /// Events of one stream with `stream_version >= from_version`, in order.
+    pub async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = db::query(format!(
+            "{SELECT_EVENTS} WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version"
+        ))
+        .bind(stream_id.as_str())
+        .bind(from_version)
+        .fetch_all(self.pool())
+        .await?;
+        self.decode(rows).await
+    }
+
+    /// Up to `limit` events with `global_position > after`, in increasing position. An event
+    /// never shows up later at a position below one already returned.
+    pub async fn read_all(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = self.read_all_stored(after, limit).await?;
+        self.decode(rows).await
+    }
+
+    /// Like [`EventStore::read_all`], in stored form: nothing is opened or decoded.
+    pub async fn read_all_stored(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let limit = i64::try_from(limit.clamp(1, crate::MAX_READ_BATCH)).unwrap_or(1);
+        Ok(db::query(format!(
+            "{SELECT_EVENTS} WHERE global_position > $1 ORDER BY global_position LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The events with `after < global_position <= through`, in increasing position, where
+    /// `through` is at most [`EventStore::head_position`] read earlier: every position up to the
+    /// head has committed, so such a range is complete (a rebuild reads several at once).
+    /// Positions are unique, so the range holds at most `through - after` events: the caller
+    /// keeps it narrow.
+    pub async fn read_range(
+        &self,
+        after: i64,
+        through: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if through <= after {
+            return Ok(Vec::new());
+        }
+        let rows = db::query(format!(
+            "{SELECT_EVENTS} WHERE global_position > $1 AND global_position <= $2 \
+             ORDER BY global_position"
+        ))
+        .bind(after)
+        .bind(through)
+        .fetch_all(self.pool())
+        .await?;
+        self.decode(rows).await
+    }
+
+    /// Like [`EventStore::read_all`], with the position of the last event read, which is past
+    /// the last one returned when events a newer release wrote were skipped at the end
+    /// ([`crate::Newer::Skip`]): where the next page starts (`after` when nothing was left).
+    pub async fn read_all_through(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<RecordedEvent>, i64), StoreError> {
+        let rows = self.read_all_stored(after, limit).await?;
+        let through = rows.last().map_or(after, |r| r.global_position);
+        Ok((self.decode(rows).await?, through))
+    }
+
+    pub(crate) async fn decode(
+        &self,
+        rows: Vec<StoredEvent>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let key_ids = read::key_ids(&rows);
+        let records = self.key_records(&key_ids).await?;
+        read::decode_rows(rows, &records, &self.shared.keys, self.newer)
+    }
+
+    /// The `user_keys` rows of these key ids, destroyed ones included.
+    pub(crate) async fn key_records(
+        &self,
+        key_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, KeyRecord>, StoreError> {
+        let mut records = HashMap::with_capacity(key_ids.len());
+        for chunk in key_ids.chunks(IDS_PER_QUERY) {
+            let rows: Vec<(Uuid, String, Option<Vec<u8>>)> = db::query(format!(
+                "SELECT key_id, user_id, wrapped_key FROM user_keys WHERE key_id IN ({})",
+                placeholders(1, chunk.len())
+            ))
+            .bind_all(chunk.iter().map(|&id| id.into()))
+            .fetch_all(self.pool())
+            .await?;
+            records.extend(
+                rows.into_iter()
+                    .map(|(id, user_id, wrapped)| (id, KeyRecord { user_id, wrapped })),
+            );
+        }
+        Ok(records)
+    }
+
+    /// The highest global position handed out (0 for an empty log).
+    pub async fn head_position(&self) -> Result<i64, StoreError> {
+        Ok(db::query("SELECT position FROM log_head")
+            .scalar(self.pool())
+            .await?)
+    }
+
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        let pool = self.pool();
+        let by_type: Vec<(String, i64)> = db::query(
+            "SELECT event_type, CAST(count(*) AS BIGINT) FROM events \
+             GROUP BY event_type ORDER BY event_type",
+        )
+        .fetch_all(pool)
+        .await?;
+        let (events, streams): (i64, i64) = db::query(
+            "SELECT CAST(count(*) AS BIGINT), CAST(count(DISTINCT stream_id) AS BIGINT) \
+             FROM events",
+        )
+        .fetch_one(pool)
+        .await?;
+        // One row each, not `min()`: an aggregate loses the column's type on SQLite, where
+        // times are text.
+        let occurred = |order: &'static str| {
+            db::query(format!(
+                "SELECT occurred_at FROM events ORDER BY occurred_at {order} LIMIT 1"
+            ))
+            .optional_scalar::<DateTime<Utc>>(pool)
+        };
+        Ok(Stats {
+            events,
+            streams,
+            head_position: self.head_position().await?,
+            by_type,
+            first_occurred_at: occurred("ASC").await?,
+            last_occurred_at: occurred("DESC").await?,
+        })
+    }
+}

@@ -1,9 +1,13 @@
 //! The dashboard in a real headless Chromium (Debian's `chromium` and `chromedriver`), against a
 //! system filled by `salesbot simulate`: the key is typed into the page, the KPI and funnel
 //! figures on the page equal the API's, a click on a user opens their profile with the API's
-//! engagement score and their conversation, and a screenshot is saved.
+//! engagement score and their conversation, both tables (products and users, one shared table
+//! module) sort, page and search as the API does, the browser's console shows no error (a
+//! module that failed to load, a CSP refusal), and screenshots are saved.
 
 mod support;
+#[path = "dashboard/tables.rs"]
+mod tables;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -12,8 +16,9 @@ use event_store::testing::TestDatabase;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
 use support::{Served, free_port};
+use tables::{TableCase, Tables, browser_errors};
 
-const KEY: &str = "test-admin-key";
+pub(crate) const KEY: &str = "test-admin-key";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -71,6 +76,11 @@ async fn browser(driver: &Driver) -> Client {
             ],
         }),
     );
+    // What the page logs to the console, read back at the end (`browser_errors`).
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({ "browser": "ALL" }),
+    );
     let url = format!("http://127.0.0.1:{}", driver.port);
     for _ in 0..100 {
         match ClientBuilder::rustls()
@@ -86,7 +96,7 @@ async fn browser(driver: &Driver) -> Client {
     panic!("chromedriver did not accept a session on {url}");
 }
 
-async fn attr(browser: &Client, css: &str, name: &str) -> String {
+pub(crate) async fn attr(browser: &Client, css: &str, name: &str) -> String {
     browser
         .find(Locator::Css(css))
         .await
@@ -97,7 +107,7 @@ async fn attr(browser: &Client, css: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("{css} has no {name}"))
 }
 
-async fn wait_for(browser: &Client, css: &str) {
+pub(crate) async fn wait_for(browser: &Client, css: &str) {
     browser
         .wait()
         .at_most(Duration::from_secs(20))
@@ -281,6 +291,55 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
         let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
         std::fs::write(&path, png).expect("save the screenshot");
         eprintln!("dashboard screenshot: {}", path.display());
+
+        browser
+            .find(Locator::Css("[data-testid=profile-close]"))
+            .await
+            .expect("close button")
+            .click()
+            .await
+            .expect("close the profile");
+        wait_for(&browser, "[data-testid=user-profile][data-state=closed]").await;
+        let tables = Tables {
+            browser: &browser,
+            http: &http,
+            base: &base,
+        };
+        tables
+            .sort_page_and_search(&TableCase {
+                prefix: "products",
+                query: "/admin/analytics/products?days=30&",
+                id_field: "product_id",
+                id_attr: "data-product-id",
+                first_sort: ("views", "desc"),
+                column: ("product_id", "asc"),
+                page_size: 50,
+            })
+            .await;
+        tables
+            .sort_page_and_search(&TableCase {
+                prefix: "users",
+                query: "/admin/users?",
+                id_field: "user_id",
+                id_attr: "data-user-id",
+                first_sort: ("last_seen", "desc"),
+                column: ("messages", "desc"),
+                page_size: 25,
+            })
+            .await;
+        browser
+            .execute(
+                "document.querySelector('[data-testid=products-table]').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .expect("scroll to the tables");
+        let png = browser.screenshot().await.expect("screenshot");
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-tables.png");
+        std::fs::write(&path, png).expect("save the screenshot");
+
+        let errors = browser_errors(&browser).await;
+        assert!(errors.is_empty(), "the browser's console: {errors:#?}");
     }
     .await;
     browser.close().await.expect("close the browser");

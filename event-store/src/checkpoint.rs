@@ -7,10 +7,12 @@ use crate::{EventStore, StoreError, db};
 impl EventStore {
     /// The checkpoint `name`, or `None` if the follower never saved one.
     pub async fn checkpoint(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        Ok(db::query("SELECT position FROM checkpoints WHERE name = $1")
-            .bind(name)
-            .optional_scalar(self.pool())
-            .await?)
+        Ok(
+            db::query("SELECT position FROM checkpoints WHERE name = $1")
+                .bind(name)
+                .optional_scalar(self.pool())
+                .await?,
+        )
     }
 
     /// Moves the checkpoint `name` to `position` (never backwards).

@@ -108,7 +108,6 @@ impl EventStore {
         self.shared.keys.clear();
         Ok(())
     }
-
 }
 
 /// After an erasure, lets the space the old key bytes used be reused or wiped soon. The erasure

@@ -319,5 +319,3 @@ async fn connect(config: &StoreConfig) -> Result<Pool, StoreError> {
         BackendKind::Sqlite => sqlite::connect(config).await.map(Pool::Sqlite),
     }
 }
-
-

@@ -351,4 +351,3 @@ async fn load_keys(
     }
     Ok(())
 }
-

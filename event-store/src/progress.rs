@@ -78,12 +78,10 @@ impl EventStore {
                                FROM projection_checkpoints ORDER BY projection, partition";
         let heartbeats_sql = "SELECT CAST(partition AS BIGINT), worker, heartbeat_us, \
                               caught_up_to FROM projector_heartbeats";
-        let checkpoints: Vec<CheckpointRow> = db::query(checkpoints_sql)
-            .fetch_all(self.pool())
-            .await?;
-        let heartbeats: Vec<HeartbeatRow> = db::query(heartbeats_sql)
-            .fetch_all(self.pool())
-            .await?;
+        let checkpoints: Vec<CheckpointRow> =
+            db::query(checkpoints_sql).fetch_all(self.pool()).await?;
+        let heartbeats: Vec<HeartbeatRow> =
+            db::query(heartbeats_sql).fetch_all(self.pool()).await?;
         let heartbeats: HashMap<i64, (String, i64, i64)> = heartbeats
             .into_iter()
             .map(|(partition, worker, at, caught)| (partition, (worker, at, caught)))

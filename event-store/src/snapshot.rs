@@ -100,8 +100,6 @@ impl EventStore {
             state,
         }))
     }
-
-
 }
 
 fn snapshot_aad(stream_id: &StreamId, version: i64, key_id: Option<uuid::Uuid>) -> Vec<u8> {
@@ -111,4 +109,3 @@ fn snapshot_aad(stream_id: &StreamId, version: i64, key_id: Option<uuid::Uuid>) 
     )
     .into_bytes()
 }
-

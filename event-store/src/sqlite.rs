@@ -209,4 +209,3 @@ async fn ensure_keys(
     }
     Ok(found)
 }
-

@@ -308,11 +308,12 @@ async fn register(pool: &Pool, worker: &str) -> Result<u32, sqlx::Error> {
         .bind(since - 60_000_000)
         .execute(pool)
         .await?;
-    let live: i64 =
-        db::query("SELECT CAST(count(*) AS BIGINT) FROM projector_workers WHERE heartbeat_us >= $1")
-            .bind(since)
-            .scalar(pool)
-            .await?;
+    let live: i64 = db::query(
+        "SELECT CAST(count(*) AS BIGINT) FROM projector_workers WHERE heartbeat_us >= $1",
+    )
+    .bind(since)
+    .scalar(pool)
+    .await?;
     Ok(u32::try_from(live).unwrap_or(1))
 }
 

@@ -295,7 +295,6 @@ impl Upsert {
     }
 }
 
-
 fn merge_expr(dialect: Dialect, table: &str, c: &str, merge: Merge) -> String {
     let (least, greatest) = match dialect {
         Dialect::Postgres => ("LEAST", "GREATEST"),
@@ -319,4 +318,3 @@ fn merge_expr(dialect: Dialect, table: &str, c: &str, merge: Merge) -> String {
         ),
     }
 }
-

@@ -285,8 +285,8 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
                 purchase_intents: c.purchase_intents,
             }),
         ),
-        Upsert::of(sorted(product_sales).map(|((product_id, day, currency, shard), s)| {
-            ProductSalesRow {
+        Upsert::of(
+            sorted(product_sales).map(|((product_id, day, currency, shard), s)| ProductSalesRow {
                 product_id,
                 day,
                 currency,
@@ -294,8 +294,8 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
                 orders: s.orders,
                 units: s.units,
                 revenue_minor: s.revenue_minor,
-            }
-        })),
+            }),
+        ),
         Upsert::of(
             sorted(product_users).map(|((product_id, day, user_id), f)| ProductUserRow {
                 product_id,

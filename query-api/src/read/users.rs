@@ -126,7 +126,11 @@ pub async fn users_page(
              ORDER BY {} {direction}, user_id ASC LIMIT $2 OFFSET $3",
             sort.column()
         ),
-        &[Value::from(pattern), Value::from(limit), Value::from(offset)],
+        &[
+            Value::from(pattern),
+            Value::from(limit),
+            Value::from(offset),
+        ],
     )
     .await?;
     Ok((total, page))
@@ -233,7 +237,11 @@ pub async fn user_messages(
         "SELECT global_position, occurred_us, direction, text, intent, sentiment, product_id \
          FROM conversation_messages WHERE user_id = $1 AND global_position < $2 \
          ORDER BY global_position DESC LIMIT $3",
-        &[Value::from(user_id.to_owned()), Value::from(before), Value::from(limit)],
+        &[
+            Value::from(user_id.to_owned()),
+            Value::from(before),
+            Value::from(limit),
+        ],
     )
     .await?;
     Ok((total, messages))

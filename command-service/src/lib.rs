@@ -8,6 +8,7 @@ pub mod engine;
 pub mod language;
 pub mod limits;
 pub mod llm;
+pub mod metrics;
 pub mod service;
 pub mod state_cache;
 pub mod telegram;

@@ -111,7 +111,12 @@ impl Llm {
     }
 
     /// Posts one request; `None` on any error (logged) or a slow answer.
-    async fn complete(&self, body: serde_json::Value) -> Option<ChoiceMessage> {
+    async fn complete(
+        &self,
+        purpose: &'static str,
+        body: serde_json::Value,
+    ) -> Option<ChoiceMessage> {
+        let started = std::time::Instant::now();
         let mut request = self.http.post(self.endpoint.clone()).json(&body);
         if let Some(key) = &self.config.api_key {
             request = request.bearer_auth(key.expose_secret());
@@ -121,6 +126,7 @@ impl Llm {
             response.json::<Completion>().await
         }
         .await;
+        crate::metrics::llm_call(purpose, answer.is_ok(), started.elapsed());
         match answer {
             Ok(c) => Some(c.choices.into_iter().next()?.message),
             Err(error) => {
@@ -144,9 +150,16 @@ impl Llm {
             "temperature": 0.3,
             "max_tokens": 300,
         });
-        let text = self.complete(body).await?.content?;
-        let text = text.trim();
-        (!text.is_empty() && text.chars().count() <= 4_000).then(|| text.to_owned())
+        let worded = self
+            .complete("reply", body)
+            .await
+            .and_then(|m| m.content)
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty() && text.chars().count() <= 4_000);
+        if worded.is_none() {
+            crate::metrics::llm_fallback("reply");
+        }
+        worded
     }
 
     /// What the model takes `message` to ask, as a proposal for the rules to check; `None` when
@@ -165,19 +178,22 @@ impl Llm {
             "temperature": 0,
             "max_tokens": 200,
         });
-        let call = self
-            .complete(body)
-            .await?
-            .tool_calls
-            .into_iter()
-            .find(|c| c.function.name == "understand")?;
-        match serde_json::from_str::<Proposal>(&call.function.arguments) {
-            Ok(proposal) => Some(proposal),
-            Err(error) => {
-                tracing::warn!(%error, "the model's proposal does not parse; ignored");
-                None
-            }
+        let call = self.complete("understand", body).await.and_then(|m| {
+            m.tool_calls
+                .into_iter()
+                .find(|c| c.function.name == "understand")
+        });
+        let proposal = call.and_then(|call| {
+            serde_json::from_str::<Proposal>(&call.function.arguments)
+                .map_err(|error| {
+                    tracing::warn!(%error, "the model's proposal does not parse; ignored");
+                })
+                .ok()
+        });
+        if proposal.is_none() {
+            crate::metrics::llm_fallback("understand");
         }
+        proposal
     }
 }
 

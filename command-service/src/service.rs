@@ -300,7 +300,10 @@ impl CommandService {
 
     /// As [`Self::handle`]; with [`Live::Required`], a user erased by then (as the log says
     /// when the message is appended) gets [`Handled::Ended`] and nothing is recorded.
-    #[tracing::instrument(skip(self, inbound), fields(user = %user))]
+    #[tracing::instrument(
+        skip(self, inbound, ids),
+        fields(user = %user, correlation_id = tracing::field::Empty)
+    )]
     pub async fn handle_if(
         &self,
         user: &UserId,
@@ -395,6 +398,12 @@ impl CommandService {
     ) -> Result<Option<Handled>, ServiceError> {
         let stream = user.stream_id();
         let events = stamp(decision.events, ids, at);
+        if let Some(first) = events.first() {
+            tracing::Span::current().record(
+                "correlation_id",
+                tracing::field::display(first.correlation_id),
+            );
+        }
         let event_ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
         let folded = events.clone();
         match self
@@ -408,6 +417,12 @@ impl CommandService {
             }
             Ok(appended) => {
                 self.appended.notify_one();
+                crate::metrics::recorded(user.channel(), &folded);
+                tracing::debug!(
+                    first_position = appended.first_position,
+                    last_position = appended.last_position,
+                    "appended"
+                );
                 let mut next = state;
                 for (i, event) in folded.into_iter().enumerate() {
                     let offset = i64::try_from(i).unwrap_or(0);

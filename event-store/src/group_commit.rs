@@ -74,6 +74,7 @@ pub(crate) async fn run_writer(shared: Arc<Shared>, mut queue: mpsc::Receiver<Jo
             }
         }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|j| &j.request).collect();
+        let started = std::time::Instant::now();
         let results = match write_guarded(&shared, &requests).await {
             Ok(results) => results,
             Err(error) if jobs.len() > 1 && is_data_error(&error) => {
@@ -101,6 +102,7 @@ pub(crate) async fn run_writer(shared: Arc<Shared>, mut queue: mpsc::Receiver<Jo
             }
         };
         tracing::debug!(jobs = jobs.len(), events, "batch written");
+        crate::metrics::batch(jobs.len(), events, started.elapsed());
         let committed = results
             .iter()
             .filter_map(|r| r.as_ref().ok().map(|a| a.last_position))
@@ -113,6 +115,7 @@ pub(crate) async fn run_writer(shared: Arc<Shared>, mut queue: mpsc::Receiver<Jo
             });
         }
         for (job, result) in jobs.into_iter().zip(results) {
+            crate::metrics::append(&result);
             // The caller may have gone away; its events are committed either way.
             let _ = job.reply.send(result);
         }

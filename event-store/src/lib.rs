@@ -12,6 +12,7 @@ mod error;
 mod group_commit;
 mod keys;
 mod lease;
+pub mod metrics;
 mod migrate;
 mod postgres;
 pub mod private;

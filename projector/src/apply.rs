@@ -110,6 +110,7 @@ impl Applier {
         events: &[RecordedEvent],
         coverage: &Coverage,
     ) -> Result<usize, ProjectorError> {
+        let started = std::time::Instant::now();
         let mut tx = begin(&self.pool).await?;
         let done = if self.checkpoints {
             locked_checkpoints(&mut tx, &coverage.partitions).await?
@@ -141,6 +142,7 @@ impl Applier {
             advance(&mut tx, &self.projections, coverage).await?;
         }
         tx.commit().await?;
+        crate::metrics::applied(events.len(), fresh, started.elapsed());
         Ok(fresh)
     }
 
@@ -153,6 +155,14 @@ impl Applier {
     ) -> (Changes, usize) {
         let mut fresh = 0;
         for e in events {
+            // One message's path ends here: its events carry the correlation id the command
+            // path's span recorded.
+            let _span = tracing::trace_span!(
+                "project",
+                correlation_id = %e.correlation_id,
+                position = e.global_position
+            )
+            .entered();
             let partition = e.stream_id.partition(self.partitions);
             let behind: Vec<Projection> = self
                 .projections

@@ -10,6 +10,7 @@
 //! holds, and which figure it answers, is in docs/metrics.md.
 
 pub mod apply;
+pub mod metrics;
 pub mod model;
 pub mod rebuild;
 mod sql;

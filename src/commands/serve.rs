@@ -224,10 +224,12 @@ pub async fn run_roles(
         query = roles.query,
         "{name} is running"
     );
+    crate::metrics::install();
     let mut app = routes
         .data(store.clone())
         .data(nats.clone())
         .catch_error(query_api::error::bad_path)
+        .with(crate::metrics::http::Metered)
         .boxed();
     if let Some(service) = service {
         app = app.data(service).boxed();

@@ -227,13 +227,18 @@ where
             )
             .provider_token(token);
         let error = match request.send().await {
-            Ok(_) => return Outcome::Done,
+            Ok(_) => {
+                crate::metrics::telegram_send("invoice", "sent");
+                return Outcome::Done;
+            }
             Err(error) => error,
         };
         let Some(wait) = after_failure(&error, tries) else {
+            crate::metrics::telegram_send("invoice", "refused");
             tracing::warn!(%error, chat_id, "Telegram refused an invoice; skipped");
             return Outcome::Done;
         };
+        crate::metrics::telegram_send("invoice", "retried");
         tracing::warn!(%error, chat_id, "sending an invoice failed; retrying");
         tokio::select! {
             () = shutdown.as_mut() => return Outcome::Stopped,
@@ -274,13 +279,18 @@ where
             request = request.reply_markup(InlineKeyboardMarkup::new(rows.clone()));
         }
         let error = match request.send().await {
-            Ok(_) => return Outcome::Done,
+            Ok(_) => {
+                crate::metrics::telegram_send("reply", "sent");
+                return Outcome::Done;
+            }
             Err(error) => error,
         };
         let Some(wait) = after_failure(&error, tries) else {
+            crate::metrics::telegram_send("reply", "refused");
             tracing::warn!(%error, chat_id, "Telegram refused a reply; skipped");
             return Outcome::Done;
         };
+        crate::metrics::telegram_send("reply", "retried");
         tracing::warn!(%error, chat_id, "sending a reply failed; retrying");
         tokio::select! {
             () = shutdown.as_mut() => return Outcome::Stopped,

@@ -1,0 +1,30 @@
+//! What the projector reports to the process's metrics recorder (docs/architecture.md,
+//! "Operating").
+
+use std::time::Duration;
+
+/// Time to apply one batch (fold, write, move the checkpoints, commit).
+pub const APPLY_SECONDS: &str = "salesbot_projector_apply_seconds";
+/// Events a batch carried, by whether any projection was behind them.
+pub const EVENTS: &str = "salesbot_projector_events_total";
+
+pub fn describe() {
+    metrics::describe_histogram!(
+        APPLY_SECONDS,
+        metrics::Unit::Seconds,
+        "Time to apply one projector batch: fold, write the read tables, move the \
+         checkpoints, commit."
+    );
+    metrics::describe_counter!(
+        EVENTS,
+        "Events in applied batches: `applied` when a projection was behind them, `skipped` \
+         when every projection had them already (a redelivery)."
+    );
+}
+
+pub(crate) fn applied(events: usize, fresh: usize, took: Duration) {
+    metrics::histogram!(APPLY_SECONDS).record(took.as_secs_f64());
+    metrics::counter!(EVENTS, "outcome" => "applied").increment(fresh as u64);
+    metrics::counter!(EVENTS, "outcome" => "skipped")
+        .increment(events.saturating_sub(fresh) as u64);
+}

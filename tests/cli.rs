@@ -6,13 +6,13 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use event_store::both_backends;
-use event_store::testing::TestDatabase;
 use event_store::{BackendKind, ExpectedVersion};
 use events_schema::{
     Channel, ConversationStarted, Intent, MessageKind, MessageReceived, NewEvent, RecordedEvent,
     Sentiment, UserId,
 };
+use testkit::TestDatabase;
+use testkit::both_backends;
 
 /// `salesbot` in `dir` (where no `.env` lives) with only the given variables set.
 fn salesbot(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
@@ -49,7 +49,7 @@ fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-#[test]
+#[testkit::test]
 fn help_lists_every_built_subcommand_and_each_has_help() {
     let dir = tempfile::tempdir().expect("tempdir");
     let help = salesbot(dir.path(), &[], &["--help"]);
@@ -75,7 +75,7 @@ fn help_lists_every_built_subcommand_and_each_has_help() {
     assert!(stdout(&bench).contains("--writers"));
 }
 
-#[test]
+#[testkit::test]
 fn embedded_mode_starts_from_nothing_with_a_generated_master_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let check = salesbot(dir.path(), &[], &["check"]);
@@ -282,7 +282,7 @@ async fn commands_work_on(db: TestDatabase) {
     assert_eq!(stdout(&salesbot(dir.path(), &env, &["replay"])), "");
 }
 
-#[test]
+#[testkit::test]
 fn bad_configuration_is_one_line_naming_the_variable() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (var, value) in [
@@ -309,7 +309,7 @@ fn bad_configuration_is_one_line_naming_the_variable() {
     assert!(!dir.path().join("data").exists(), "nothing written");
 }
 
-#[test]
+#[testkit::test]
 fn postgres_without_a_master_key_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = salesbot(
@@ -340,7 +340,7 @@ fn postgres_without_a_master_key_is_refused_before_anything_is_written() {
     assert!(stderr(&o).contains("ADMIN_API_KEY"), "{}", stderr(&o));
 }
 
-#[test]
+#[testkit::test]
 fn an_unreachable_database_fails_check_and_commands_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = event_store::MasterKey::generate().to_base64();
@@ -449,7 +449,7 @@ where
     format!("{}{}", stdout(&out), stderr(&out))
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[testkit::test(flavor = "multi_thread")]
 async fn the_generated_admin_key_is_printed_on_the_start_that_creates_it_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let first = serve_once(dir.path(), "TERM", |_| async {}).await;
@@ -517,7 +517,7 @@ async fn chat(url: &str) {
 }
 
 #[cfg(unix)]
-#[tokio::test(flavor = "multi_thread")]
+#[testkit::test(flavor = "multi_thread")]
 async fn data_files_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -585,7 +585,7 @@ fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
     child.wait().expect("wait")
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[testkit::test(flavor = "multi_thread")]
 async fn serve_answers_health_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, url) = spawn_serve(dir.path()).await;
@@ -655,7 +655,7 @@ async fn store_damage_is_one_line_on(db: TestDatabase) {
     );
 }
 
-#[test]
+#[testkit::test]
 fn simulate_is_deterministic_by_seed_and_back_dates_the_conversations() {
     let stats_after = |seed: &str| {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -701,7 +701,7 @@ fn simulate_is_deterministic_by_seed_and_back_dates_the_conversations() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[testkit::test(flavor = "multi_thread")]
 async fn simulate_sends_live_traffic_to_a_running_salesbot() {
     let server_dir = tempfile::tempdir().expect("tempdir");
     let (mut child, url) = spawn_serve(server_dir.path()).await;
@@ -746,7 +746,7 @@ async fn simulate_sends_live_traffic_to_a_running_salesbot() {
     let _ = child.wait();
 }
 
-#[test]
+#[testkit::test]
 fn a_bad_catalog_stops_start_up_with_the_line_and_field_at_fault() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("shop.toml");
@@ -769,3 +769,5 @@ fn a_bad_catalog_stops_start_up_with_the_line_and_field_at_fault() {
         "nothing started, nothing written"
     );
 }
+
+testkit::main!();

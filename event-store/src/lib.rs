@@ -2,7 +2,6 @@
 //! or the whole log in global order, snapshots, and per-user encryption of personal data.
 //! Postgres and SQLite sit behind one interface, chosen by `DATABASE_URL`.
 
-mod baseline;
 mod checkpoint;
 mod config;
 mod crypto;
@@ -15,7 +14,6 @@ mod postgres;
 pub mod private;
 pub mod progress;
 mod read;
-mod scratch;
 mod sqlite;
 mod stored;
 #[cfg(feature = "test-util")]
@@ -35,7 +33,6 @@ pub use crypto::MasterKey;
 pub use error::{AppendError, StoreError, transient_sqlx};
 pub use lease::Lease;
 pub use migrate::MigrationStatus;
-pub use scratch::{ScratchDatabase, ScratchNats};
 pub use stored::StoredEvent;
 
 use group_commit::Job;

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use event_store::EventStore;
-use event_store::testing::TestDatabase;
+use testkit::TestDatabase;
 
 /// Every variable salesbot reads, so the developer's environment cannot leak into a test.
 pub const VARIABLES: &[&str] = &[
@@ -47,6 +47,37 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
 ];
 
+/// Where the binaries log the address they listen on (`"{name} is running"`, field `local`).
+const RUNNING_TARGET: &str = "salesbot::commands::serve";
+
+/// The port in a binary's `… is running local=127.0.0.1:N …` line (colours or not).
+pub fn bound_port(line: &str) -> Option<u16> {
+    let plain = uncoloured(line);
+    if !plain.contains(" is running") {
+        return None;
+    }
+    let addr = plain.split_once(" local=")?.1.split_whitespace().next()?;
+    addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+}
+
+/// `line` without its ANSI colours (ESC [ … m).
+fn uncoloured(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -79,25 +110,55 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Starts `binary` on port 0 and reads back the port it bound from its start-up line.
     pub fn start(binary: &str, dir: &Path, env: &[(String, String)]) -> Proc {
         let mut p = Proc {
             binary: binary.to_owned(),
             dir: dir.to_owned(),
             env: env.to_vec(),
-            port: free_port(),
+            port: 0,
             child: None,
         };
         p.spawn();
         p
     }
 
+    /// Starts the process on `self.port`: 0 the first time, then the port it bound, since a
+    /// restarted process must answer at the address others were given (in between, another
+    /// process could take it; the start then fails loudly in `wait_ready`).
     fn spawn(&mut self) {
-        let child = command(&self.binary, &self.dir, &self.env)
+        let log = self
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "RUST_LOG")
+            .map_or("warn", |(_, v)| v.as_str());
+        let mut child = command(&self.binary, &self.dir, &self.env)
             .env("BIND_ADDR", format!("127.0.0.1:{}", self.port))
+            .env("RUST_LOG", format!("{log},{RUNNING_TARGET}=info"))
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start process");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (bound, port) = std::sync::mpsc::channel();
+        // Passes the process's log on, less the start-up line, whose address it reports.
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(p) = bound_port(&line) {
+                    let _ = bound.send(p);
+                } else if !uncoloured(&line).contains(&format!(" INFO {RUNNING_TARGET}:")) {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        if self.port == 0 {
+            self.port = port
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("{} never said where it listens", self.binary));
+        }
         self.child = Some(child);
     }
 

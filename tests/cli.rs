@@ -405,17 +405,41 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let port = support::free_port();
-    let url = format!("http://127.0.0.1:{port}");
     let mut child = support::command("sh", dir, &[])
         .args(["-c", "umask 022 && exec \"$0\"", support::SALESBOT])
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("BIND_ADDR", "127.0.0.1:0")
         .env("CHAT_API_KEY", support::CHAT_KEY)
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn serve");
+    // Its stderr, kept whole, is read as it comes: the start-up line says the port it bound.
+    let (bound, port) = std::sync::mpsc::channel();
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    let printed = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(&mut pipe).lines() {
+            let Ok(line) = line else { break };
+            if let Some(p) = support::bound_port(&line) {
+                let _ = bound.send(p);
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let port = match port.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(p) => p,
+        Err(_) => {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            let err = printed.join().unwrap_or_default();
+            panic!("serve never said where it listens: {}{err}", stdout(&out));
+        }
+    };
+    let url = format!("http://127.0.0.1:{port}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !reqwest::get(format!("{url}/health"))
         .await
@@ -424,11 +448,8 @@ where
         if std::time::Instant::now() >= deadline {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
-            panic!(
-                "serve never became healthy: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let err = printed.join().unwrap_or_default();
+            panic!("serve never became healthy: {}{err}", stdout(&out));
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -439,6 +460,7 @@ where
         .expect("kill");
     assert!(killed.success());
     let out = child.wait_with_output().expect("output");
+    let err = printed.join().expect("the stderr reader");
     if signal == "TERM" {
         assert!(
             out.status.success(),
@@ -446,7 +468,7 @@ where
             out.status
         );
     }
-    format!("{}{}", stdout(&out), stderr(&out))
+    format!("{}{err}", stdout(&out))
 }
 
 #[testkit::test(flavor = "multi_thread")]

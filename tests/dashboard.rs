@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
-use support::{Served, free_port};
+use support::Served;
 use testkit::TestDatabase;
 use testkit::{CHROMEDRIVER, CHROMIUM};
 
 const KEY: &str = "test-admin-key";
 
-/// chromedriver on a free port, stopped on drop.
+/// chromedriver on a port of its own, stopped on drop.
 struct Driver {
     child: Child,
     port: u16,
@@ -29,16 +29,27 @@ impl Drop for Driver {
     }
 }
 
-/// chromedriver on its own port (the harness has checked that it and Chromium are there).
+/// chromedriver on port 0, its port read back from `… started successfully on port N.` (the
+/// harness has checked that it and Chromium are there).
 fn start_driver() -> Driver {
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+    let mut child = Command::new(CHROMEDRIVER)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start chromedriver");
-    Driver { child, port }
+    let stdout = child.stdout.take().expect("piped stdout");
+    let port = support::port_from_lines(stdout, driver_port, |_| false);
+    let mut driver = Driver { child, port: 0 };
+    driver.port = port
+        .recv_timeout(Duration::from_secs(20))
+        .expect("chromedriver never said where it listens");
+    driver
+}
+
+fn driver_port(line: &str) -> Option<u16> {
+    let rest = line.split_once("started successfully on port ")?.1;
+    rest.trim_end_matches('.').trim().parse().ok()
 }
 
 async fn browser(driver: &Driver) -> Client {

@@ -47,8 +47,36 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
 ];
 
-/// Where the binaries log the address they listen on (`"{name} is running"`, field `local`).
-const RUNNING_TARGET: &str = "salesbot::commands::serve";
+/// Where the binaries log the address they listen on (`"{name} is running"`, field `local`):
+/// a process started on port 0 is run with `RUST_LOG=…,{RUNNING_TARGET}=info` to read it back.
+pub const RUNNING_TARGET: &str = "salesbot::commands::serve";
+
+/// Reads a child's output `pipe` line by line on a thread of its own: the first port
+/// `port_in` finds goes to the receiver, and the lines `echo` picks go on to this stderr.
+pub fn port_from_lines(
+    pipe: impl std::io::Read + Send + 'static,
+    port_in: fn(&str) -> Option<u16>,
+    echo: fn(&str) -> bool,
+) -> std::sync::mpsc::Receiver<u16> {
+    let (found, port) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if let Some(p) = port_in(&line) {
+                let _ = found.send(p);
+            } else if echo(&line) {
+                eprintln!("{line}");
+            }
+        }
+    });
+    port
+}
+
+/// An info line of [`RUNNING_TARGET`], there only because the port is read from it.
+pub fn is_running_info(line: &str) -> bool {
+    uncoloured(line).contains(&format!(" INFO {RUNNING_TARGET}:"))
+}
 
 /// The port in a binary's `… is running local=127.0.0.1:N …` line (colours or not).
 pub fn bound_port(line: &str) -> Option<u16> {
@@ -76,13 +104,6 @@ fn uncoloured(line: &str) -> String {
         }
     }
     plain
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 /// A binary of this package run in `dir` with exactly `env` (plus its own `BIND_ADDR`).
@@ -141,23 +162,16 @@ impl Proc {
             .spawn()
             .expect("start process");
         let stderr = child.stderr.take().expect("piped stderr");
-        let (bound, port) = std::sync::mpsc::channel();
-        // Passes the process's log on, less the start-up line, whose address it reports.
-        std::thread::spawn(move || {
-            use std::io::BufRead as _;
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(p) = bound_port(&line) {
-                    let _ = bound.send(p);
-                } else if !uncoloured(&line).contains(&format!(" INFO {RUNNING_TARGET}:")) {
-                    eprintln!("{line}");
+        let port = port_from_lines(stderr, bound_port, |line| !is_running_info(line));
+        if self.port == 0 {
+            match port.recv_timeout(Duration::from_secs(30)) {
+                Ok(p) => self.port = p,
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("{} never said where it listens", self.binary);
                 }
             }
-        });
-        if self.port == 0 {
-            self.port = port
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("{} never said where it listens", self.binary));
         }
         self.child = Some(child);
     }

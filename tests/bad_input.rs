@@ -9,9 +9,9 @@ mod support;
 use std::time::Duration;
 
 use event_store::EventStore;
-use event_store::testing::TestDatabase;
 use serde_json::{Value, json};
 use support::{CHAT_KEY, Proc, SALESBOT, env_of, wait_caught_up};
+use testkit::TestDatabase;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const ADMIN_KEY: &str = "test-admin-key";
@@ -71,9 +71,7 @@ async fn serve(db: &TestDatabase, dir: &std::path::Path) -> Proc {
     server
 }
 
-event_store::both_backends!(
-    path_traversal_on_the_static_and_admin_routes_serves_no_file_and_no_5xx
-);
+testkit::both_backends!(path_traversal_on_the_static_and_admin_routes_serves_no_file_and_no_5xx);
 async fn path_traversal_on_the_static_and_admin_routes_serves_no_file_and_no_5xx(db: TestDatabase) {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = serve(&db, dir.path()).await;
@@ -194,7 +192,7 @@ async fn path_traversal_on_the_static_and_admin_routes_serves_no_file_and_no_5xx
     assert_eq!(status, 200);
 }
 
-event_store::both_backends!(
+testkit::both_backends!(
     nul_and_control_characters_from_shoppers_reach_the_read_tables_without_stalling_them
 );
 async fn nul_and_control_characters_from_shoppers_reach_the_read_tables_without_stalling_them(
@@ -282,3 +280,5 @@ async fn nul_and_control_characters_from_shoppers_reach_the_read_tables_without_
         });
     assert_eq!(first.as_deref(), Some(cases[0].1), "the log keeps the NUL");
 }
+
+testkit::main!();

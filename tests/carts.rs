@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
-use event_store::testing::{NatsServer, TestDatabase};
 use event_store::{EventStore, ExpectedVersion};
 use events_schema::{
     CartCheckedOut, CartItemAdded, CartItemRemoved, CartQuantityChanged, Channel,
@@ -27,6 +26,7 @@ use events_schema::{
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
 use support::{Proc, SALESBOT, command, env_of, oracle, wait_caught_up};
+use testkit::{NatsServer, TestDatabase};
 
 const KEY: &str = "test-admin-key";
 
@@ -416,7 +416,7 @@ fn assert_rich(f: &oracle::CartFigures) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_carts_reconcile_through_sigkills_and_a_rebuild() {
     let db = TestDatabase::sqlite_for_test();
     let tz: Tz = "America/New_York".parse().expect("tz");
@@ -456,14 +456,10 @@ async fn embedded_carts_reconcile_through_sigkills_and_a_rebuild() {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn distributed_carts_reconcile_through_killed_workers() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
-    let Some(nats) = NatsServer::start().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
+    let nats = NatsServer::start().await;
     let tz: Tz = "Asia/Tokyo".parse().expect("tz");
     let dir = tempfile::tempdir().expect("tempdir");
     let url = nats.url();
@@ -496,3 +492,5 @@ async fn distributed_carts_reconcile_through_killed_workers() {
     assert_rich(&figures);
     store.close().await;
 }
+
+testkit::main!();

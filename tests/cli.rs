@@ -6,13 +6,13 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use event_store::both_backends;
-use event_store::testing::TestDatabase;
 use event_store::{BackendKind, ExpectedVersion};
 use events_schema::{
     Channel, ConversationStarted, Intent, MessageKind, MessageReceived, NewEvent, RecordedEvent,
     Sentiment, UserId,
 };
+use testkit::TestDatabase;
+use testkit::both_backends;
 
 /// `salesbot` in `dir` (where no `.env` lives) with only the given variables set.
 fn salesbot(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
@@ -49,7 +49,7 @@ fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-#[test]
+#[testkit::test]
 fn help_lists_every_built_subcommand_and_each_has_help() {
     let dir = tempfile::tempdir().expect("tempdir");
     let help = salesbot(dir.path(), &[], &["--help"]);
@@ -75,7 +75,7 @@ fn help_lists_every_built_subcommand_and_each_has_help() {
     assert!(stdout(&bench).contains("--writers"));
 }
 
-#[test]
+#[testkit::test]
 fn embedded_mode_starts_from_nothing_with_a_generated_master_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let check = salesbot(dir.path(), &[], &["check"]);
@@ -282,7 +282,7 @@ async fn commands_work_on(db: TestDatabase) {
     assert_eq!(stdout(&salesbot(dir.path(), &env, &["replay"])), "");
 }
 
-#[test]
+#[testkit::test]
 fn bad_configuration_is_one_line_naming_the_variable() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (var, value) in [
@@ -309,7 +309,7 @@ fn bad_configuration_is_one_line_naming_the_variable() {
     assert!(!dir.path().join("data").exists(), "nothing written");
 }
 
-#[test]
+#[testkit::test]
 fn postgres_without_a_master_key_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = salesbot(
@@ -340,7 +340,7 @@ fn postgres_without_a_master_key_is_refused_before_anything_is_written() {
     assert!(stderr(&o).contains("ADMIN_API_KEY"), "{}", stderr(&o));
 }
 
-#[test]
+#[testkit::test]
 fn an_unreachable_database_fails_check_and_commands_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = event_store::MasterKey::generate().to_base64();
@@ -405,17 +405,41 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let port = support::free_port();
-    let url = format!("http://127.0.0.1:{port}");
     let mut child = support::command("sh", dir, &[])
         .args(["-c", "umask 022 && exec \"$0\"", support::SALESBOT])
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("BIND_ADDR", "127.0.0.1:0")
         .env("CHAT_API_KEY", support::CHAT_KEY)
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn serve");
+    // Its stderr, kept whole, is read as it comes: the start-up line says the port it bound.
+    let (bound, port) = std::sync::mpsc::channel();
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    let printed = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(&mut pipe).lines() {
+            let Ok(line) = line else { break };
+            if let Some(p) = support::bound_port(&line) {
+                let _ = bound.send(p);
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let port = match port.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(p) => p,
+        Err(_) => {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            let err = printed.join().unwrap_or_default();
+            panic!("serve never said where it listens: {}{err}", stdout(&out));
+        }
+    };
+    let url = format!("http://127.0.0.1:{port}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !reqwest::get(format!("{url}/health"))
         .await
@@ -424,11 +448,8 @@ where
         if std::time::Instant::now() >= deadline {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
-            panic!(
-                "serve never became healthy: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let err = printed.join().unwrap_or_default();
+            panic!("serve never became healthy: {}{err}", stdout(&out));
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -439,6 +460,7 @@ where
         .expect("kill");
     assert!(killed.success());
     let out = child.wait_with_output().expect("output");
+    let err = printed.join().expect("the stderr reader");
     if signal == "TERM" {
         assert!(
             out.status.success(),
@@ -446,10 +468,10 @@ where
             out.status
         );
     }
-    format!("{}{}", stdout(&out), stderr(&out))
+    format!("{}{err}", stdout(&out))
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[testkit::test(flavor = "multi_thread")]
 async fn the_generated_admin_key_is_printed_on_the_start_that_creates_it_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let first = serve_once(dir.path(), "TERM", |_| async {}).await;
@@ -517,7 +539,7 @@ async fn chat(url: &str) {
 }
 
 #[cfg(unix)]
-#[tokio::test(flavor = "multi_thread")]
+#[testkit::test(flavor = "multi_thread")]
 async fn data_files_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -585,7 +607,7 @@ fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
     child.wait().expect("wait")
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[testkit::test(flavor = "multi_thread")]
 async fn serve_answers_health_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, url) = spawn_serve(dir.path()).await;
@@ -655,7 +677,7 @@ async fn store_damage_is_one_line_on(db: TestDatabase) {
     );
 }
 
-#[test]
+#[testkit::test]
 fn simulate_is_deterministic_by_seed_and_back_dates_the_conversations() {
     let stats_after = |seed: &str| {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -701,7 +723,7 @@ fn simulate_is_deterministic_by_seed_and_back_dates_the_conversations() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[testkit::test(flavor = "multi_thread")]
 async fn simulate_sends_live_traffic_to_a_running_salesbot() {
     let server_dir = tempfile::tempdir().expect("tempdir");
     let (mut child, url) = spawn_serve(server_dir.path()).await;
@@ -746,7 +768,7 @@ async fn simulate_sends_live_traffic_to_a_running_salesbot() {
     let _ = child.wait();
 }
 
-#[test]
+#[testkit::test]
 fn a_bad_catalog_stops_start_up_with_the_line_and_field_at_fault() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("shop.toml");
@@ -769,3 +791,5 @@ fn a_bad_catalog_stops_start_up_with_the_line_and_field_at_fault() {
         "nothing started, nothing written"
     );
 }
+
+testkit::main!();

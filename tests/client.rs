@@ -8,11 +8,11 @@ mod support;
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use event_store::testing::TestDatabase;
 use futures::StreamExt as _;
 use salesbot_admin_client::Client;
 use salesbot_admin_client::types;
 use support::Served;
+use testkit::TestDatabase;
 
 fn client(port: u16, key: &str) -> Client {
     let mut headers = reqwest::header::HeaderMap::new();

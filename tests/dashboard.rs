@@ -12,17 +12,16 @@ mod tables;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use event_store::testing::TestDatabase;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
-use support::{Served, free_port};
+use support::Served;
 use tables::{TableCase, Tables, browser_errors};
+use testkit::TestDatabase;
+use testkit::{CHROMEDRIVER, CHROMIUM};
 
 pub(crate) const KEY: &str = "test-admin-key";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// chromedriver on a free port, stopped on drop.
+/// chromedriver on a port of its own, stopped on drop.
 struct Driver {
     child: Child,
     port: u16,
@@ -35,29 +34,27 @@ impl Drop for Driver {
     }
 }
 
-/// `None` (after saying why) when Chromium or chromedriver is missing; a failure under CI.
-fn start_driver() -> Option<Driver> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
-        .filter(|p| !std::path::Path::new(p).exists())
-        .collect();
-    if !missing.is_empty() {
-        let message = format!(
-            "SKIPPED: {} missing (apt-get install chromium chromium-driver; .ci/run does)",
-            missing.join(", ")
-        );
-        assert!(std::env::var("CI").is_err(), "{message}");
-        eprintln!("{message}");
-        return None;
-    }
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+/// chromedriver on port 0, its port read back from `… started successfully on port N.` (the
+/// harness has checked that it and Chromium are there).
+fn start_driver() -> Driver {
+    let mut child = Command::new(CHROMEDRIVER)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start chromedriver");
-    Some(Driver { child, port })
+    let stdout = child.stdout.take().expect("piped stdout");
+    let port = support::port_from_lines(stdout, driver_port, |_| false);
+    let mut driver = Driver { child, port: 0 };
+    driver.port = port
+        .recv_timeout(Duration::from_secs(20))
+        .expect("chromedriver never said where it listens");
+    driver
+}
+
+fn driver_port(line: &str) -> Option<u16> {
+    let rest = line.split_once("started successfully on port ")?.1;
+    rest.trim_end_matches('.').trim().parse().ok()
 }
 
 async fn browser(driver: &Driver) -> Client {
@@ -116,11 +113,9 @@ pub(crate) async fn wait_for(browser: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = chromium, flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
-    let Some(driver) = start_driver() else {
-        return;
-    };
+    let driver = start_driver();
     let db = TestDatabase::sqlite_for_test();
     let Served {
         dir: _dir,
@@ -420,3 +415,5 @@ async fn add_carts_and_questions(store: &event_store::EventStore) {
         .await
         .expect("append");
 }
+
+testkit::main!();

@@ -9,28 +9,15 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use event_store::testing::{TestDatabase, missing_service};
 use serde_json::Value;
-use support::{CHAT_KEY, Proc, SALESBOT, env_of, free_port};
+use support::{CHAT_KEY, Proc, SALESBOT, env_of};
+use testkit::{PROMETHEUS, PROMTOOL, TestDatabase};
 
 const DASHBOARD: &str = include_str!("../deploy/grafana/salesbot.json");
 
 /// Panels that show something only once Telegram or an LLM is configured and used; every other
 /// panel must have data after this test's traffic.
 const NEEDS_TELEGRAM_OR_LLM: &[&str] = &["salesbot_telegram_", "salesbot_llm_"];
-
-fn tool(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new("/usr/bin").join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        missing_service(
-            name,
-            &"not in /usr/bin (Debian's `prometheus` package; .ci/run installs it)",
-        );
-        None
-    }
-}
 
 /// Some shoppers chat and an admin reads figures: every route family, the bot and the projector
 /// get to work.
@@ -72,11 +59,8 @@ async fn traffic(server: &Proc, round: usize) {
     assert_eq!(missing.status(), 404);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = prometheus, flavor = "multi_thread", worker_threads = 2)]
 async fn promtool_accepts_the_scrape_and_every_dashboard_query_evaluates() {
-    let (Some(promtool), Some(prometheus)) = (tool("promtool"), tool("prometheus")) else {
-        return;
-    };
     let db = TestDatabase::sqlite_for_test();
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
@@ -85,7 +69,7 @@ async fn promtool_accepts_the_scrape_and_every_dashboard_query_evaluates() {
 
     // promtool reads the exposition as Prometheus does, and lints it.
     let scrape = server.get("/metrics").await.text().await.expect("scrape");
-    let mut check = Command::new(&promtool)
+    let mut check = Command::new(PROMTOOL)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -121,8 +105,12 @@ async fn promtool_accepts_the_scrape_and_every_dashboard_query_evaluates() {
         ),
     )
     .expect("config");
-    let prom_port = free_port();
-    let mut prom = Command::new(&prometheus)
+    // Prometheus cannot listen on port 0 and say which port it got: take a free one.
+    let prom_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut prom = Command::new(PROMETHEUS)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
@@ -191,3 +179,5 @@ async fn promtool_accepts_the_scrape_and_every_dashboard_query_evaluates() {
         empty.join("\n")
     );
 }
+
+testkit::main!();

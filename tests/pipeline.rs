@@ -9,13 +9,14 @@ mod support;
 
 use std::time::Duration;
 
-use event_store::testing::{NatsServer, TestDatabase};
+use event_store::progress::STALE_AFTER;
 use event_store::{EventStore, ExpectedVersion};
 use events_schema::{NewEvent, UserErased, UserId};
 use rand::{Rng as _, SeedableRng as _};
 use support::{
     Proc, SALESBOT, Served, command, env_of, finished, oracle, simulate, wait_caught_up,
 };
+use testkit::{NatsServer, TestDatabase};
 
 const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
 const PROJECTOR: &str = env!("CARGO_BIN_EXE_projector");
@@ -66,14 +67,10 @@ async fn reconcile(
     oracle::sizes(&expected)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn distributed_read_models_reconcile_through_kills_an_outage_and_redelivery() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
-    let Some(mut nats) = NatsServer::start().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
+    let mut nats = NatsServer::start().await;
     let tz: chrono_tz::Tz = "America/New_York".parse().expect("tz");
     let dir = tempfile::tempdir().expect("tempdir");
     let url = nats.url();
@@ -158,14 +155,10 @@ async fn distributed_read_models_reconcile_through_kills_an_outage_and_redeliver
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn a_dead_worker_is_reported_stalled_and_its_partitions_are_taken_over() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
-    let Some(nats) = NatsServer::start().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
+    let nats = NatsServer::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let url = nats.url();
     let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "4")]);
@@ -210,7 +203,20 @@ async fn a_dead_worker_is_reported_stalled_and_its_partitions_are_taken_over() {
     // With every worker gone, nothing looks caught up for long: check fails naming the
     // stalled partitions.
     drop(b);
-    tokio::time::sleep(Duration::from_secs(11)).await;
+    // Wait for the progress `check` reads to call every partition stalled (silent for
+    // STALE_AFTER), rather than for a fixed time.
+    let deadline = tokio::time::Instant::now() + STALE_AFTER * 3;
+    loop {
+        let p = store.progress(STALE_AFTER).await.expect("progress");
+        if !p.partitions.is_empty() && p.partitions.iter().all(|x| x.stalled) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still live after the last worker died: {p:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let check = command(SALESBOT, dir.path(), &env)
         .arg("check")
         .output()
@@ -222,7 +228,7 @@ async fn a_dead_worker_is_reported_stalled_and_its_partitions_are_taken_over() {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_read_models_reconcile_after_repeated_sigkills() {
     let db = TestDatabase::sqlite_for_test();
     let tz: chrono_tz::Tz = "Europe/Berlin".parse().expect("tz");
@@ -254,7 +260,7 @@ async fn embedded_read_models_reconcile_after_repeated_sigkills() {
     store.close().await;
 }
 
-event_store::both_backends!(rebuilds_under_traffic_never_show_a_partial_table);
+testkit::both_backends!(rebuilds_under_traffic_never_show_a_partial_table);
 async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
     // A log to rebuild, then traffic while rebuilding.
     let Served {
@@ -325,14 +331,10 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn the_bot_keeps_answering_while_nats_is_down_and_the_relay_catches_up_in_order() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
-    let Some(mut nats) = NatsServer::start().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
+    let mut nats = NatsServer::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let url = nats.url();
     let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "8")]);
@@ -410,3 +412,5 @@ async fn the_bot_keeps_answering_while_nats_is_down_and_the_relay_catches_up_in_
     );
     store.close().await;
 }
+
+testkit::main!();

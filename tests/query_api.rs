@@ -12,10 +12,10 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use event_store::EventStore;
-use event_store::testing::TestDatabase;
 use events_schema::{Event, RecordedEvent};
 use serde_json::Value;
 use support::{Proc, SALESBOT, Served, env_of, simulate_and_catch_up, wait_caught_up};
+use testkit::TestDatabase;
 
 const QUERY_API: &str = env!("CARGO_BIN_EXE_query-api");
 const KEY: &str = "test-admin-key";
@@ -241,7 +241,7 @@ async fn check_period(api: &Api, log: &[RecordedEvent], tz: Tz, query: &str) {
     assert_eq!(orders, e.product_orders, "{query}");
 }
 
-event_store::both_backends!(admin_routes_answer_with_the_figures_of_the_raw_log);
+testkit::both_backends!(admin_routes_answer_with_the_figures_of_the_raw_log);
 async fn admin_routes_answer_with_the_figures_of_the_raw_log(db: TestDatabase) {
     let tz: Tz = "Europe/Berlin".parse().expect("tz");
     let Served {
@@ -394,7 +394,7 @@ async fn admin_routes_answer_with_the_figures_of_the_raw_log(db: TestDatabase) {
 }
 
 /// Each bad input: a 4xx with a JSON message, never a 5xx.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_4xx_with_a_json_message() {
     let db = TestDatabase::sqlite_for_test();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -532,7 +532,7 @@ async fn bad_input_gets_a_4xx_with_a_json_message() {
 }
 
 /// `query-api/openapi.json` is what the code serves; `UPDATE_SPEC=1` rewrites it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_committed_spec_is_what_the_server_serves() {
     let db = TestDatabase::sqlite_for_test();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -613,11 +613,9 @@ async fn the_committed_spec_is_what_the_server_serves() {
 
 /// The query API as its own process beside the others: it answers from the shared database,
 /// and its health turns 503, naming the stalled partitions, once the projector is gone.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = postgres, flavor = "multi_thread", worker_threads = 2)]
 async fn query_api_process_reports_a_stopped_projector() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let env = env_of(&db, &[]);
     let mut all_in_one = Proc::start(SALESBOT, dir.path(), &env);
@@ -664,7 +662,7 @@ async fn query_api_process_reports_a_stopped_projector() {
 
 // Erasure from the API and the CLI: the user leaves the user tables and their texts read as
 // null with the `erased` flag, while the aggregates keep counting them.
-event_store::both_backends!(erasing_a_user_shreds_them_and_keeps_the_aggregates);
+testkit::both_backends!(erasing_a_user_shreds_them_and_keeps_the_aggregates);
 async fn erasing_a_user_shreds_them_and_keeps_the_aggregates(db: TestDatabase) {
     let Served {
         dir,
@@ -762,7 +760,7 @@ async fn erasing_a_user_shreds_them_and_keeps_the_aggregates(db: TestDatabase) {
 
 /// `GET /admin/live` pushes progress at once, then the new events and the read models catching
 /// up after a message.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_updates_follow_new_messages() {
     let db = TestDatabase::sqlite_for_test();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -864,7 +862,7 @@ fn nulls(value: &Value, path: &str, found: &mut Vec<String>) {
 /// The spec declares no field nullable: a figure that has no value (a change against a period
 /// without sales, the drop-off of the first stage, NATS in embedded mode, a user without a
 /// display name) is left out, never sent as `null`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_leave_out_what_has_no_value_instead_of_sending_null() {
     let db = TestDatabase::sqlite_for_test();
     let Served {
@@ -918,7 +916,7 @@ async fn responses_leave_out_what_has_no_value_instead_of_sending_null() {
 
 /// `days=` and the other parameters given empty are the same as left out (the spec says so
 /// with `allowEmptyValue`), so a form that sends every field still gets figures.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_query_values_are_the_same_as_absent_ones() {
     let db = TestDatabase::sqlite_for_test();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -977,7 +975,7 @@ async fn empty_query_values_are_the_same_as_absent_ones() {
 
 /// A method a route does not declare (TRACE, PUT, ...) gets 405 with the JSON error body and
 /// an `Allow` header listing the ones it does, before the key is looked at.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undeclared_methods_get_405_with_the_allowed_ones() {
     let db = TestDatabase::sqlite_for_test();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1031,7 +1029,7 @@ async fn undeclared_methods_get_405_with_the_allowed_ones() {
 /// What went wrong inside (a database error naming a table) goes to the log, never into a
 /// public body: not into open health, not into an admin error. A table gone is a bug, not a
 /// fault to wait out: the admin API answers 500 with a generic body, not 503 "retry".
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_bodies_carry_no_internal_detail() {
     let db = TestDatabase::sqlite_for_test();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1080,11 +1078,9 @@ async fn error_bodies_carry_no_internal_detail() {
 /// A database that cannot answer for now (it refuses connections, its sessions were
 /// terminated) is the one fault the admin API answers 503 "retry later"; once it is back, the
 /// same request answers.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = postgres, flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_cannot_answer_now_is_a_503_to_retry() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Proc::start(SALESBOT, dir.path(), &env_of(&db, &[]));
     server.wait_ready().await;
@@ -1130,7 +1126,7 @@ async fn a_database_that_cannot_answer_now_is_a_503_to_retry() {
 
 /// Dates at the ends of what chrono takes, periods running past year 9999 or, with the one
 /// before them, before year 1: a 400 with a message or figures, never a dropped connection.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extreme_dates_get_an_answer_never_a_dropped_connection() {
     let db = TestDatabase::sqlite_for_test();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1186,11 +1182,9 @@ async fn extreme_dates_get_an_answer_never_a_dropped_connection() {
 
 /// `DELETE /admin/users/{id}` answers once the key is destroyed; the user's profile is gone
 /// from that moment, not only once a projector has dropped their rows (here there is none).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = postgres, flavor = "multi_thread", worker_threads = 2)]
 async fn an_erased_user_is_gone_at_once_even_before_the_projector_moves() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let env = env_of(&db, &[]);
     let mut all_in_one = Proc::start(SALESBOT, dir.path(), &env);
@@ -1228,3 +1222,5 @@ async fn an_erased_user_is_gone_at_once_even_before_the_projector_moves() {
     );
     store.close().await;
 }
+
+testkit::main!();

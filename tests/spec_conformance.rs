@@ -6,19 +6,17 @@
 //!
 //! Both run `salesbot serve` filled by `salesbot simulate`. The Python tools come from the
 //! virtualenv at `$SALESBOT_PY_VENV` (default `/var/tmp/salesbot-py`; `.ci/run` installs them
-//! there) or from `PATH`; without them the tests print `SKIPPED: … unavailable` and pass,
-//! and with `CI=true` they fail.
+//! there) or from `PATH`; without them the harness reports the tests as ignored, with the
+//! reason, and with `CI=true` they fail.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use event_store::testing::{TestDatabase, missing_service};
 use support::Served;
+use testkit::TestDatabase;
 
-/// Where `.ci/run` installs schemathesis and openapi-python-client.
-const DEFAULT_VENV: &str = "/var/tmp/salesbot-py";
 /// The admin key of the server under test (`support::env_of`).
 const ADMIN_KEY: &str = "test-admin-key";
 /// Shoppers `simulate` creates: enough for every figure to be non-trivial.
@@ -39,39 +37,12 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `name` from the virtualenv, else from `PATH`.
-fn tool(name: &str) -> Option<PathBuf> {
-    let venv =
-        std::env::var_os("SALESBOT_PY_VENV").map_or_else(|| DEFAULT_VENV.into(), PathBuf::from);
-    let in_venv = venv.join("bin").join(name);
-    if in_venv.is_file() {
-        return Some(in_venv);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// The tools, or the reason they are missing (reported as a skip, or a failure under CI).
-fn tools(names: &[&str]) -> Option<Vec<PathBuf>> {
-    let found: Vec<Option<PathBuf>> = names.iter().map(|n| tool(n)).collect();
-    let missing: Vec<&str> = names
+/// The tools (the harness has checked that they are there).
+fn tools(names: &[&str]) -> Vec<PathBuf> {
+    names
         .iter()
-        .zip(&found)
-        .filter(|(_, f)| f.is_none())
-        .map(|(n, _)| *n)
-        .collect();
-    if missing.is_empty() {
-        return found.into_iter().collect();
-    }
-    missing_service(
-        &missing.join(", "),
-        &format!(
-            "not in $SALESBOT_PY_VENV/bin (default {DEFAULT_VENV}/bin) nor on PATH; \
-             `.ci/run` installs them, see the README"
-        ),
-    );
-    None
+        .map(|n| testkit::python_tool(n).unwrap_or_else(|| panic!("{n} not found")))
+        .collect()
 }
 
 fn shown(output: &Output) -> String {
@@ -90,11 +61,9 @@ async fn run(mut cmd: Command) -> Output {
         .expect("the tool's thread")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = python_tools, flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_with_every_check() {
-    let Some(tools) = tools(&["schemathesis"]) else {
-        return;
-    };
+    let tools = tools(&["schemathesis"]);
     let db = TestDatabase::sqlite_for_test();
     let served = Served::simulated(&db, SERVER_ENV, &["--users", USERS, "--seed", "31"]).await;
     let mut cmd = Command::new(&tools[0]);
@@ -140,11 +109,9 @@ async fn schemathesis_finds_nothing_with_every_check() {
     served.store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = python_tools, flavor = "multi_thread", worker_threads = 2)]
 async fn a_generated_python_client_calls_every_operation() {
-    let Some(tools) = tools(&["openapi-python-client", "python"]) else {
-        return;
-    };
+    let tools = tools(&["openapi-python-client", "python"]);
     let db = TestDatabase::sqlite_for_test();
     let served = Served::simulated(&db, SERVER_ENV, &["--users", USERS, "--seed", "37"]).await;
     let spec = repo().join("query-api/openapi.json");
@@ -182,3 +149,5 @@ async fn a_generated_python_client_calls_every_operation() {
     eprint!("{}", String::from_utf8_lossy(&called.stdout));
     served.store.close().await;
 }
+
+testkit::main!();

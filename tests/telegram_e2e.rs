@@ -2,23 +2,41 @@
 //! sales conversation through `POST /telegram/webhook` that ends in an order, a restart, and
 //! memory that survives it.
 
-use std::process::{Child, Command};
+mod support;
+
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use command_service::telegram::outbox::CHECKPOINT;
 use command_service::testing::fake_telegram::{FakeTelegram, TOKEN};
+use event_store::{DatabaseUrl, EventStore, MasterKey, Migrations, StoreConfig};
 use serde_json::json;
 
 const SECRET: &str = "e2e-secret";
 const ANA: i64 = 424242001;
 
+/// The store of the server running in `dir` (embedded mode: the default database and the
+/// master key it generated there), to read the outbox's checkpoint.
+async fn embedded_store(dir: &std::path::Path) -> EventStore {
+    let key = MasterKey::load_or_generate(&dir.join("data/master.key")).expect("master key");
+    let url = format!("sqlite://{}", dir.join("data/salesbot.db").display());
+    let config = StoreConfig::new(DatabaseUrl::parse(&url).expect("url"), key);
+    EventStore::open_with(&config, Migrations::Require)
+        .await
+        .expect("open the server's store")
+}
+
 struct Server {
     child: Child,
     url: String,
+    port: u16,
 }
 
 impl Server {
+    /// Starts `salesbot serve` on `port`: 0 the first time (the port it binds is read back from
+    /// its start-up line), then the same port again, where Telegram's webhook points.
     async fn start(dir: &std::path::Path, port: u16, api_url: &str) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_salesbot"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_salesbot"))
             .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -30,9 +48,25 @@ impl Server {
                 "https://shop.example/telegram/webhook",
             )
             .env("TELEGRAM_WEBHOOK_SECRET", SECRET)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", format!("warn,{}=info", support::RUNNING_TARGET))
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn salesbot");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let bound = support::port_from_lines(stderr, support::bound_port, |line| {
+            !support::is_running_info(line)
+        });
+        let port = match port {
+            0 => match bound.recv_timeout(Duration::from_secs(20)) {
+                Ok(p) => p,
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("salesbot never said where it listens");
+                }
+            },
+            known => known,
+        };
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while !reqwest::get(format!("{url}/health"))
@@ -42,7 +76,7 @@ impl Server {
             assert!(Instant::now() < deadline, "salesbot never became healthy");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Server { child, url }
+        Server { child, url, port }
     }
 
     async fn update(&self, update_id: i64, text: &str) -> u16 {
@@ -84,13 +118,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
 fn text(call: &serde_json::Value) -> String {
     call["text"].as_str().unwrap_or_default().to_owned()
 }
@@ -99,8 +126,8 @@ fn text(call: &serde_json::Value) -> String {
 async fn a_telegram_sales_conversation_ends_in_an_order_and_is_remembered_after_restart() {
     let fake = FakeTelegram::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let server = Server::start(dir.path(), port, &fake.url).await;
+    let server = Server::start(dir.path(), 0, &fake.url).await;
+    let port = server.port;
     let hooks = fake.calls("setWebhook");
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0]["url"], "https://shop.example/telegram/webhook");
@@ -140,7 +167,10 @@ async fn a_telegram_sales_conversation_ends_in_an_order_and_is_remembered_after_
         "{}",
         text(&sent[5])
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Nothing sent twice: once the outbox's checkpoint has passed every event, no more is sent.
+    let store = embedded_store(dir.path()).await;
+    testkit::wait::checkpoint_passes_head(&store, CHECKPOINT, Duration::from_secs(20)).await;
     assert_eq!(fake.calls("sendMessage").len(), 6, "nothing sent twice");
+    store.close().await;
     server.stop();
 }

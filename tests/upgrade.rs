@@ -9,13 +9,13 @@ mod support;
 use std::time::Duration;
 
 use chrono::Utc;
-use event_store::testing::TestDatabase;
 use event_store::{BackendKind, EventStore, ExpectedVersion};
 use events_schema::{
     Channel, ConversationStarted, Intent, MessageKind, MessageReceived, NewEvent, Sentiment,
     UnderstoodBy, UserId,
 };
 use support::{Proc, SALESBOT, env_of, wait_caught_up};
+use testkit::TestDatabase;
 
 const KEY: &str = "test-admin-key";
 
@@ -89,7 +89,7 @@ fn metric(text: &str, line_start: &str) -> i64 {
         .unwrap_or_else(|| panic!("no `{line_start}` in\n{text}"))
 }
 
-event_store::both_backends!(readers_one_release_behind_skip_what_they_do_not_know);
+testkit::both_backends!(readers_one_release_behind_skip_what_they_do_not_know);
 async fn readers_one_release_behind_skip_what_they_do_not_know(db: TestDatabase) {
     let dir = tempfile::tempdir().expect("tempdir");
     let env = env_of(&db, &[]);
@@ -212,14 +212,10 @@ async fn readers_one_release_behind_skip_what_they_do_not_know(db: TestDatabase)
 
 /// The same in distributed mode: the events from the future travel through JetStream to a
 /// projector worker process, which goes past them; its own `/metrics` counts them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn a_projector_worker_one_release_behind_skips_what_jetstream_brings() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
-    let Some(nats) = event_store::testing::NatsServer::start().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
+    let nats = testkit::NatsServer::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let url = nats.url();
     let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "2")]);
@@ -286,3 +282,5 @@ async fn a_projector_worker_one_release_behind_skips_what_jetstream_brings() {
     );
     store.close().await;
 }
+
+testkit::main!();

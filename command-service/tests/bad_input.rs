@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use common::fake_telegram::FakeTelegram;
 use common::{CHAT_KEY, TestApp, WEBHOOK_SECRET};
-use event_store::both_backends;
-use event_store::testing::TestDatabase;
 use events_schema::{Channel, ConversationStarted, Event, MessageReceived, RecordedEvent, UserId};
 use serde_json::{Value, json};
+use testkit::TestDatabase;
+use testkit::both_backends;
 
 fn web(id: &str) -> UserId {
     UserId::new(Channel::Web, id).expect("web id")
@@ -542,3 +542,5 @@ async fn nul_in_a_telegram_update_never_makes_the_webhook_fail(db: TestDatabase)
     assert_eq!(head(&app).await, before, "nothing written");
     app.stop().await;
 }
+
+testkit::main!();

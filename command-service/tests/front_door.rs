@@ -12,10 +12,10 @@ use command_service::limits::Rate;
 use command_service::testing::ManualClock;
 use command_service::testing::fake_telegram::FakeTelegram;
 use common::{CHAT_KEY, Options, TestApp, WEBHOOK_SECRET};
-use event_store::both_backends;
-use event_store::testing::TestDatabase;
 use events_schema::{Channel, Event, UserId};
 use serde_json::{Value, json};
+use testkit::TestDatabase;
+use testkit::both_backends;
 
 fn web(id: &str) -> UserId {
     UserId::new(Channel::Web, id).expect("web id")
@@ -534,3 +534,5 @@ async fn telegram_over_the_limit_is_answered_200_and_dropped_without_a_reply(db:
     assert_eq!(fake.calls("sendMessage").len(), 2, "{sent:#?}");
     app.stop().await;
 }
+
+testkit::main!();

@@ -21,12 +21,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use command_service::telegram::update::{self, Action, BotIdentity};
 use common::fake_telegram::FakeTelegram;
 use common::{CHAT_KEY, TestApp, WEBHOOK_SECRET};
-use event_store::both_backends;
-use event_store::testing::TestDatabase;
 use events_schema::{Channel, Event, RecordedEvent, StreamId, UserId};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
+use testkit::TestDatabase;
+use testkit::both_backends;
 
 /// Cases per property: `PROPTEST_CASES` if set, else `default`.
 fn config(default: u32) -> Config {
@@ -846,7 +846,7 @@ async fn any_update_on_the_webhook_gets_200_or_400_and_a_refusal_writes_nothing(
 
 /// Pure: any text through `serde_json` into an `Update`, and any update through
 /// `update::read`, returns (no panic, no overflow), on many more cases than over HTTP.
-#[test]
+#[testkit::test]
 fn reading_any_update_never_panics() {
     let me = BotIdentity {
         id: common::fake_telegram::BOT_ID,
@@ -877,3 +877,5 @@ fn reading_any_update_never_panics() {
         started.elapsed()
     );
 }
+
+testkit::main!();

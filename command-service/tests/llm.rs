@@ -10,8 +10,8 @@ use command_service::engine::Inbound;
 use command_service::llm::{Llm, LlmConfig};
 use command_service::service::{CommandService, EventIds, Handled, SystemClock, lock_stripe};
 use command_service::testing::fake_llm::{Behaviour, FakeLlm};
-use event_store::testing::TestDatabase;
 use events_schema::{Channel, Event, Intent, MessageKind, UserId};
+use testkit::TestDatabase;
 
 async fn service(db: &TestDatabase, fake: &FakeLlm) -> CommandService {
     service_waiting(db, fake, Duration::from_millis(500)).await

@@ -7,8 +7,8 @@ use chrono::Utc;
 use command_service::catalog::Catalog;
 use command_service::engine::Inbound;
 use command_service::service::{CommandService, EventIds, Handled, SystemClock};
-use event_store::testing::TestDatabase;
 use events_schema::{Channel, MessageKind, UserId};
+use testkit::TestDatabase;
 
 fn text(message: &str) -> Inbound {
     Inbound {

@@ -3,13 +3,16 @@
 
 mod common;
 
-use event_store::both_backends;
+use testkit::both_backends;
 
+use std::time::Duration;
+
+use command_service::telegram::outbox::CHECKPOINT;
 use command_service::testing::fake_telegram::FakeTelegram;
 use common::{TestApp, WEBHOOK_SECRET};
-use event_store::testing::TestDatabase;
 use events_schema::{Channel, Event, MessageKind, PaymentMethod, UserId};
 use serde_json::Value;
+use testkit::TestDatabase;
 
 fn fixtures() -> Vec<String> {
     let path = concat!(
@@ -141,8 +144,8 @@ async fn every_fixture_update_is_handled_as_documented(db: TestDatabase) {
         "{}",
         sent_text(&sent[6])
     );
-    // 12: the redelivery sent nothing more.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // 12: the redelivery sent nothing more, once the outbox has passed every event.
+    testkit::wait::checkpoint_passes_head(&app.store, CHECKPOINT, Duration::from_secs(20)).await;
     assert_eq!(fake.calls("sendMessage").len(), 7);
     app.stop().await;
 }
@@ -183,17 +186,23 @@ async fn a_reply_cut_off_by_a_crash_is_sent_after_restart(db: TestDatabase) {
     app.stop_outbox().await;
     let (status, _) = app.webhook(Some(WEBHOOK_SECRET), &lines[1]).await;
     assert_eq!(status, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Only the outbox sends, and its checkpoint shows the committed reply unsent.
+    let head = app.store.head_position().await.expect("head");
+    let at = app.store.checkpoint(CHECKPOINT).await.expect("checkpoint");
+    assert!(
+        at.is_some_and(|p| p < head),
+        "checkpoint {at:?}, head {head}"
+    );
     assert_eq!(fake.calls("sendMessage").len(), 1);
     app.start_outbox().await;
     let sent = fake.wait_for("sendMessage", 2).await;
     assert!(sent_text(&sent[1]).contains("Here are our phones"));
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    testkit::wait::checkpoint_passes_head(&app.store, CHECKPOINT, Duration::from_secs(20)).await;
     assert_eq!(fake.calls("sendMessage").len(), 2, "each reply once");
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_polling_handles_updates_and_answers() {
     let db = TestDatabase::sqlite_for_test();
     let fake = FakeTelegram::start().await;
@@ -338,11 +347,9 @@ async fn with_telegram_payments_a_confirmed_purchase_is_invoiced_checked_and_pai
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = postgres, flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_send_each_reply_once() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
     let fake = FakeTelegram::start().await;
     let a = TestApp::spawn_with_telegram(&db, &fake.url).await;
     let b = TestApp::spawn_with_telegram(&db, &fake.url).await;
@@ -351,7 +358,7 @@ async fn two_instances_send_each_reply_once() {
     assert_eq!(a.webhook(Some(WEBHOOK_SECRET), &lines[0]).await.0, 200);
     assert_eq!(b.webhook(Some(WEBHOOK_SECRET), &lines[1]).await.0, 200);
     fake.wait_for("sendMessage", 2).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    testkit::wait::checkpoint_passes_head(&a.store, CHECKPOINT, Duration::from_secs(20)).await;
     assert_eq!(
         fake.calls("sendMessage").len(),
         2,
@@ -363,3 +370,5 @@ async fn two_instances_send_each_reply_once() {
     fake.wait_for("sendMessage", 3).await;
     b.stop().await;
 }
+
+testkit::main!();

@@ -2,11 +2,11 @@
 
 mod common;
 
-use event_store::both_backends;
+use testkit::both_backends;
 
 use common::TestApp;
-use event_store::testing::TestDatabase;
 use events_schema::{Channel, Event, UserId};
+use testkit::TestDatabase;
 
 both_backends!(a_sales_conversation_ends_in_an_order_and_survives_a_restart);
 async fn a_sales_conversation_ends_in_an_order_and_survives_a_restart(db: TestDatabase) {
@@ -185,3 +185,5 @@ async fn two_processes_share_one_conversation_without_losing_a_message(db: TestD
     a.stop().await;
     b.stop().await;
 }
+
+testkit::main!();

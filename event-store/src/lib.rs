@@ -2,7 +2,6 @@
 //! or the whole log in global order, snapshots, and per-user encryption of personal data.
 //! Postgres and SQLite sit behind one interface, chosen by `DATABASE_URL`.
 
-mod baseline;
 mod checkpoint;
 mod config;
 mod crypto;
@@ -19,7 +18,6 @@ pub mod private;
 pub mod progress;
 mod read;
 mod reading;
-mod scratch;
 mod snapshot;
 mod sqlite;
 mod stored;
@@ -40,7 +38,6 @@ pub use db::{Pool, Tx};
 pub use error::{AppendError, StoreError, transient_sqlx};
 pub use lease::Lease;
 pub use migrate::MigrationStatus;
-pub use scratch::{ScratchDatabase, ScratchNats};
 pub use stored::StoredEvent;
 
 use group_commit::Job;

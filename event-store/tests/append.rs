@@ -3,11 +3,11 @@
 
 mod common;
 
-use event_store::both_backends;
+use testkit::both_backends;
 
 use common::{message, started, stream, text_of, viewed};
-use event_store::testing::TestDatabase;
 use event_store::{AppendError, ExpectedVersion};
+use testkit::TestDatabase;
 
 both_backends!(appended_events_read_back_in_order);
 async fn appended_events_read_back_in_order(db: TestDatabase) {
@@ -221,3 +221,5 @@ async fn bad_appends_are_refused_whole(db: TestDatabase) {
     assert!(matches!(err, AppendError::Invalid(_)), "{err:?}");
     assert_eq!(store.head_position().await.expect("head"), 1);
 }
+
+testkit::main!();

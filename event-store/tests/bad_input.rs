@@ -3,16 +3,16 @@
 
 mod common;
 
-use event_store::both_backends;
+use testkit::both_backends;
 
 use common::{message, stream};
-use event_store::testing::TestDatabase;
 use event_store::{
     BackendKind, DatabaseUrl, EventStore, ExpectedVersion, MasterKey, Migrations, StoreConfig,
     StoreError,
 };
+use testkit::TestDatabase;
 
-#[tokio::test]
+#[testkit::test]
 async fn an_unreachable_database_is_a_clear_error() {
     let url = DatabaseUrl::parse("postgres://postgres:pw@127.0.0.1:1/nowhere").expect("valid");
     let err = EventStore::open(&StoreConfig::new(url, MasterKey::generate()))
@@ -107,3 +107,5 @@ async fn a_corrupt_stored_payload_is_a_typed_error_naming_its_position(db: TestD
     );
     assert_eq!(store.read_all(0, 1).await.expect("the good one").len(), 1);
 }
+
+testkit::main!();

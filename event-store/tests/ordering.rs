@@ -5,13 +5,13 @@
 
 mod common;
 
-use event_store::both_backends;
+use testkit::both_backends;
 
 use std::time::Duration;
 
 use common::{message, stream};
-use event_store::testing::TestDatabase;
 use event_store::{AppendRequest, BackendKind, EventStore, ExpectedVersion};
+use testkit::TestDatabase;
 
 async fn lock_waiters(db: &TestDatabase) -> i64 {
     use sqlx::Connection as _;
@@ -170,3 +170,5 @@ async fn a_polling_reader_sees_every_event_of_concurrent_writers_in_order(db: Te
     }
     assert_eq!(delivered, (1..=total).collect::<Vec<_>>());
 }
+
+testkit::main!();

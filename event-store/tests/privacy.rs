@@ -3,12 +3,12 @@
 
 mod common;
 
-use event_store::both_backends;
+use testkit::both_backends;
 
 use common::{message, started, stream, text_of, user, viewed};
-use event_store::testing::TestDatabase;
 use event_store::{EventStore, ExpectedVersion, MasterKey, StoreConfig, StoreError};
 use events_schema::Event;
+use testkit::TestDatabase;
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
@@ -143,3 +143,5 @@ async fn a_missing_key_row_is_damage_not_erasure(db: TestDatabase) {
         "{err:?}"
     );
 }
+
+testkit::main!();

@@ -3,13 +3,13 @@
 
 mod common;
 
-use event_store::both_backends;
+use testkit::both_backends;
 
 use common::{message, stream, user};
 use event_store::ExpectedVersion;
-use event_store::testing::TestDatabase;
 use events_schema::StreamId;
 use serde_json::json;
+use testkit::TestDatabase;
 
 both_backends!(snapshots_round_trip_and_never_go_backwards);
 async fn snapshots_round_trip_and_never_go_backwards(db: TestDatabase) {
@@ -100,11 +100,9 @@ async fn checkpoints_start_absent_and_only_move_forward(db: TestDatabase) {
     assert_eq!(store.checkpoint("other").await.expect("read"), None);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[testkit::test(needs = postgres, flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_has_one_holder_across_processes_and_frees_when_dropped() {
-    let Some(db) = TestDatabase::for_test().await else {
-        return;
-    };
+    let db = TestDatabase::for_test().await;
     let (a, b) = (db.open_for_test().await, db.open_for_test().await);
     let mut held = a
         .try_lease("outbox")
@@ -133,3 +131,5 @@ async fn a_lease_has_one_holder_across_processes_and_frees_when_dropped() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+testkit::main!();

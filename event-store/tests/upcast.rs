@@ -2,13 +2,13 @@
 
 mod common;
 
-use event_store::both_backends;
+use testkit::both_backends;
 
 use common::{at, stream};
-use event_store::testing::TestDatabase;
 use event_store::{AppendRequest, ExpectedVersion};
 use events_schema::{Event, EventType, Intent, RawEvent, Sentiment};
 use serde_json::json;
+use testkit::TestDatabase;
 use uuid::Uuid;
 
 both_backends!(a_stored_v0_message_reads_back_as_current);
@@ -76,3 +76,5 @@ async fn a_stored_v0_message_reads_back_as_current(db: TestDatabase) {
         "{err:?}"
     );
 }
+
+testkit::main!();

@@ -82,7 +82,7 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use event_store::testing::TestDatabase;
+    use testkit::TestDatabase;
 
     use super::*;
 

@@ -82,7 +82,7 @@ mod tests {
     use super::*;
 
     async fn spec() -> Value {
-        let db = event_store::testing::TestDatabase::sqlite_for_test();
+        let db = testkit::TestDatabase::sqlite_for_test();
         let store = db.open_for_test().await;
         let state = crate::State::new(store, chrono_tz::UTC, Default::default(), None);
         document(&crate::service(crate::admin(state)))

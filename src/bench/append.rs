@@ -21,7 +21,7 @@ use crate::config::Config;
 pub async fn run(config: &Config, args: &BenchAppendArgs) -> anyhow::Result<()> {
     let db = super::scratch(args.backend, config).await?;
     let store = db.open().await.context("opening the scratch store")?;
-    store.baseline_create().await?;
+    testkit::baseline::create(&store).await?;
     let backend = match args.backend {
         BenchBackend::Postgres => "postgres",
         BenchBackend::Sqlite => "sqlite",
@@ -48,7 +48,7 @@ pub async fn run(config: &Config, args: &BenchAppendArgs) -> anyhow::Result<()> 
         anyhow::Ok(())
     }
     .await;
-    store.baseline_drop().await?;
+    testkit::baseline::drop(&store).await?;
     store.close().await;
     drop(db);
     result
@@ -174,9 +174,7 @@ async fn batched(store: &EventStore, args: &BenchAppendArgs) -> anyhow::Result<M
         let events = make(b)?;
         let n = events.len() as u64;
         let t = Instant::now();
-        store
-            .baseline_insert(&[raw_request(stream("batch", b)?, events)?])
-            .await?;
+        testkit::baseline::insert(store, &[raw_request(stream("batch", b)?, events)?]).await?;
         latency.record(t.elapsed().as_micros().max(1) as u64)?;
         bar.inc(n);
     }
@@ -219,7 +217,7 @@ async fn concurrent(store: &EventStore, args: &BenchAppendArgs) -> anyhow::Resul
             let store = shared.clone();
             async move {
                 let request = raw_request(stream("writer", w)?, vec![event(w, i)?])?;
-                store.baseline_insert(&[request]).await?;
+                testkit::baseline::insert(&store, &[request]).await?;
                 Ok(())
             }
         },

@@ -7,8 +7,9 @@ pub mod pipeline;
 pub mod query;
 
 use anyhow::Context as _;
-use event_store::{BackendKind, ScratchDatabase};
+use event_store::BackendKind;
 use hdrhistogram::Histogram;
+use testkit::ScratchDatabase;
 
 use crate::cli::BenchBackend;
 use crate::config::Config;

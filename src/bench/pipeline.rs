@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::Utc;
 use event_store::transport::{Nats, StreamSettings};
-use event_store::{EventStore, ExpectedVersion, Pool, ScratchNats};
+use event_store::{EventStore, ExpectedVersion, Pool};
 use events_schema::{
     BotReplied, Channel, ConversationStarted, Currency, Intent, MessageKind, MessageReceived,
     Money, NewEvent, OrderLine, OrderPlaced, PaymentMethod, PriceInquired, ProductViewed,
@@ -24,6 +24,7 @@ use events_schema::{
 };
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::json;
+use testkit::ScratchNats;
 use tokio::sync::watch;
 
 use super::{histogram, quantile_ms, round3};
@@ -282,7 +283,7 @@ struct System {
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _nats: ScratchNats,
-    db: event_store::ScratchDatabase,
+    db: testkit::ScratchDatabase,
 }
 
 impl System {

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use event_store::EventStore;
-use event_store::testing::TestDatabase;
+use testkit::TestDatabase;
 
 /// Every variable salesbot reads, so the developer's environment cannot leak into a test.
 pub const VARIABLES: &[&str] = &[
@@ -47,11 +47,63 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
 ];
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+/// Where the binaries log the address they listen on (`"{name} is running"`, field `local`):
+/// a process started on port 0 is run with `RUST_LOG=…,{RUNNING_TARGET}=info` to read it back.
+pub const RUNNING_TARGET: &str = "salesbot::commands::serve";
+
+/// Reads a child's output `pipe` line by line on a thread of its own: the first port
+/// `port_in` finds goes to the receiver, and the lines `echo` picks go on to this stderr.
+pub fn port_from_lines(
+    pipe: impl std::io::Read + Send + 'static,
+    port_in: fn(&str) -> Option<u16>,
+    echo: fn(&str) -> bool,
+) -> std::sync::mpsc::Receiver<u16> {
+    let (found, port) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if let Some(p) = port_in(&line) {
+                let _ = found.send(p);
+            } else if echo(&line) {
+                eprintln!("{line}");
+            }
+        }
+    });
+    port
+}
+
+/// An info line of [`RUNNING_TARGET`], there only because the port is read from it.
+pub fn is_running_info(line: &str) -> bool {
+    uncoloured(line).contains(&format!(" INFO {RUNNING_TARGET}:"))
+}
+
+/// The port in a binary's `… is running local=127.0.0.1:N …` line (colours or not).
+pub fn bound_port(line: &str) -> Option<u16> {
+    let plain = uncoloured(line);
+    if !plain.contains(" is running") {
+        return None;
+    }
+    let addr = plain.split_once(" local=")?.1.split_whitespace().next()?;
+    addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+}
+
+/// `line` without its ANSI colours (ESC [ … m).
+fn uncoloured(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 /// A binary of this package run in `dir` with exactly `env` (plus its own `BIND_ADDR`).
@@ -79,25 +131,48 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Starts `binary` on port 0 and reads back the port it bound from its start-up line.
     pub fn start(binary: &str, dir: &Path, env: &[(String, String)]) -> Proc {
         let mut p = Proc {
             binary: binary.to_owned(),
             dir: dir.to_owned(),
             env: env.to_vec(),
-            port: free_port(),
+            port: 0,
             child: None,
         };
         p.spawn();
         p
     }
 
+    /// Starts the process on `self.port`: 0 the first time, then the port it bound, since a
+    /// restarted process must answer at the address others were given (in between, another
+    /// process could take it; the start then fails loudly in `wait_ready`).
     fn spawn(&mut self) {
-        let child = command(&self.binary, &self.dir, &self.env)
+        let log = self
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "RUST_LOG")
+            .map_or("warn", |(_, v)| v.as_str());
+        let mut child = command(&self.binary, &self.dir, &self.env)
             .env("BIND_ADDR", format!("127.0.0.1:{}", self.port))
+            .env("RUST_LOG", format!("{log},{RUNNING_TARGET}=info"))
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start process");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let port = port_from_lines(stderr, bound_port, |line| !is_running_info(line));
+        if self.port == 0 {
+            match port.recv_timeout(Duration::from_secs(30)) {
+                Ok(p) => self.port = p,
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("{} never said where it listens", self.binary);
+                }
+            }
+        }
         self.child = Some(child);
     }
 

@@ -12,8 +12,8 @@ use command_service::service::{Clock, CommandService, SystemClock};
 use command_service::telegram::{Telegram, TelegramConfig};
 use command_service::web::{Sessions, WebConfig};
 use event_store::EventStore;
-use event_store::testing::TestDatabase;
 use poem::EndpointExt as _;
+use testkit::TestDatabase;
 
 pub struct TestApp {
     pub url: String,

@@ -7,7 +7,7 @@ use std::str::FromStr as _;
 use sqlx::Connection as _;
 use sqlx::postgres::PgConnectOptions;
 
-use crate::{BackendKind, DatabaseUrl, EventStore, MasterKey, StoreConfig, StoreError};
+use event_store::{BackendKind, DatabaseUrl, EventStore, MasterKey, StoreConfig, StoreError};
 
 /// A database that exists as long as this value.
 #[derive(Debug)]
@@ -22,8 +22,8 @@ pub(crate) enum Guard {
         admin_url: String,
         name: String,
     },
-    /// Held for its `Drop`, which removes the folder (read only by the test helpers).
-    Sqlite(#[cfg_attr(not(feature = "test-util"), allow(dead_code))] tempfile::TempDir),
+    /// Held for its `Drop`, which removes the folder.
+    Sqlite(tempfile::TempDir),
 }
 
 impl ScratchDatabase {
@@ -106,7 +106,7 @@ impl Drop for ScratchDatabase {
     }
 }
 
-/// A private `nats-server` with JetStream (tests, benchmarks): its own free port and a
+/// A private `nats-server` with JetStream (tests, benchmarks): a port of its own and a
 /// temporary store directory, killed on drop. It can be stopped and started again on the same
 /// port and store (a NATS outage mid-run).
 #[derive(Debug)]
@@ -116,35 +116,60 @@ pub struct ScratchNats {
     child: Option<std::process::Child>,
 }
 
+/// How long `nats-server` gets to start listening.
+const NATS_START: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl ScratchNats {
-    /// Starts `nats-server -js` on a free loopback port.
+    /// Starts `nats-server -js` on a loopback port the server picks itself (`-p -1`), read back
+    /// from the ports file it writes: no port is chosen first and bound later.
     pub async fn spawn_new() -> Result<ScratchNats, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("temp dir for nats-server: {e}"))?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        let mut server = ScratchNats {
+        let ports = dir.path().join("ports");
+        std::fs::create_dir(&ports).map_err(|e| format!("{}: {e}", ports.display()))?;
+        let mut child = Self::command(dir.path(), "-1")
+            .arg("--ports_file_dir")
+            .arg(&ports)
+            .spawn()
+            .map_err(|e| format!("cannot run nats-server: {e}"))?;
+        let deadline = tokio::time::Instant::now() + NATS_START;
+        let port = loop {
+            if let Some(port) = read_ports_file(&ports) {
+                break port;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("nats-server exited at start: {status}"));
+            }
+            if tokio::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "nats-server wrote no ports file within {NATS_START:?}"
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        let server = ScratchNats {
             port,
             dir,
-            child: None,
+            child: Some(child),
         };
-        server.spawn().await?;
+        server.wait_listening().await?;
         Ok(server)
     }
 
-    async fn spawn(&mut self) -> Result<(), String> {
-        let child = std::process::Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p"])
-            .arg(self.port.to_string())
+    fn command(store: &std::path::Path, port: &str) -> std::process::Command {
+        let mut cmd = std::process::Command::new("nats-server");
+        cmd.args(["-js", "-a", "127.0.0.1", "-p", port])
             .arg("-sd")
-            .arg(self.dir.path())
+            .arg(store)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot run nats-server: {e}"))?;
-        self.child = Some(child);
-        for _ in 0..100 {
+            .stderr(std::process::Stdio::null());
+        cmd
+    }
+
+    async fn wait_listening(&self) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + NATS_START;
+        while tokio::time::Instant::now() < deadline {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
                 .is_ok()
@@ -168,17 +193,42 @@ impl ScratchNats {
         }
     }
 
-    /// Starts it again on the same port and store.
+    /// Starts it again on the same port and store: clients reconnect to the address they
+    /// know. The port was free while the server was down, so another process could have taken
+    /// it in between; that fails here, loudly, rather than in the test that follows.
     pub async fn restart(&mut self) {
         self.stop();
-        if let Err(e) = self.spawn().await {
+        let child = Self::command(self.dir.path(), &self.port.to_string())
+            .spawn()
+            .unwrap_or_else(|e| panic!("restarting nats-server: {e}"));
+        self.child = Some(child);
+        if let Err(e) = self.wait_listening().await {
             panic!("restarting nats-server: {e}");
         }
     }
 }
 
+/// The client port in the ports file `nats-server` writes (`{"nats":["nats://127.0.0.1:N"]}`).
+fn read_ports_file(dir: &std::path::Path) -> Option<u16> {
+    let entry = std::fs::read_dir(dir).ok()?.flatten().next()?;
+    let text = std::fs::read_to_string(entry.path()).ok()?;
+    let ports: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let url = ports["nats"].get(0)?.as_str()?;
+    url.rsplit(':').next()?.parse().ok()
+}
+
 impl Drop for ScratchNats {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+impl ScratchNats {
+    /// A server for a test, failing it if `nats-server` cannot run; a test that uses one says
+    /// `#[testkit::test(needs = nats)]`.
+    pub async fn start() -> ScratchNats {
+        ScratchNats::spawn_new().await.unwrap_or_else(|e| {
+            panic!("{e}; a test that uses nats-server says #[testkit::test(needs = nats)]")
+        })
     }
 }

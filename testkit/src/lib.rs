@@ -11,20 +11,24 @@
 
 pub mod baseline;
 mod database;
+#[cfg(feature = "harness")]
 mod harness;
 mod scratch;
 mod services;
 pub mod wait;
 
 pub use database::{DEFAULT_TEST_DATABASE_URL, TestDatabase, test_database_url};
+#[cfg(feature = "harness")]
 pub use harness::{Runtime, Test, run};
 pub use scratch::{ScratchDatabase, ScratchNats};
 pub use services::{CHROMEDRIVER, CHROMIUM, PROMETHEUS, PROMTOOL, Service, ci, python_tool};
+#[cfg(feature = "harness")]
 pub use testkit_macros::test;
 
 /// A real `nats-server` with JetStream for one test.
 pub type NatsServer = ScratchNats;
 
+#[cfg(feature = "harness")]
 #[doc(hidden)]
 pub use inventory;
 

@@ -99,7 +99,7 @@ async fn promtool_accepts_the_scrape_and_every_dashboard_query_evaluates() {
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: salesbot\n    \
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: salesbot\n    \
              static_configs:\n      - targets: ['127.0.0.1:{}']\n",
             server.port
         ),
@@ -134,10 +134,11 @@ async fn promtool_accepts_the_scrape_and_every_dashboard_query_evaluates() {
             answer.json::<Value>().await.ok()
         }
     };
-    // Rates need two samples of a series; wait for five scrapes of the server, traffic between.
+    // Rates need two samples of a series; wait for five successful scrapes (`up` is 1; a scrape
+    // slower than its timeout on a busy machine counts 0), traffic between.
     let mut scrapes = 0.0;
-    for round in 1..=120 {
-        if let Some(v) = query("count_over_time(up{job=\"salesbot\"}[2m])".into()).await {
+    for round in 1..=240 {
+        if let Some(v) = query("sum_over_time(up{job=\"salesbot\"}[5m])".into()).await {
             scrapes = v["data"]["result"][0]["value"][1]
                 .as_str()
                 .and_then(|s| s.parse().ok())

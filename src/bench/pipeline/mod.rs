@@ -21,7 +21,7 @@ mod usage;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::{histogram, quantile_ms, round3};
 use crate::cli::{BenchLagArgs, BenchPipelineArgs};
@@ -33,12 +33,12 @@ pub use rebuild::rebuild;
 
 const PARTITIONS: u32 = 8;
 
-/// Samples the head every 2 ms until `done`: when each new head event was first seen
+/// Samples the head every 2 ms until `done` is cancelled (and every event seen is applied): when each new head event was first seen
 /// committed, and when its partition's checkpoint (lowest over the projections) first covered
 /// it. Every projection commits a batch together, so that is when it became visible everywhere.
 async fn watch_lag(
     system: &System,
-    done: &mut watch::Receiver<bool>,
+    done: &CancellationToken,
 ) -> anyhow::Result<(hdrhistogram::Histogram<u64>, Duration)> {
     let mut committed: std::collections::VecDeque<(i64, u32, Instant)> = Default::default();
     let mut latency = histogram()?;
@@ -60,7 +60,7 @@ async fn watch_lag(
                 true
             }
         });
-        if *done.borrow() && committed.is_empty() {
+        if done.is_cancelled() && committed.is_empty() {
             return Ok((latency, worst));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -74,7 +74,7 @@ pub async fn lag(config: &Config, args: &BenchLagArgs) -> anyhow::Result<()> {
     );
     let system = System::start(config).await?;
     let result = async {
-        let (done_tx, mut done) = watch::channel(false);
+        let done = CancellationToken::new();
         let messages = (args.rate * args.seconds as f64).round() as u64;
         let chat = super::chat::load_on(
             &system.url,
@@ -84,10 +84,10 @@ pub async fn lag(config: &Config, args: &BenchLagArgs) -> anyhow::Result<()> {
             "lag",
             crate::cli::ChatMix::English,
         );
-        let watcher = watch_lag(&system, &mut done);
+        let watcher = watch_lag(&system, &done);
         let sent = async {
             let r = chat.await;
-            let _ = done_tx.send(true);
+            done.cancel();
             r
         };
         let (sent, watched) = tokio::join!(sent, watcher);
@@ -114,7 +114,7 @@ pub async fn lag(config: &Config, args: &BenchLagArgs) -> anyhow::Result<()> {
 pub async fn pipeline(config: &Config, args: &BenchPipelineArgs) -> anyhow::Result<()> {
     let system = System::start(config).await?;
     let result = async {
-        let (done_tx, mut done) = watch::channel(false);
+        let done = CancellationToken::new();
         let started = Instant::now();
         let chat = super::chat::load_on(
             &system.url,
@@ -124,10 +124,10 @@ pub async fn pipeline(config: &Config, args: &BenchPipelineArgs) -> anyhow::Resu
             "pipeline",
             crate::cli::ChatMix::English,
         );
-        let watcher = watch_lag(&system, &mut done);
+        let watcher = watch_lag(&system, &done);
         let sent = async {
             let r = chat.await;
-            let _ = done_tx.send(true);
+            done.cancel();
             r
         };
         let (sent, watched) = tokio::join!(sent, watcher);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use event_store::transport::{Nats, StreamSettings};
 use event_store::{EventStore, Pool, ScratchNats};
-use tokio::sync::watch;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::PARTITIONS;
 use crate::cli::BenchBackend;
@@ -18,7 +18,8 @@ use crate::config::Config;
 pub(super) struct System {
     pub(super) url: String,
     pub(super) store: EventStore,
-    stop: watch::Sender<bool>,
+    /// Cancels every part when dropped: by [`System::stop`], or when start-up fails.
+    stop: DropGuard,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _nats: ScratchNats,
     db: event_store::ScratchDatabase,
@@ -41,19 +42,19 @@ impl System {
         let service = crate::simulate::service(store.clone(), catalog);
         let applier = projector::Applier::live(store.pool().clone(), chrono_tz::UTC, PARTITIONS);
         projector::worker::prepare(&applier, chrono_tz::UTC).await?;
-        let (stop, _) = watch::channel(false);
+        let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(event_store::transport::run_relay(
             store.clone(),
             nats.clone(),
-            stop.subscribe(),
+            stop.child_token(),
         )));
         let worker = projector::worker::run_workers(
             store.clone(),
             nats,
             applier,
             "bench".into(),
-            stop.subscribe(),
+            stop.child_token(),
         );
         tasks.push(tokio::spawn(async move {
             if let Err(error) = worker.await {
@@ -62,22 +63,16 @@ impl System {
         }));
         let (acceptor, addr) = crate::bench::loopback().await?;
         let app = crate::bench::chat_routes(service);
-        let mut stopped = stop.subscribe();
+        let stopped = stop.child_token();
         tasks.push(tokio::spawn(async move {
             let _ = poem::Server::new_with_acceptor(acceptor)
-                .run_with_graceful_shutdown(
-                    app,
-                    async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    },
-                    None,
-                )
+                .run_with_graceful_shutdown(app, stopped.cancelled_owned(), None)
                 .await;
         }));
         let system = System {
             url: format!("http://{addr}/api/messages"),
             store,
-            stop,
+            stop: stop.drop_guard(),
             tasks,
             _nats: nats_server,
             db,
@@ -134,7 +129,7 @@ impl System {
     }
 
     pub(super) async fn stop(self) {
-        let _ = self.stop.send(true);
+        drop(self.stop);
         for t in self.tasks {
             let _ = t.await;
         }

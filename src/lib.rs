@@ -22,7 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load().context("configuration")?;
     telemetry::init(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => commands::serve::run(&config, shutdown::signal()).await?,
+        Command::Serve => commands::serve::run(&config, shutdown::on_signal()).await?,
         Command::Migrate => commands::migrate::run(&config).await?,
         Command::Check => return commands::check::run(&config).await,
         Command::Rebuild(args) => commands::rebuild::run(&config, &args).await?,
@@ -61,7 +61,7 @@ pub fn service_main(name: &str, roles: commands::serve::Roles) -> ExitCode {
     let result = runtime.block_on(async {
         let config = Config::load().context("configuration")?;
         telemetry::init(config.log_format);
-        commands::serve::run_roles(&config, roles, name, shutdown::signal()).await
+        commands::serve::run_roles(&config, roles, name, shutdown::on_signal()).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -278,7 +278,8 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
     );
     // A reader watching totals that traffic only ever raises.
     let pool = store.pool().clone();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = stop.clone();
     let reader = tokio::spawn(async move {
         let sql = "SELECT (SELECT COUNT(*) FROM users), \
                           (SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT) FROM business_days), \
@@ -288,7 +289,7 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
                           (SELECT CAST(COALESCE(SUM(orders), 0) AS BIGINT) FROM sales_days)";
         let mut last = [0i64; 6];
         let mut reads = 0u64;
-        while !*stopped.borrow() {
+        while !stopped.is_cancelled() {
             let row: (i64, i64, i64, i64, i64, i64) = match &pool {
                 event_store::Pool::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await,
                 event_store::Pool::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await,
@@ -323,7 +324,7 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
     while !finished(&mut traffic) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = stop.send(true);
+    stop.cancel();
     let reads = reader.await.expect("reader never saw a partial table");
     assert!(reads > 10, "the reader read {reads} times");
     wait_caught_up(&store, false, Duration::from_secs(60)).await;

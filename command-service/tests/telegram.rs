@@ -210,10 +210,8 @@ async fn long_polling_handles_updates_and_answers() {
     let line: Value = serde_json::from_str(&fixtures()[1]).expect("json");
     fake.queue_update(line);
     let telegram = app.telegram.clone().expect("telegram");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let poller = tokio::spawn(telegram.poll(async {
-        let _ = stopped.await;
-    }));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let poller = tokio::spawn(telegram.poll(stop.clone()));
     let sent = fake.wait_for("sendMessage", 1).await;
     assert!(sent_text(&sent[0]).contains("Here are our phones"));
     assert_eq!(
@@ -221,7 +219,7 @@ async fn long_polling_handles_updates_and_answers() {
         1,
         "polling and a webhook exclude each other"
     );
-    let _ = stop.send(());
+    stop.cancel();
     poller.await.expect("poller stops on shutdown");
     let ana = events_of(&app, 424242001).await;
     assert!(

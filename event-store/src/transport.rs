@@ -22,6 +22,7 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, consumer, stream};
 use futures::StreamExt as _;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::{EventStore, StoreError, StoredEvent};
 
@@ -342,45 +343,45 @@ impl PartitionFeed {
     }
 }
 
-/// Publishes committed events to JetStream in global order until `shutdown`, while holding the
-/// relay lease; stands by while another instance holds it. NATS being down only delays
-/// publishing: events wait in the store, and the relay catches up when NATS is back.
-pub async fn run_relay(store: EventStore, nats: Nats, mut shutdown: watch::Receiver<bool>) {
+/// Publishes committed events to JetStream in global order until `shutdown` is cancelled, while
+/// holding the relay lease; stands by while another instance holds it. NATS being down only
+/// delays publishing: events wait in the store, and the relay catches up when NATS is back.
+pub async fn run_relay(store: EventStore, nats: Nats, shutdown: CancellationToken) {
     let mut backoff = Duration::from_millis(200);
-    while !*shutdown.borrow() {
+    while !shutdown.is_cancelled() {
         let lease = match store.try_lease(RELAY).await {
             Ok(Some(lease)) => lease,
             Ok(None) => {
                 tracing::debug!("another instance relays; standing by");
-                wait(&mut shutdown, STANDBY_RETRY).await;
+                wait(&shutdown, STANDBY_RETRY).await;
                 continue;
             }
             Err(error) => {
                 tracing::warn!(%error, "relay: cannot take the lease");
-                wait(&mut shutdown, STANDBY_RETRY).await;
+                wait(&shutdown, STANDBY_RETRY).await;
                 continue;
             }
         };
-        match relay_while_leader(&store, &nats, lease, &mut shutdown).await {
+        match relay_while_leader(&store, &nats, lease, &shutdown).await {
             Ok(()) => return,
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?backoff, "relay interrupted");
-                wait(&mut shutdown, backoff).await;
+                wait(&shutdown, backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }
 }
 
-async fn wait(shutdown: &mut watch::Receiver<bool>, pause: Duration) {
-    let _ = tokio::time::timeout(pause, shutdown.wait_for(|stop| *stop)).await;
+async fn wait(shutdown: &CancellationToken, pause: Duration) {
+    let _ = tokio::time::timeout(pause, shutdown.cancelled()).await;
 }
 
 async fn relay_while_leader(
     store: &EventStore,
     nats: &Nats,
     mut lease: crate::Lease,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &CancellationToken,
 ) -> Result<(), TransportError> {
     nats.ensure_stream().await?;
     let (mut seq, in_stream) = nats.stream_tip().await?;
@@ -393,7 +394,7 @@ async fn relay_while_leader(
     let mut committed = store.watch_committed();
     let mut lease_checked = tokio::time::Instant::now();
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_cancelled() {
             return Ok(());
         }
         if lease_checked.elapsed() > Duration::from_secs(5) {
@@ -407,7 +408,7 @@ async fn relay_while_leader(
             tokio::select! {
                 _ = committed.changed() => {}
                 () = tokio::time::sleep(POLL) => {}
-                () = stopped(shutdown) => return Ok(()),
+                () = shutdown.cancelled() => return Ok(()),
             }
             continue;
         };
@@ -486,9 +487,4 @@ impl LogTail {
             }
         }
     }
-}
-
-/// Resolves once `stop` turns true (or its sender is gone), holding no borrow across awaits.
-pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use event_store::transport::{self, LogTail, Nats, PartitionFeed};
 use event_store::{EventStore, Pool, db};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::apply::{Applier, Coverage, ProjectorError};
 use crate::model::Projection;
@@ -138,11 +138,11 @@ async fn heartbeat(
 }
 
 /// Embedded mode: follows the log in this process and applies it to every partition, until
-/// `shutdown`. The batch in flight is finished first.
+/// `shutdown` is cancelled. The batch in flight is finished first.
 pub async fn run_embedded(
     store: EventStore,
     applier: Applier,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> Result<(), ProjectorError> {
     // Events a newer release wrote are skipped with a warning, never a stop (README,
     // "Upgrading"); the checkpoint moves past them.
@@ -150,13 +150,13 @@ pub async fn run_embedded(
     let worker = worker_id();
     let mut backoff = Duration::from_millis(200);
     loop {
-        match follow_log(&store, &applier, &worker, &mut shutdown).await {
+        match follow_log(&store, &applier, &worker, &shutdown).await {
             Ok(()) => return Ok(()),
             Err(error) => {
                 // A busy or briefly unreachable database: start again from the checkpoints.
                 tracing::warn!(%error, retry_in = ?backoff, "projector interrupted");
-                let _ = tokio::time::timeout(backoff, stopped(&mut shutdown)).await;
-                if *shutdown.borrow() {
+                let _ = tokio::time::timeout(backoff, shutdown.cancelled()).await;
+                if shutdown.is_cancelled() {
                     return Ok(());
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -169,7 +169,7 @@ async fn follow_log(
     store: &EventStore,
     applier: &Applier,
     worker: &str,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &CancellationToken,
 ) -> Result<(), ProjectorError> {
     let all: Vec<u32> = (0..applier.partitions()).collect();
     let (start, _) = lowest_checkpoint(applier.pool(), &all).await?;
@@ -179,7 +179,7 @@ async fn follow_log(
     tracing::info!(after = start, "projector following the log in process");
     loop {
         tokio::select! {
-            () = stopped(shutdown) => return Ok(()),
+            () = shutdown.cancelled() => return Ok(()),
             _ = beat.tick() => {
                 heartbeat(applier.pool(), worker, &all, applied, 0).await?;
             }
@@ -196,13 +196,14 @@ async fn follow_log(
 }
 
 /// A worker process: shares the partitions with the other live workers and projects the ones
-/// it holds from JetStream, until `shutdown`.
+/// it holds from JetStream, until `shutdown` is cancelled. Each partition it holds runs on a
+/// child of `shutdown`, so a shutdown reaches them all at once, each finishing its batch.
 pub async fn run_workers(
     store: EventStore,
     nats: Nats,
     applier: Applier,
     worker: String,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> Result<(), ProjectorError> {
     // As in `run_embedded`: what a newer release wrote is skipped, never a stop.
     let store = store.skipping_newer();
@@ -212,15 +213,16 @@ pub async fn run_workers(
     tracing::info!(%worker, partitions, "projector worker started");
     loop {
         tokio::select! {
-            () = stopped(&mut shutdown) => break,
+            () = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        if let Err(error) = rebalance(&store, &nats, &applier, &worker, &mut owned).await {
+        if let Err(error) = rebalance(&store, &nats, &applier, &worker, &shutdown, &mut owned).await
+        {
             tracing::warn!(%error, "projector: rebalancing failed; retrying");
         }
     }
     for (_, o) in owned.drain() {
-        let _ = o.stop.send(true);
+        o.stop.cancel();
         let _ = o.task.await;
     }
     let _ = deregister(applier.pool(), &worker).await;
@@ -228,7 +230,7 @@ pub async fn run_workers(
 }
 
 struct Owned {
-    stop: watch::Sender<bool>,
+    stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -237,6 +239,7 @@ async fn rebalance(
     nats: &Nats,
     applier: &Applier,
     worker: &str,
+    shutdown: &CancellationToken,
     owned: &mut HashMap<u32, Owned>,
 ) -> Result<(), ProjectorError> {
     let partitions = applier.partitions();
@@ -262,7 +265,7 @@ async fn rebalance(
                 live,
                 "handing a partition to another worker"
             );
-            let _ = o.stop.send(true);
+            o.stop.cancel();
             let _ = o.task.await;
         }
     }
@@ -277,7 +280,7 @@ async fn rebalance(
             continue;
         };
         tracing::info!(partition, %worker, "took partition");
-        let (stop, stopped) = watch::channel(false);
+        let stop = shutdown.child_token();
         let task = tokio::spawn(run_partition(
             store.clone(),
             nats.clone(),
@@ -285,7 +288,7 @@ async fn rebalance(
             worker.to_owned(),
             partition,
             lease,
-            stopped,
+            stop.clone(),
         ));
         owned.insert(partition, Owned { stop, task });
     }
@@ -333,12 +336,12 @@ async fn run_partition(
     worker: String,
     partition: u32,
     mut lease: event_store::Lease,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(200);
-    while !*stop.borrow() {
+    while !stop.is_cancelled() {
         match project_partition(
-            &store, &nats, &applier, &worker, partition, &mut lease, &mut stop,
+            &store, &nats, &applier, &worker, partition, &mut lease, &stop,
         )
         .await
         {
@@ -349,7 +352,7 @@ async fn run_partition(
                     return;
                 }
                 tracing::warn!(partition, %error, retry_in = ?backoff, "partition interrupted");
-                let _ = tokio::time::timeout(backoff, stop.wait_for(|s| *s)).await;
+                let _ = tokio::time::timeout(backoff, stop.cancelled()).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
@@ -363,7 +366,7 @@ async fn project_partition(
     worker: &str,
     partition: u32,
     lease: &mut event_store::Lease,
-    stop: &mut watch::Receiver<bool>,
+    stop: &CancellationToken,
 ) -> Result<(), ProjectorError> {
     let (position, seq) = lowest_checkpoint(applier.pool(), &[partition]).await?;
     let mut feed: PartitionFeed = nats.open_partition(partition, seq).await?;
@@ -372,7 +375,7 @@ async fn project_partition(
     let mut beats = 0u32;
     loop {
         tokio::select! {
-            () = stopped(stop) => return Ok(()),
+            () = stop.cancelled() => return Ok(()),
             _ = beat.tick() => {
                 beats += 1;
                 if beats.is_multiple_of(5) && !lease.is_held().await {
@@ -402,9 +405,4 @@ async fn project_partition(
             }
         }
     }
-}
-
-/// Resolves once `stop` turns true (or its sender is gone), holding no borrow across awaits.
-pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }

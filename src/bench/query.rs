@@ -55,16 +55,13 @@ pub async fn run(config: &Config, args: &BenchQueryArgs) -> anyhow::Result<()> {
             |_| {},
         );
         let (acceptor, addr) = super::loopback().await?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let stopped = stop.clone().cancelled_owned();
+        // The server stops when this is dropped: at the end, or on an error on the way.
+        let stop = stop.drop_guard();
         let server = tokio::spawn(async move {
             let _ = poem::Server::new_with_acceptor(acceptor)
-                .run_with_graceful_shutdown(
-                    app,
-                    async move {
-                        let _ = stopped.await;
-                    },
-                    None,
-                )
+                .run_with_graceful_shutdown(app, stopped, None)
                 .await;
         });
         let base = format!("http://{addr}");
@@ -100,7 +97,7 @@ pub async fn run(config: &Config, args: &BenchQueryArgs) -> anyhow::Result<()> {
                 })
             );
         }
-        let _ = stop.send(());
+        drop(stop);
         let _ = server.await;
         anyhow::Ok(())
     }

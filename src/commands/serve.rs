@@ -9,7 +9,6 @@
 //!
 //! `salesbot serve` runs all three. Every process serves `/health` and `/metrics`.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use command_service::telegram::{Telegram, TelegramConfig};
 use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::{EndpointExt as _, Route, Server, get};
 use secrecy::ExposeSecret as _;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{AdminKey, AdminKeySource, Config};
 
@@ -55,18 +54,18 @@ impl Roles {
     };
 }
 
-pub async fn run(
-    config: &Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+pub async fn run(config: &Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     run_roles(config, Roles::ALL, "salesbot", shutdown).await
 }
 
+/// Runs `roles` until `shutdown` is cancelled: the HTTP server drains first (requests in flight
+/// are answered), then the background parts (projector, relay, Telegram) are stopped, each
+/// finishing its batch in flight, and the store is closed.
 pub async fn run_roles(
     config: &Config,
     roles: Roles,
     name: &str,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     // A bad catalog or a missing admin key stops start-up before anything is opened or written.
     let catalog = match roles.commands || roles.query {
@@ -88,13 +87,12 @@ pub async fn run_roles(
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .unwrap_or(config.bind_addr);
-    let (stop, stopped) = watch::channel(false);
-    let stop_signal = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }
-    };
+    // The background parts' token: cancelled once the HTTP server has drained, not with
+    // `shutdown` itself, so that what the last requests appended is still projected, relayed
+    // and sent. Each part gets a child of it.
+    let stop = CancellationToken::new();
+    // Should start-up fail half-way, what it started stops too.
+    let _stop_on_error = stop.clone().drop_guard();
     let mut tasks = Vec::new();
     if roles.projector {
         let applier = super::applier(config, &store);
@@ -105,14 +103,14 @@ pub async fn run_roles(
             None => tokio::spawn(projector::worker::run_embedded(
                 store.clone(),
                 applier,
-                stop.subscribe(),
+                stop.child_token(),
             )),
             Some(nats) => tokio::spawn(projector::worker::run_workers(
                 store.clone(),
                 nats.clone(),
                 applier,
                 projector::worker::worker_id(),
-                stop.subscribe(),
+                stop.child_token(),
             )),
         };
         tasks.push(tokio::spawn(async move {
@@ -168,7 +166,7 @@ pub async fn run_roles(
             tasks.push(tokio::spawn(event_store::transport::run_relay(
                 store.clone(),
                 nats.clone(),
-                stop.subscribe(),
+                stop.child_token(),
             )));
         }
         if let Some(tg) = &tg {
@@ -180,7 +178,7 @@ pub async fn run_roles(
                 tg.sender(),
                 tg.payment_token(),
                 svc.appended(),
-                stop_signal(),
+                stop.child_token(),
             );
             tasks.push(tokio::spawn(async move {
                 if let Err(error) = outbox.await {
@@ -188,7 +186,7 @@ pub async fn run_roles(
                 }
             }));
             if config.telegram_webhook_url.is_none() {
-                tasks.push(tokio::spawn(tg.clone().poll(stop_signal())));
+                tasks.push(tokio::spawn(tg.clone().poll(stop.child_token())));
             }
             routes = routes.at(
                 "/telegram/webhook",
@@ -238,10 +236,14 @@ pub async fn run_roles(
         app = app.data(telegram).boxed();
     }
     let served = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(
+            app,
+            shutdown.cancelled_owned(),
+            Some(Duration::from_secs(10)),
+        )
         .await;
     // Stop taking work, let every task finish what is in flight, then close.
-    let _ = stop.send(true);
+    stop.cancel();
     for task in tasks {
         let _ = task.await;
     }

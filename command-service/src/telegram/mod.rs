@@ -264,18 +264,18 @@ impl Telegram {
         }
     }
 
-    /// Long polling: fetch updates, handle each (committed) before asking for the next.
-    pub async fn poll(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+    /// Long polling: fetch updates, handle each (committed) before asking for the next, until
+    /// `shutdown` is cancelled.
+    pub async fn poll(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) {
         if let Err(error) = self.bot.delete_webhook().send().await {
             tracing::warn!(%error, "deleteWebhook failed; polling anyway");
         }
         tracing::info!(bot = %self.me.username, "Telegram long polling started");
         let mut offset: i32 = 0;
-        tokio::pin!(shutdown);
         loop {
             let fetch = self.bot.get_updates().offset(offset).timeout(25).send();
             let updates = tokio::select! {
-                () = &mut shutdown => break,
+                () = shutdown.cancelled() => break,
                 result = fetch => match result {
                     Ok(updates) => updates,
                     Err(error) => {
@@ -313,7 +313,7 @@ impl Telegram {
                     }
                     tracing::error!(%error, "handling an update failed; retrying");
                     tokio::select! {
-                        () = &mut shutdown => return,
+                        () = shutdown.cancelled() => return,
                         () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
                     }
                 }

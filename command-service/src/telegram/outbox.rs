@@ -4,7 +4,6 @@
 //! the restart; a redelivered update appended nothing, so nothing is sent twice for it. (A
 //! crash between a send and its checkpoint resends that one reply: at-least-once.)
 
-use std::future::Future;
 use std::time::Duration;
 
 use event_store::{EventStore, Lease, StoreError};
@@ -14,6 +13,7 @@ use teloxide::requests::{Request as _, Requester};
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// The checkpoint's name in the store.
 pub const CHECKPOINT: &str = "telegram-outbox";
@@ -32,18 +32,17 @@ pub async fn prepare(store: &EventStore) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs until `shutdown` (after [`prepare`]).
+/// Runs until `shutdown` is cancelled (after [`prepare`]).
 pub async fn run<B>(
     store: EventStore,
     bot: B,
     payment_token: Option<String>,
     wake: std::sync::Arc<Notify>,
-    shutdown: impl Future<Output = ()>,
+    shutdown: CancellationToken,
 ) -> Result<(), StoreError>
 where
     B: Requester<Err = RequestError>,
 {
-    tokio::pin!(shutdown);
     loop {
         // Only the lease holder sends, however many instances run; the others stand by.
         let lease = match store.try_lease(CHECKPOINT).await {
@@ -56,7 +55,7 @@ where
         };
         let Some(lease) = lease else {
             tokio::select! {
-                () = &mut shutdown => return Ok(()),
+                () = shutdown.cancelled() => return Ok(()),
                 () = tokio::time::sleep(STANDBY) => continue,
             }
         };
@@ -67,7 +66,7 @@ where
             payment_token: payment_token.as_deref(),
             wake: &wake,
         };
-        match follower.follow(lease, &mut shutdown).await? {
+        match follower.follow(lease, &shutdown).await? {
             Stop::Shutdown => return Ok(()),
             Stop::LeaseLost => tracing::warn!("the outbox lease was lost; taking it again"),
         }
@@ -97,7 +96,7 @@ where
     async fn follow(
         &self,
         mut lease: Lease,
-        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+        shutdown: &CancellationToken,
     ) -> Result<Stop, StoreError> {
         let store = self.store;
         prepare(store).await?;
@@ -115,14 +114,14 @@ where
                 Err(error) => {
                     tracing::error!(%error, after, "outbox cannot read the log; retrying");
                     tokio::select! {
-                        () = shutdown.as_mut() => return Ok(Stop::Shutdown),
+                        () = shutdown.cancelled() => return Ok(Stop::Shutdown),
                         () = tokio::time::sleep(Duration::from_secs(2)) => continue,
                     }
                 }
             };
             if batch.is_empty() {
                 tokio::select! {
-                    () = shutdown.as_mut() => return Ok(Stop::Shutdown),
+                    () = shutdown.cancelled() => return Ok(Stop::Shutdown),
                     () = self.wake.notified() => {}
                     () = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
@@ -150,7 +149,7 @@ where
                 while let Err(error) = store.save_checkpoint(CHECKPOINT, after).await {
                     tracing::error!(%error, after, "saving the outbox checkpoint failed; retrying");
                     tokio::select! {
-                        () = shutdown.as_mut() => return Ok(Stop::Shutdown),
+                        () = shutdown.cancelled() => return Ok(Stop::Shutdown),
                         () = tokio::time::sleep(wait) => {}
                     }
                     wait = (wait * 2).min(Duration::from_secs(10));
@@ -190,7 +189,7 @@ async fn send_invoice<B>(
     token: &str,
     chat_id: i64,
     invoice: &InvoiceIssued,
-    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    shutdown: &CancellationToken,
 ) -> Outcome
 where
     B: Requester<Err = RequestError>,
@@ -241,7 +240,7 @@ where
         crate::metrics::telegram_send("invoice", "retried");
         tracing::warn!(%error, chat_id, "sending an invoice failed; retrying");
         tokio::select! {
-            () = shutdown.as_mut() => return Outcome::Stopped,
+            () = shutdown.cancelled() => return Outcome::Stopped,
             () = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
         }
     }
@@ -249,11 +248,7 @@ where
 
 /// Sends one reply, retrying transient failures; a reply Telegram refuses for good (the user
 /// blocked the bot, the chat is gone) or an erased one is skipped.
-async fn deliver<B>(
-    bot: &B,
-    reply: &BotReplied,
-    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
-) -> Outcome
+async fn deliver<B>(bot: &B, reply: &BotReplied, shutdown: &CancellationToken) -> Outcome
 where
     B: Requester<Err = RequestError>,
 {
@@ -293,7 +288,7 @@ where
         crate::metrics::telegram_send("reply", "retried");
         tracing::warn!(%error, chat_id, "sending a reply failed; retrying");
         tokio::select! {
-            () = shutdown.as_mut() => return Outcome::Stopped,
+            () = shutdown.cancelled() => return Outcome::Stopped,
             () = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
         }
     }

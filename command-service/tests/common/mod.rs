@@ -23,7 +23,7 @@ pub struct TestApp {
     client: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
     outbox: Option<(
-        tokio::sync::oneshot::Sender<()>,
+        tokio_util::sync::CancellationToken,
         tokio::task::JoinHandle<()>,
     )>,
 }
@@ -161,15 +161,13 @@ impl TestApp {
         command_service::telegram::outbox::prepare(&self.store)
             .await
             .expect("outbox checkpoint");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let shutdown = stop.clone();
         let store = self.store.clone();
         let bot = telegram.sender();
         let token = telegram.payment_token();
         let wake = self.service.appended();
         let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
             command_service::telegram::outbox::run(store, bot, token, wake, shutdown)
                 .await
                 .expect("outbox");
@@ -180,7 +178,7 @@ impl TestApp {
     /// Stops the outbox sender (as a crash would: whatever it has not sent stays unsent).
     pub async fn stop_outbox(&mut self) {
         if let Some((stop, task)) = self.outbox.take() {
-            let _ = stop.send(());
+            stop.cancel();
             let _ = task.await;
         }
     }

@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::Utc;
 use chrono_tz::Tz;
 use event_store::db::{self, Durability, Value};
+use event_store::progress::record as progress;
 use event_store::{Pool, Tx};
 use events_schema::RecordedEvent;
 
@@ -113,7 +113,7 @@ impl Applier {
         let started = std::time::Instant::now();
         let mut tx = begin(&self.pool).await?;
         let done = if self.checkpoints {
-            locked_checkpoints(&mut tx, &coverage.partitions).await?
+            progress::lock_checkpoints(&mut tx, &coverage.partitions).await?
         } else {
             HashMap::new()
         };
@@ -139,7 +139,18 @@ impl Applier {
         let (changes, fresh) = self.fold(seed, events, checkpoint);
         self.write(&mut tx, changes).await?;
         if self.checkpoints {
-            advance(&mut tx, &self.projections, coverage).await?;
+            progress::advance(
+                &mut tx,
+                &self
+                    .projections
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>(),
+                &coverage.partitions,
+                coverage.through,
+                coverage.stream_seq,
+            )
+            .await?;
         }
         tx.commit().await?;
         crate::metrics::applied(events.len(), fresh, started.elapsed());
@@ -224,48 +235,11 @@ impl Applier {
     }
 }
 
-/// Partitions as an SQL list: they are our own small integers, never user input.
-fn partition_list(partitions: &[u32]) -> String {
-    if partitions.is_empty() {
-        return "-1".to_owned();
-    }
-    partitions
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A batch's transaction. Read tables are derived and their checkpoints commit with them, so
 /// a commit lost in a database crash rolls back data and checkpoint together, and the events
 /// come again from JetStream or the log.
 pub(crate) async fn begin(pool: &Pool) -> Result<Tx, sqlx::Error> {
     pool.begin(Durability::Replayable).await
-}
-
-/// The checkpoints of `partitions`, locked until commit on Postgres (SQLite's write lock is
-/// already held).
-pub(crate) async fn locked_checkpoints(
-    tx: &mut Tx,
-    partitions: &[u32],
-) -> Result<HashMap<(String, u32), i64>, sqlx::Error> {
-    let lock = match tx {
-        Tx::Postgres(_) => " FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    };
-    let rows: Vec<(String, i64, i64)> = db::query(format!(
-        "SELECT projection, CAST(partition AS BIGINT), position FROM projection_checkpoints \
-         WHERE partition IN ({}) ORDER BY projection, partition{lock}",
-        partition_list(partitions)
-    ))
-    .fetch_all(tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, partition, position)| {
-            ((name, u32::try_from(partition).unwrap_or(0)), position)
-        })
-        .collect())
 }
 
 /// The stored carts and sessions of `users` (`cart_users`, with the table suffix), to fold a
@@ -305,34 +279,4 @@ async fn cart_users(
         }
     }
     Ok(found)
-}
-
-/// Moves the checkpoints of `projections` on the covered partitions to `through` (never back).
-async fn advance(
-    tx: &mut Tx,
-    projections: &[Projection],
-    coverage: &Coverage,
-) -> Result<(), sqlx::Error> {
-    let names = projections
-        .iter()
-        .map(|p| format!("'{}'", p.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let seq = coverage
-        .stream_seq
-        .map(|s| i64::try_from(s).unwrap_or(i64::MAX));
-    db::query(format!(
-        "UPDATE projection_checkpoints SET \
-           position = {greatest}(position, $1), \
-           stream_seq = COALESCE($2, stream_seq), updated_us = $3 \
-         WHERE projection IN ({names}) AND partition IN ({list})",
-        greatest = Dialect::of_tx(tx).greatest(),
-        list = partition_list(&coverage.partitions),
-    ))
-    .bind(coverage.through)
-    .bind(seq)
-    .bind(Utc::now().timestamp_micros())
-    .execute(tx)
-    .await?;
-    Ok(())
 }

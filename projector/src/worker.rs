@@ -14,14 +14,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::Utc;
+use event_store::progress::record as progress;
 use event_store::transport::{self, LogTail, Nats, PartitionFeed};
 use event_store::{EventStore, Pool, db};
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::{Applier, Coverage, ProjectorError};
 use crate::model::Projection;
-use crate::sql::{Dialect, HeartbeatRow, Upsert};
 
 /// Events per batch.
 pub const BATCH: usize = 1_000;
@@ -57,20 +56,8 @@ pub async fn prepare(applier: &Applier, tz: chrono_tz::Tz) -> Result<(), Project
         .execute(&mut tx)
         .await?;
     }
-    for projection in Projection::ALL {
-        for partition in 0..applier.partitions() {
-            db::query(
-                "INSERT INTO projection_checkpoints \
-                   (projection, partition, position, stream_seq, updated_us) \
-                 VALUES ($1, $2, 0, 0, $3) ON CONFLICT (projection, partition) DO NOTHING",
-            )
-            .bind(projection.name())
-            .bind(partition)
-            .bind(Utc::now().timestamp_micros())
-            .execute(&mut tx)
-            .await?;
-        }
-    }
+    let names: Vec<&str> = Projection::ALL.iter().map(|p| p.name()).collect();
+    progress::ensure_checkpoints(&mut tx, &names, applier.partitions()).await?;
     tx.commit().await?;
     let stored = read_settings(applier.pool()).await?;
     for (name, value) in &settings {
@@ -93,48 +80,6 @@ pub(crate) async fn read_settings(pool: &Pool) -> Result<HashMap<String, String>
     let sql = "SELECT name, value FROM projection_settings";
     let rows: Vec<(String, String)> = db::query(sql).fetch_all(pool).await?;
     Ok(rows.into_iter().collect())
-}
-
-/// The lowest checkpoint over every projection of `partitions` (where a follower must start),
-/// and the lowest JetStream sequence.
-async fn lowest_checkpoint(pool: &Pool, partitions: &[u32]) -> Result<(i64, u64), sqlx::Error> {
-    let list = partitions
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT COALESCE(MIN(position), 0), COALESCE(MIN(stream_seq), 0) \
-         FROM projection_checkpoints WHERE partition IN ({list})"
-    );
-    let (position, seq): (i64, i64) = db::query(sql).fetch_one(pool).await?;
-    Ok((position, u64::try_from(seq).unwrap_or(0)))
-}
-
-async fn heartbeat(
-    pool: &Pool,
-    worker: &str,
-    partitions: &[u32],
-    caught_up_to: i64,
-    pending: u64,
-) -> Result<(), sqlx::Error> {
-    let now = Utc::now().timestamp_micros();
-    let pending = i64::try_from(pending).unwrap_or(i64::MAX);
-    let upsert = Upsert::of(partitions.iter().map(|&partition| HeartbeatRow {
-        partition: partition.into(),
-        worker: worker.to_owned(),
-        heartbeat_us: now,
-        caught_up_to,
-        pending,
-    }));
-    let mut tx = crate::apply::begin(pool).await?;
-    for (statement, values) in upsert.statements(Dialect::of(pool), "") {
-        db::query(statement)
-            .bind_all(values)
-            .execute(&mut tx)
-            .await?;
-    }
-    tx.commit().await
 }
 
 /// Embedded mode: follows the log in this process and applies it to every partition, until
@@ -172,7 +117,7 @@ async fn follow_log(
     shutdown: &CancellationToken,
 ) -> Result<(), ProjectorError> {
     let all: Vec<u32> = (0..applier.partitions()).collect();
-    let (start, _) = lowest_checkpoint(applier.pool(), &all).await?;
+    let (start, _) = progress::lowest_checkpoint(applier.pool(), &all).await?;
     let mut tail = LogTail::new(store.clone(), start);
     let mut applied = start;
     let mut beat = tokio::time::interval(HEARTBEAT);
@@ -181,7 +126,7 @@ async fn follow_log(
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             _ = beat.tick() => {
-                heartbeat(applier.pool(), worker, &all, applied, 0).await?;
+                progress::heartbeat(applier.pool(), worker, &all, applied, 0).await?;
             }
             batch = tail.next_batch(BATCH) => {
                 let batch = batch?;
@@ -225,7 +170,7 @@ pub async fn run_workers(
         o.stop.cancel();
         let _ = o.task.await;
     }
-    let _ = deregister(applier.pool(), &worker).await;
+    let _ = progress::deregister_worker(applier.pool(), &worker).await;
     Ok(())
 }
 
@@ -243,7 +188,9 @@ async fn rebalance(
     owned: &mut HashMap<u32, Owned>,
 ) -> Result<(), ProjectorError> {
     let partitions = applier.partitions();
-    let live = register(applier.pool(), worker).await?.max(1);
+    let live = progress::register_worker(applier.pool(), worker)
+        .await?
+        .max(1);
     let fair = partitions.div_ceil(live) as usize;
     owned.retain(|partition, o| {
         if o.task.is_finished() {
@@ -295,39 +242,6 @@ async fn rebalance(
     Ok(())
 }
 
-/// Records this worker as live; returns how many workers are live.
-async fn register(pool: &Pool, worker: &str) -> Result<u32, sqlx::Error> {
-    let now = Utc::now().timestamp_micros();
-    let since = now - i64::try_from(STALE_AFTER.as_micros()).unwrap_or(i64::MAX);
-    db::query(
-        "INSERT INTO projector_workers (worker, heartbeat_us) VALUES ($1, $2) \
-         ON CONFLICT (worker) DO UPDATE SET heartbeat_us = excluded.heartbeat_us",
-    )
-    .bind(worker)
-    .bind(now)
-    .execute(pool)
-    .await?;
-    db::query("DELETE FROM projector_workers WHERE heartbeat_us < $1")
-        .bind(since - 60_000_000)
-        .execute(pool)
-        .await?;
-    let live: i64 = db::query(
-        "SELECT CAST(count(*) AS BIGINT) FROM projector_workers WHERE heartbeat_us >= $1",
-    )
-    .bind(since)
-    .scalar(pool)
-    .await?;
-    Ok(u32::try_from(live).unwrap_or(1))
-}
-
-async fn deregister(pool: &Pool, worker: &str) -> Result<(), sqlx::Error> {
-    db::query("DELETE FROM projector_workers WHERE worker = $1")
-        .bind(worker)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
 /// Projects one partition while holding its lease, until told to stop or the lease is lost.
 async fn run_partition(
     store: EventStore,
@@ -368,7 +282,7 @@ async fn project_partition(
     lease: &mut event_store::Lease,
     stop: &CancellationToken,
 ) -> Result<(), ProjectorError> {
-    let (position, seq) = lowest_checkpoint(applier.pool(), &[partition]).await?;
+    let (position, seq) = progress::lowest_checkpoint(applier.pool(), &[partition]).await?;
     let mut feed: PartitionFeed = nats.open_partition(partition, seq).await?;
     let mut caught_up_to = position;
     let mut beat = tokio::time::interval(HEARTBEAT);
@@ -388,7 +302,7 @@ async fn project_partition(
                 if unfinished == 0 {
                     caught_up_to = caught_up_to.max(relayed);
                 }
-                heartbeat(applier.pool(), worker, &[partition], caught_up_to, unfinished).await?;
+                progress::heartbeat(applier.pool(), worker, &[partition], caught_up_to, unfinished).await?;
             }
             batch = feed.next_batch(BATCH) => {
                 let batch = batch?;

@@ -136,9 +136,7 @@ pub async fn clear(pool: &Pool) -> Result<(), ProjectorError> {
                 .await?;
         }
     }
-    db::query("UPDATE projection_checkpoints SET stream_seq = 0")
-        .execute(&mut tx)
-        .await?;
+    event_store::progress::record::forget_stream_sequences(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use event_store::{EventStore, Pool, Tx};
 use super::SUFFIX;
 use crate::apply::{self, Applier, ProjectorError};
 use crate::model::{CartUser, Changes, Projection, Rows};
-use crate::sql::Dialect;
+use event_store::progress::record as progress;
 
 /// Swaps the copies of `projections` in, folding on from the bulk's `position` and `carts`.
 /// Returns how many events it folded on the way.
@@ -68,42 +68,14 @@ pub(super) async fn swap(
     }
     changes.cart_users.retain(|user, _| touched.contains(user));
     applier.write(&mut tx, changes).await?;
-    let names = projections
-        .iter()
-        .map(|p| format!("'{}'", p.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
     if same_settings {
-        db::query(format!(
-            "UPDATE projection_checkpoints SET \
-               position = {greatest}(position, $1) WHERE projection IN ({names})",
-            greatest = Dialect::of_tx(&tx).greatest(),
-        ))
-        .bind(position)
-        .execute(&mut tx)
-        .await?;
+        progress::raise_checkpoints(&mut tx, &names, position).await?;
     } else {
         // New partitioning or time zone: every checkpoint starts where the rebuild read, and
         // consumers replay the stream from its start, skipping what the tables hold.
-        for table in ["projection_checkpoints", "projector_heartbeats"] {
-            db::query(format!("DELETE FROM {table}"))
-                .execute(&mut tx)
-                .await?;
-        }
-        for projection in Projection::ALL {
-            for partition in 0..partitions {
-                db::query(
-                    "INSERT INTO projection_checkpoints \
-                       (projection, partition, position, stream_seq, updated_us) \
-                     VALUES ($1, $2, $3, 0, 0)",
-                )
-                .bind(projection.name())
-                .bind(partition)
-                .bind(position)
-                .execute(&mut tx)
-                .await?;
-            }
-        }
+        let all: Vec<&str> = Projection::ALL.iter().map(|p| p.name()).collect();
+        progress::restart_checkpoints(&mut tx, &all, partitions, position).await?;
         db::query("DELETE FROM projection_settings")
             .execute(&mut tx)
             .await?;
@@ -149,7 +121,7 @@ async fn lock_for_swap(
     let mut attempts = 0u32;
     loop {
         let mut tx = apply::begin(pool).await?;
-        let live = apply::locked_checkpoints(&mut tx, partitions).await?;
+        let live = progress::lock_checkpoints(&mut tx, partitions).await?;
         if let Tx::Sqlite(_) = tx {
             // The write lock is held; WAL readers keep their snapshot and never block.
             return Ok((tx, live));

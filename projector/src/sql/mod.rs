@@ -13,7 +13,7 @@ use event_store::Pool;
 use event_store::db::Value;
 
 pub(crate) use fresh::FreshKeys;
-pub(crate) use tables::{HeartbeatRow, USER_TABLES, upserts};
+pub(crate) use tables::{USER_TABLES, upserts};
 
 /// How a column merges into an existing row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,13 +47,6 @@ impl Dialect {
         }
     }
 
-    pub(crate) fn of_tx(tx: &event_store::Tx) -> Dialect {
-        match tx {
-            event_store::Tx::Postgres(_) => Dialect::Postgres,
-            event_store::Tx::Sqlite(_) => Dialect::Sqlite,
-        }
-    }
-
     /// The `n`th bound value. SQLite's are plain `?`, bound in order of appearance: sqlx
     /// looks numbered ones up by name, which is quadratic in a multi-row insert. So a statement
     /// uses each value once, in order.
@@ -61,14 +54,6 @@ impl Dialect {
         match self {
             Dialect::Postgres => format!("${n}"),
             Dialect::Sqlite => "?".to_owned(),
-        }
-    }
-
-    /// The larger of two non-null values.
-    pub(crate) fn greatest(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "GREATEST",
-            Dialect::Sqlite => "MAX",
         }
     }
 }

@@ -188,17 +188,6 @@ table! { ShopQuestionUserRow in "shop_question_users" {
     first_asked_us: i64 = Min,
 } }
 
-table! {
-    /// A partition's owner and progress (one row per partition; a new owner replaces the old).
-    HeartbeatRow in "projector_heartbeats" {
-        partition: i64 = Key,
-        worker: String = Latest,
-        heartbeat_us: i64 = Latest,
-        caught_up_to: i64 = Max,
-        pending: i64 = Latest,
-    }
-}
-
 /// Tables whose rows of a user go when the user is erased (the user-level ones).
 pub(crate) const USER_TABLES: &[&str] = &[
     UserRow::TABLE,

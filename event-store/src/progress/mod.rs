@@ -1,6 +1,7 @@
 //! How far the log's followers have got: the outbox relay, and each projection on each
 //! partition (checkpoint, heartbeat, lag in events and seconds). Read by `salesbot check`,
-//! `/metrics` and the admin API; written by the relay and the projector.
+//! `/metrics` and the admin API; written by the relay ([`EventStore::save_checkpoint`]) and by
+//! the projector through [`record`], so the progress tables have this one owner.
 //!
 //! A partition whose worker has not heartbeated for `stale_after` is *stalled*: its lag keeps
 //! growing from its last checkpoint, so a dead worker never looks caught up.
@@ -11,6 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::{EventStore, StoreError, db};
+
+pub mod record;
 
 /// A worker (or partition) silent for this long is dead or stalled: the one threshold every
 /// reader of progress uses (the projector's heartbeat, `/metrics`, the admin API's health and

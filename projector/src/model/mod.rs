@@ -6,10 +6,10 @@
 //! table answers which figure.
 //!
 //! [`Changes`] and [`Changes::add`], which hands each event to the projections asked for, are
-//! here; each projection's fold is in its own file ([`funnel`], [`products`], [`users`],
-//! [`conversations`], [`business`], [`carts`], [`questions`]), beside the projections
-//! themselves ([`projection`]), the row values ([`rows`]), the borrowed-key lookup ([`key`]) and
-//! how counters of two batches merge ([`counters`]).
+//! here; each projection's fold is in its own file (`funnel.rs`, `products.rs`, `users.rs`,
+//! `conversations.rs`, `business.rs`, `carts.rs`, `questions.rs`), beside the projections
+//! themselves (`projection.rs`), the row values (`rows.rs`), the borrowed-key lookup (`key.rs`)
+//! and how counters of two batches merge (`counters.rs`).
 
 mod business;
 mod carts;

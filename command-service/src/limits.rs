@@ -34,7 +34,7 @@ impl Rate {
 const FORGET_ABOVE: usize = 10_000;
 
 /// A limiter over keys of type `K` (user ids, network addresses).
-pub struct Limiter<K: Hash + Eq + Clone> {
+pub(crate) struct Limiter<K: Hash + Eq + Clone> {
     limiter: Option<RateLimiter<K, DashMapStateStore<K>, DefaultClock>>,
     clock: DefaultClock,
 }
@@ -81,7 +81,7 @@ static DROPPED_TELEGRAM: AtomicU64 = AtomicU64::new(0);
 
 /// Counts a message refused (web, 429) or dropped (Telegram) for being over a limit, for
 /// `/metrics`.
-pub fn count_refused(channel: Channel) {
+pub(crate) fn count_refused(channel: Channel) {
     match channel {
         Channel::Web => REFUSED_WEB.fetch_add(1, Ordering::Relaxed),
         Channel::Telegram => DROPPED_TELEGRAM.fetch_add(1, Ordering::Relaxed),
@@ -98,7 +98,7 @@ pub fn refused_total() -> [(Channel, u64); 2] {
 
 /// Whole seconds to put in `Retry-After` (at least 1: a client retrying at once would only be
 /// refused again).
-pub fn retry_after_secs(wait: Duration) -> u64 {
+pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 

@@ -39,7 +39,7 @@ pub struct Llm {
 }
 
 /// The intents whose replies the model may word.
-pub fn words_reply(intent: Intent) -> bool {
+pub(crate) fn words_reply(intent: Intent) -> bool {
     matches!(
         intent,
         Intent::Unknown | Intent::Greeting | Intent::Thanks | Intent::Goodbye | Intent::Help

@@ -6,15 +6,15 @@ use std::time::Duration;
 use events_schema::{Channel, Event};
 
 /// Messages recorded, by channel and intent.
-pub const MESSAGES: &str = "salesbot_messages_total";
+pub(crate) const MESSAGES: &str = "salesbot_messages_total";
 /// Telegram sends (replies and invoices), by kind and outcome.
-pub const TELEGRAM_SENDS: &str = "salesbot_telegram_sends_total";
+pub(crate) const TELEGRAM_SENDS: &str = "salesbot_telegram_sends_total";
 /// Calls to the LLM, by purpose and outcome.
-pub const LLM_CALLS: &str = "salesbot_llm_calls_total";
+pub(crate) const LLM_CALLS: &str = "salesbot_llm_calls_total";
 /// How long an LLM call took, by purpose.
-pub const LLM_SECONDS: &str = "salesbot_llm_call_seconds";
+pub(crate) const LLM_SECONDS: &str = "salesbot_llm_call_seconds";
 /// Answers the rules gave alone because the model gave nothing usable, by purpose.
-pub const LLM_FALLBACKS: &str = "salesbot_llm_fallbacks_total";
+pub(crate) const LLM_FALLBACKS: &str = "salesbot_llm_fallbacks_total";
 
 pub fn describe() {
     metrics::describe_counter!(

@@ -37,7 +37,7 @@ pub struct CacheUsage {
 
 /// A least-recently-used map of states whose estimated bytes stay within the budget.
 #[derive(Debug)]
-pub struct StateCache {
+pub(crate) struct StateCache {
     /// Least recently used first. Keyed with std's randomly seeded hasher: user ids come from
     /// outside.
     entries: LinkedHashMap<UserId, (ConversationState, usize), RandomState>,

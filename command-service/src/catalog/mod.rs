@@ -222,7 +222,7 @@ impl Catalog {
     }
 
     /// Parses JSON text; `origin` names the text in error messages (usually the file name).
-    pub fn from_json(text: &str, origin: &str) -> Result<Catalog, CatalogError> {
+    pub(crate) fn from_json(text: &str, origin: &str) -> Result<Catalog, CatalogError> {
         let json_error = |field: String, error: serde_json::Error| {
             let full = error.to_string();
             let position = format!(" at line {} column {}", error.line(), error.column());
@@ -283,17 +283,17 @@ impl Catalog {
     }
 
     /// How specs compare, in file order.
-    pub fn spec_kinds(&self) -> &[SpecKind] {
+    pub(crate) fn spec_kinds(&self) -> &[SpecKind] {
         &self.spec_kinds
     }
 
-    pub fn spec_kind(&self, name: &str) -> Option<&SpecKind> {
+    pub(crate) fn spec_kind(&self, name: &str) -> Option<&SpecKind> {
         self.spec_kinds.iter().find(|k| k.name == name)
     }
 
     /// How the spec `name` is written in `language`: the spec kind's name or the catalog's
     /// `[spec_names]` entry there, else as products write it.
-    pub fn spec_label<'a>(&'a self, name: &'a str, language: Language) -> &'a str {
+    pub(crate) fn spec_label<'a>(&'a self, name: &'a str, language: Language) -> &'a str {
         self.spec_kind(name)
             .and_then(|k| k.names.exactly(language))
             .or_else(|| self.spec_names.get(name).and_then(|t| t.exactly(language)))
@@ -305,7 +305,7 @@ impl Catalog {
         &self.uses
     }
 
-    pub fn use_named(&self, id: &str) -> Option<&Use> {
+    pub(crate) fn use_named(&self, id: &str) -> Option<&Use> {
         self.uses.iter().find(|u| u.id == id)
     }
 

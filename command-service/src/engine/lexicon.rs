@@ -45,7 +45,6 @@ struct Raw {
     pricier: Vec<String>,
     superlative: Vec<String>,
     comparative: Vec<String>,
-    than: Vec<String>,
     budget_max: Vec<String>,
     budget_max_after: Vec<String>,
     budget_min: Vec<String>,
@@ -69,8 +68,7 @@ struct Raw {
 
 /// The lexicon of one language, ready to match.
 #[derive(Debug)]
-pub struct Lexicon {
-    pub language: Language,
+pub(crate) struct Lexicon {
     /// Short common words that say the text is in this language.
     pub markers: Phrases,
     pub greeting: Phrases,
@@ -109,7 +107,6 @@ pub struct Lexicon {
     pub pricier: Phrases,
     pub superlative: Phrases,
     pub comparative: Phrases,
-    pub than: Phrases,
     pub budget_max: Phrases,
     /// "150 tops", "1000 is my max": a cue after the amount.
     pub budget_max_after: Phrases,
@@ -146,10 +143,9 @@ pub struct Lexicon {
 }
 
 impl Lexicon {
-    fn new(language: Language, raw: Raw) -> Lexicon {
+    fn new(raw: Raw) -> Lexicon {
         let p = |w: Vec<String>| Phrases::new(&w);
         Lexicon {
-            language,
             markers: p(raw.markers),
             greeting: p(raw.greeting),
             help: p(raw.help),
@@ -181,7 +177,6 @@ impl Lexicon {
             pricier: p(raw.pricier),
             superlative: p(raw.superlative),
             comparative: p(raw.comparative),
-            than: p(raw.than),
             budget_max: p(raw.budget_max),
             budget_max_after: p(raw.budget_max_after),
             budget_min: p(raw.budget_min),
@@ -227,13 +222,13 @@ const FILES: [(Language, &str); 4] = [
 /// Reads one lexicon file; an error names the language and the field.
 fn parse(language: Language, text: &str) -> Result<Lexicon, String> {
     let raw: Raw = toml::from_str(text).map_err(|e| format!("lexicon/{language}.toml: {e}"))?;
-    Ok(Lexicon::new(language, raw))
+    Ok(Lexicon::new(raw))
 }
 
 /// The lexicon of `language`. The files are compiled in and checked by tests, so a broken one
 /// cannot ship; should one fail to parse anyway, the bot reads that language with an empty
 /// lexicon (and understands nothing in it) rather than stop.
-pub fn lexicon(language: Language) -> &'static Lexicon {
+pub(crate) fn lexicon(language: Language) -> &'static Lexicon {
     static ALL: OnceLock<Vec<Lexicon>> = OnceLock::new();
     let all = ALL.get_or_init(|| {
         FILES
@@ -241,7 +236,7 @@ pub fn lexicon(language: Language) -> &'static Lexicon {
             .map(|&(language, text)| {
                 parse(language, text).unwrap_or_else(|error| {
                     tracing::error!(%error, "a lexicon does not parse");
-                    Lexicon::new(language, Raw::default())
+                    Lexicon::new(Raw::default())
                 })
             })
             .collect()

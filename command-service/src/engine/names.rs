@@ -9,7 +9,7 @@ use crate::catalog::{Catalog, Topic};
 
 /// How shoppers name one product.
 #[derive(Debug)]
-pub struct ProductNames {
+pub(crate) struct ProductNames {
     pub id: String,
     /// Name, id and aliases as phrases, longest first (so "nova x1 pro" wins over "nova x1").
     pub phrases: Vec<Phrase>,
@@ -21,7 +21,7 @@ pub struct ProductNames {
 
 /// A spec kind's words.
 #[derive(Debug)]
-pub struct KindWords {
+pub(crate) struct KindWords {
     pub name: String,
     pub words: Phrases,
     pub more: Phrases,
@@ -30,7 +30,7 @@ pub struct KindWords {
 
 /// Everything in the catalog a message can name.
 #[derive(Debug)]
-pub struct CatalogWords {
+pub(crate) struct CatalogWords {
     pub products: Vec<ProductNames>,
     /// Every product's names as one index, and the product (its place in `products`) of each.
     pub product_phrases: Phrases,

@@ -32,7 +32,7 @@ pub fn money(m: &Money) -> String {
 }
 
 /// `2. Nova X1 — $799.00 (6.1" OLED, 128 GB)`.
-pub fn list_line(n: usize, p: &Product) -> String {
+pub(crate) fn list_line(n: usize, p: &Product) -> String {
     // A yes/no spec reads as its name ("noise cancelling"), a "no" not at all.
     let specs: Vec<&str> = p
         .specs
@@ -61,7 +61,7 @@ pub fn list_line(n: usize, p: &Product) -> String {
 }
 
 /// Name, price, description, key specs, stock, in `language` where the catalog has it.
-pub fn product_card(p: &Product, language: Language, catalog: &Catalog) -> String {
+pub(crate) fn product_card(p: &Product, language: Language, catalog: &Catalog) -> String {
     let specs: Vec<String> = p
         .specs
         .iter()

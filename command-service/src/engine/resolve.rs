@@ -9,7 +9,7 @@ use crate::catalog::{Catalog, Product};
 
 /// The outcome of resolving.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Resolved<'a> {
+pub(crate) enum Resolved<'a> {
     One {
         product: &'a Product,
         /// A sold-out product that a superlative would have picked.
@@ -33,7 +33,7 @@ impl<'a> Resolved<'a> {
 
 /// What the resolver reads of the conversation.
 #[derive(Debug, Clone, Copy)]
-pub struct Scene<'a> {
+pub(crate) struct Scene<'a> {
     pub catalog: &'a Catalog,
     pub state: &'a ConversationState,
 }

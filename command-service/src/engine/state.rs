@@ -8,7 +8,7 @@ use events_schema::{Event, Money, RecordedEvent};
 use serde::{Deserialize, Serialize};
 
 /// The most recent messages kept for context (the LLM prompt carries them).
-pub const HISTORY: usize = 20;
+pub(crate) const HISTORY: usize = 20;
 
 /// A purchase the bot has asked the shopper to confirm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,7 +236,7 @@ impl ConversationState {
     /// byte budget of the state cache: capacities rather than lengths, each block rounded up
     /// as an allocator does and with its bookkeeping. The state's own inline size is the
     /// cache's to count.
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         let text = |s: &str| block(s.len());
         let string = |s: &String| block(s.capacity());
         let money = |m: &Money| text(m.currency.as_str());

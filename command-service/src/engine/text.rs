@@ -103,12 +103,12 @@ impl Pattern {
 
 /// A phrase of one or more words, matched on word boundaries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phrase(Vec<Pattern>);
+pub(crate) struct Phrase(Vec<Pattern>);
 
 impl Phrase {
     /// A phrase as written and, when it has an umlaut, also spelled out ("gefällt" and
     /// "gefaellt"), as German is often typed without them; empty phrases left out.
-    pub fn spellings(written: &str) -> Vec<Phrase> {
+    pub(crate) fn spellings(written: &str) -> Vec<Phrase> {
         let mut all = vec![Phrase::new(written)];
         if written.contains(['ä', 'ö', 'ü', 'Ä', 'Ö', 'Ü']) {
             let spelled: String = written
@@ -149,30 +149,17 @@ impl Phrase {
         self.0.len()
     }
 
-    /// Where the phrase first occurs in `words` (the index of its first word).
-    pub fn find(&self, words: &[String]) -> Option<usize> {
-        self.find_from(words, 0)
-    }
-
     /// Whether the phrase occurs in `words` starting at `at`.
-    pub fn is_at(&self, words: &[String], at: usize) -> bool {
+    pub(crate) fn is_at(&self, words: &[String], at: usize) -> bool {
         words.len() >= at + self.0.len()
             && self.0.iter().zip(&words[at..]).all(|(p, w)| p.matches(w))
-    }
-
-    pub fn find_from(&self, words: &[String], from: usize) -> Option<usize> {
-        if self.0.is_empty() || words.len() < self.0.len() {
-            return None;
-        }
-        (from..=words.len() - self.0.len())
-            .find(|&at| self.0.iter().zip(&words[at..]).all(|(p, w)| p.matches(w)))
     }
 }
 
 /// A list of phrases (one lexicon entry), indexed by their first word so that matching costs
 /// a lookup per word of the message rather than a scan of every phrase.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Phrases {
+pub(crate) struct Phrases {
     all: Vec<Phrase>,
     /// Phrases whose first word is a whole word, by that word (indexes into `all`).
     by_first: HashMap<String, Vec<usize>>,
@@ -192,7 +179,7 @@ impl Phrases {
     }
 
     /// Indexes phrases already made, keeping their order (a phrase's index is its place).
-    pub fn from_phrases(all: Vec<Phrase>) -> Phrases {
+    pub(crate) fn from_phrases(all: Vec<Phrase>) -> Phrases {
         let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
         let mut stemmed = Vec::new();
         for (i, p) in all.iter().enumerate() {
@@ -249,14 +236,14 @@ impl Phrases {
     }
 
     /// Whether the single word `word` is one of the one-word phrases.
-    pub fn has_word(&self, word: &str) -> bool {
+    pub(crate) fn has_word(&self, word: &str) -> bool {
         let one = |i: &usize| self.all[*i].0.len() == 1 && self.all[*i].0[0].matches(word);
         self.by_first.get(word).is_some_and(|v| v.iter().any(one)) || self.stemmed.iter().any(one)
     }
 }
 
 /// Whether a folded word is written in Cyrillic.
-pub fn is_cyrillic(word: &str) -> bool {
+pub(crate) fn is_cyrillic(word: &str) -> bool {
     word.chars().any(|c| matches!(c, '\u{0400}'..='\u{04FF}'))
 }
 
@@ -308,7 +295,7 @@ fn latin(word: &str) -> String {
 /// How a word sounds, roughly, so that a brand written in Cyrillic ("хаш 700", "пикселон")
 /// meets its Latin name ("Hush 700", "Pixelon"): transliterated, vowels dropped after the first
 /// letter, letters that sound alike merged (c/k/q, v/w, s/z, x = ks, ph = f), doubles once.
-pub fn sound_key(word: &str) -> String {
+pub(crate) fn sound_key(word: &str) -> String {
     let latin = latin(word);
     // A model code ("8а", "x1") is kept whole: its letters tell models apart.
     if latin.chars().any(|c| c.is_ascii_digit()) {

@@ -123,7 +123,7 @@ impl CommandService {
 
     /// Takes one message from the user's allowance, or says how long until they may send
     /// again. Call it before [`Self::handle`]; a refused message is not recorded.
-    pub fn admit(&self, user: &UserId) -> Result<(), std::time::Duration> {
+    pub(crate) fn admit(&self, user: &UserId) -> Result<(), std::time::Duration> {
         self.per_user.check(user)
     }
 

@@ -196,6 +196,6 @@ fn strip_mention(text: &str, mention: &str) -> String {
 }
 
 /// The bot id of a token (`<bot id>:<secret>`).
-pub fn bot_id_of_token(token: &str) -> Option<i64> {
+pub(crate) fn bot_id_of_token(token: &str) -> Option<i64> {
     token.split_once(':')?.0.parse().ok()
 }

@@ -31,11 +31,11 @@ use crate::limits::{Limiter, Rate};
 use crate::service::CommandService;
 
 /// Largest request body accepted (413 above).
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest message text accepted, in characters (400 above: the spec's `maxLength`).
-pub const MAX_TEXT_CHARS: usize = 2_000;
+pub(crate) const MAX_TEXT_CHARS: usize = 2_000;
 /// Longest `username`, in characters.
-pub const MAX_USERNAME_CHARS: usize = 64;
+pub(crate) const MAX_USERNAME_CHARS: usize = 64;
 
 /// How the web chat knows its callers.
 #[derive(Debug)]

@@ -16,9 +16,9 @@ use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
 /// The cookie the `/chat` page's session travels in (HttpOnly, SameSite=Strict).
-pub const COOKIE: &str = "salesbot_session";
+pub(crate) const COOKIE: &str = "salesbot_session";
 /// Every anonymous user id starts with this; ids a shop's backend names may not.
-pub const ANONYMOUS_PREFIX: &str = "_anon-";
+pub(crate) const ANONYMOUS_PREFIX: &str = "_anon-";
 /// How far in the future a token's issue time may be (clocks of instances differ a little).
 const CLOCK_SKEW: i64 = 300;
 /// The purpose the session key is derived for from the master key.
@@ -83,7 +83,7 @@ impl Sessions {
     }
 
     /// A new token for the same user, issued `now`.
-    pub fn renew(&self, session: &Session, now: DateTime<Utc>) -> (Session, String) {
+    pub(crate) fn renew(&self, session: &Session, now: DateTime<Utc>) -> (Session, String) {
         let id = session
             .user
             .external()
@@ -99,13 +99,13 @@ impl Sessions {
 
     /// A new token for the session when it is past half its lifetime, else `None`: what a
     /// reply hands out to keep a shopper's session going.
-    pub fn renewal(&self, session: &Session, now: DateTime<Utc>) -> Option<String> {
+    pub(crate) fn renewal(&self, session: &Session, now: DateTime<Utc>) -> Option<String> {
         self.due_for_renewal(session, now)
             .then(|| self.renew(session, now).1)
     }
 
     /// Whether the session is past half its lifetime (then the reply carries a new token).
-    pub fn due_for_renewal(&self, session: &Session, now: DateTime<Utc>) -> bool {
+    pub(crate) fn due_for_renewal(&self, session: &Session, now: DateTime<Utc>) -> bool {
         now.timestamp() - session.issued > lifetime_secs(self.lifetime) / 2
     }
 

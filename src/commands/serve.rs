@@ -144,8 +144,6 @@ pub async fn run_roles(
         );
         announce_admin(local, admin);
     }
-    let mut service = None;
-    let mut telegram = None;
     if let Some(catalog) = catalog.filter(|_| roles.commands) {
         let mut svc = CommandService::new(store.clone(), catalog.clone(), Arc::new(SystemClock))
             .with_user_rate(config.chat_user_rate)
@@ -188,25 +186,13 @@ pub async fn run_roles(
             if config.telegram_webhook_url.is_none() {
                 tasks.push(tokio::spawn(tg.clone().poll(stop.child_token())));
             }
-            routes = routes.at(
-                "/telegram/webhook",
-                command_service::telegram::webhook_endpoint(),
-            );
         }
-        routes = routes
-            .nest("/", command_service::web::routes(web_config(config)?))
-            .at(
-                "/",
-                get(poem::endpoint::make_sync(|_| {
-                    poem::web::Redirect::see_other("/chat")
-                })),
-            );
+        let bot = command_service::routes(svc, tg, web_config(config)?);
+        routes = routes.nest("/", bot);
         tracing::info!(
             products = catalog.products().len(),
             "the bot is ready: chat with it at http://{local}/chat"
         );
-        service = Some(svc);
-        telegram = tg;
     }
     let mode = if nats.is_some() {
         "distributed (JetStream)"
@@ -223,18 +209,11 @@ pub async fn run_roles(
         "{name} is running"
     );
     crate::metrics::install();
-    let mut app = routes
+    let app = routes
         .data(store.clone())
         .data(nats.clone())
         .catch_error(query_api::error::bad_path)
-        .with(crate::metrics::http::Metered)
-        .boxed();
-    if let Some(service) = service {
-        app = app.data(service).boxed();
-    }
-    if let Some(telegram) = telegram {
-        app = app.data(telegram).boxed();
-    }
+        .with(crate::metrics::http::Metered);
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             app,

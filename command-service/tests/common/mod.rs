@@ -12,7 +12,6 @@ use command_service::service::{Clock, CommandService, SystemClock};
 use command_service::telegram::{Telegram, TelegramConfig};
 use command_service::web::{Sessions, WebConfig};
 use event_store::EventStore;
-use poem::EndpointExt as _;
 use testkit::TestDatabase;
 
 pub struct TestApp {
@@ -104,14 +103,6 @@ impl TestApp {
         let catalog = Arc::new(Catalog::demo().expect("demo catalog"));
         let service = CommandService::new(store.clone(), catalog, options.clock.clone())
             .with_user_rate(options.user_rate);
-        let web = || {
-            command_service::web::routes(WebConfig {
-                chat_api_key: Some(CHAT_KEY.to_owned()),
-                sessions: Sessions::new(SESSION_KEY, options.session_ttl),
-                address_rate: options.address_rate,
-                trust_forwarded_for: false,
-            })
-        };
         let telegram = match telegram_api {
             None => None,
             Some(url) => {
@@ -129,17 +120,16 @@ impl TestApp {
                 )
             }
         };
-        let app = match &telegram {
-            Some(t) => web()
-                .at(
-                    "/telegram/webhook",
-                    command_service::telegram::webhook_endpoint(),
-                )
-                .data(service.clone())
-                .data(t.clone())
-                .boxed(),
-            None => web().data(service.clone()).boxed(),
-        };
+        let app = command_service::routes(
+            service.clone(),
+            telegram.clone(),
+            WebConfig {
+                chat_api_key: Some(CHAT_KEY.to_owned()),
+                sessions: Sessions::new(SESSION_KEY, options.session_ttl),
+                address_rate: options.address_rate,
+                trust_forwarded_for: false,
+            },
+        );
         let (url, server) = command_service::testing::serve_on_loopback(app).await;
         TestApp {
             url,

@@ -290,11 +290,10 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
         let mut last = [0i64; 6];
         let mut reads = 0u64;
         while !stopped.is_cancelled() {
-            let row: (i64, i64, i64, i64, i64, i64) = match &pool {
-                event_store::Pool::Postgres(p) => sqlx::query_as(sql).fetch_one(p).await,
-                event_store::Pool::Sqlite(p) => sqlx::query_as(sql).fetch_one(p).await,
-            }
-            .expect("the read tables are always there");
+            let row: (i64, i64, i64, i64, i64, i64) = event_store::db::query(sql)
+                .fetch_one(&pool)
+                .await
+                .expect("the read tables are always there");
             let now = [row.0, row.1, row.2, row.3, row.4, row.5];
             for (i, (n, l)) in now.iter().zip(last).enumerate() {
                 assert!(*n >= l && *n > 0, "figure {i} went from {l} to {n}");

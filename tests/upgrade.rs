@@ -124,16 +124,11 @@ async fn readers_one_release_behind_skip_what_they_do_not_know(db: TestDatabase)
         let pool = store.pool().clone();
         async move {
             let sql = "SELECT messages FROM users WHERE user_id = $1";
-            let rows: Vec<(i64,)> = match &pool {
-                event_store::Pool::Postgres(p) => sqlx::query_as(sql).bind(user).fetch_all(p).await,
-                event_store::Pool::Sqlite(p) => {
-                    sqlx::query_as(&sql.replace('$', "?"))
-                        .bind(user)
-                        .fetch_all(p)
-                        .await
-                }
-            }
-            .expect("users");
+            let rows: Vec<(i64,)> = event_store::db::query(sql)
+                .bind(user)
+                .fetch_all(&pool)
+                .await
+                .expect("users");
             rows.first().map(|r| r.0)
         }
     };

@@ -3,7 +3,7 @@
 //! (payloads serialised, personal fields sealed) and nothing else: no key lookups, no lock, no
 //! version check, no transaction around it.
 
-use event_store::{AppendRequest, EventStore, Pool, StoreError};
+use event_store::{AppendRequest, BackendKind, EventStore, StoreError, db};
 
 /// The baseline table's name.
 const TABLE: &str = "bench_baseline";
@@ -22,26 +22,16 @@ const DROP: &str = "DROP TABLE IF EXISTS bench_baseline";
 
 /// Creates the (empty) baseline table in the store's database.
 pub async fn create(store: &EventStore) -> Result<(), StoreError> {
-    match store.pool() {
-        Pool::Postgres(p) => {
-            sqlx::query(CREATE_POSTGRES).execute(p).await?;
-        }
-        Pool::Sqlite(p) => {
-            sqlx::query(CREATE_SQLITE).execute(p).await?;
-        }
-    }
+    let create = match store.backend() {
+        BackendKind::Postgres => CREATE_POSTGRES,
+        BackendKind::Sqlite => CREATE_SQLITE,
+    };
+    db::query(create).execute(store.pool()).await?;
     Ok(())
 }
 
 pub async fn drop(store: &EventStore) -> Result<(), StoreError> {
-    match store.pool() {
-        Pool::Postgres(p) => {
-            sqlx::query(DROP).execute(p).await?;
-        }
-        Pool::Sqlite(p) => {
-            sqlx::query(DROP).execute(p).await?;
-        }
-    }
+    db::query(DROP).execute(store.pool()).await?;
     Ok(())
 }
 

@@ -156,30 +156,11 @@ pub async fn actual(pool: &Pool) -> Tables {
         if sharded {
             sql.push_str(&format!(" GROUP BY {}", keys.join(", ")));
         }
-        let rows: Vec<Vec<Option<String>>> = match pool {
-            Pool::Postgres(p) => sqlx::query(&sql)
-                .fetch_all(p)
-                .await
-                .expect(table)
-                .iter()
-                .map(|r| {
-                    (0..columns.len())
-                        .map(|i| sqlx::Row::get::<Option<String>, _>(r, i))
-                        .collect()
-                })
-                .collect(),
-            Pool::Sqlite(p) => sqlx::query(&sql)
-                .fetch_all(p)
-                .await
-                .expect(table)
-                .iter()
-                .map(|r| {
-                    (0..columns.len())
-                        .map(|i| sqlx::Row::get::<Option<String>, _>(r, i))
-                        .collect()
-                })
-                .collect(),
-        };
+        let rows: Vec<Texts> = event_store::db::query(sql)
+            .fetch_all(pool)
+            .await
+            .expect(table);
+        let rows = rows.into_iter().map(|Texts(row)| row);
         let map = tables.entry(table).or_default();
         for mut row in rows {
             let rest = row.split_off(keys.len());
@@ -868,4 +849,21 @@ pub fn assert_same(expected: &Tables, actual: &Tables) {
 /// Row counts, to show a test did real work.
 pub fn sizes(tables: &Tables) -> BTreeMap<&'static str, usize> {
     tables.iter().map(|(t, rows)| (*t, rows.len())).collect()
+}
+
+/// A row of any width whose columns are all text (or NULL), on either backend.
+struct Texts(Vec<Option<String>>);
+
+impl<'r, R> sqlx::FromRow<'r, R> for Texts
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        (0..row.len())
+            .map(|i| row.try_get(i))
+            .collect::<Result<_, _>>()
+            .map(Texts)
+    }
 }

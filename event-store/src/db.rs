@@ -4,11 +4,16 @@
 //! (the append path, `COPY`, advisory locks, catalog queries) matches on [`Pool`] or [`Tx`];
 //! everything else goes through [`query`] (docs/architecture.md, "Storage").
 //!
-//! ```ignore
-//! let rows: Vec<(String, i64)> = db::query("SELECT name, position FROM checkpoints WHERE position > $1")
-//!     .bind(after)
-//!     .fetch_all(store.pool())
-//!     .await?;
+//! ```no_run
+//! # async fn example(store: &event_store::EventStore, after: i64) -> Result<(), sqlx::Error> {
+//! use event_store::db;
+//! let rows: Vec<(String, i64)> =
+//!     db::query("SELECT name, position FROM checkpoints WHERE position > $1")
+//!         .bind(after)
+//!         .fetch_all(store.pool())
+//!         .await?;
+//! # Ok(())
+//! # }
 //! ```
 
 use std::borrow::Cow;

@@ -31,8 +31,8 @@ pub fn money(m: &Money) -> String {
     }
 }
 
-/// `2. Nova X1 — $799.00 (6.1" OLED, 128 GB)`.
-pub(crate) fn list_line(n: usize, p: &Product) -> String {
+/// `2. Nova X1 — $799.00 (6.1" OLED, 128 GB)`, and `, out of stock` in `language` when it is.
+pub(crate) fn list_line(n: usize, p: &Product, language: Language) -> String {
     // A yes/no spec reads as its name ("noise cancelling"), a "no" not at all.
     let specs: Vec<&str> = p
         .specs
@@ -47,7 +47,11 @@ pub(crate) fn list_line(n: usize, p: &Product) -> String {
             }
         })
         .collect();
-    let stock = if p.stock == 0 { ", out of stock" } else { "" };
+    let stock = if p.stock == 0 {
+        format!(", {}", say(language, "list_stock_out", &[]))
+    } else {
+        String::new()
+    };
     if specs.is_empty() {
         format!("{n}. {} — {}{stock}", p.name, money(&p.price))
     } else {
@@ -120,9 +124,33 @@ mod tests {
             descriptions: Default::default(),
         };
         assert_eq!(
-            list_line(3, &product),
+            list_line(3, &product, Language::En),
             "3. Hush Buds — $199.00 (noise cancelling, 8 h)"
         );
+        let sold_out = Product {
+            stock: 0,
+            ..product
+        };
+        for (language, line) in [
+            (
+                Language::En,
+                "3. Hush Buds — $199.00 (noise cancelling, 8 h), out of stock",
+            ),
+            (
+                Language::Ru,
+                "3. Hush Buds — $199.00 (noise cancelling, 8 h), нет в наличии",
+            ),
+            (
+                Language::Es,
+                "3. Hush Buds — $199.00 (noise cancelling, 8 h), agotado",
+            ),
+            (
+                Language::De,
+                "3. Hush Buds — $199.00 (noise cancelling, 8 h), ausverkauft",
+            ),
+        ] {
+            assert_eq!(list_line(3, &sold_out, language), line);
+        }
     }
 
     #[test]

@@ -123,7 +123,7 @@ impl Turn<'_> {
         let lines: Vec<String> = fitting
             .iter()
             .enumerate()
-            .map(|(i, p)| list_line(i + 1, p))
+            .map(|(i, p)| list_line(i + 1, p, self.language))
             .collect();
         Reply {
             text: format!(

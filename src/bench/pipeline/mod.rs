@@ -67,6 +67,37 @@ async fn watch_lag(
     }
 }
 
+/// Chats `messages` messages from `users` shoppers (at `rate` a second, or as fast as the
+/// server answers) while watching how long each commit takes to show in the read tables: the
+/// chat's figures and the lag's.
+async fn chat_watching_lag(
+    system: &System,
+    users: u64,
+    messages: u64,
+    rate: Option<f64>,
+    round: &'static str,
+) -> anyhow::Result<(
+    (f64, hdrhistogram::Histogram<u64>, Duration),
+    (hdrhistogram::Histogram<u64>, Duration),
+)> {
+    let done = CancellationToken::new();
+    let chat = super::chat::load_on(
+        &system.url,
+        users,
+        messages,
+        rate,
+        round,
+        crate::cli::ChatMix::English,
+    );
+    let sent = async {
+        let r = chat.await;
+        done.cancel();
+        r
+    };
+    let (sent, watched) = tokio::join!(sent, watch_lag(system, &done));
+    Ok((sent?, watched?))
+}
+
 pub async fn lag(config: &Config, args: &BenchLagArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.rate > 0.0 && args.rate.is_finite(),
@@ -74,25 +105,9 @@ pub async fn lag(config: &Config, args: &BenchLagArgs) -> anyhow::Result<()> {
     );
     let system = System::start(config).await?;
     let result = async {
-        let done = CancellationToken::new();
         let messages = (args.rate * args.seconds as f64).round() as u64;
-        let chat = super::chat::load_on(
-            &system.url,
-            args.users,
-            messages,
-            Some(args.rate),
-            "lag",
-            crate::cli::ChatMix::English,
-        );
-        let watcher = watch_lag(&system, &done);
-        let sent = async {
-            let r = chat.await;
-            done.cancel();
-            r
-        };
-        let (sent, watched) = tokio::join!(sent, watcher);
-        let (rate, reply_latency, _) = sent?;
-        let (lag, worst) = watched?;
+        let ((rate, reply_latency, _), (lag, worst)) =
+            chat_watching_lag(&system, args.users, messages, Some(args.rate), "lag").await?;
         println!(
             "{}",
             json!({
@@ -114,25 +129,9 @@ pub async fn lag(config: &Config, args: &BenchLagArgs) -> anyhow::Result<()> {
 pub async fn pipeline(config: &Config, args: &BenchPipelineArgs) -> anyhow::Result<()> {
     let system = System::start(config).await?;
     let result = async {
-        let done = CancellationToken::new();
         let started = Instant::now();
-        let chat = super::chat::load_on(
-            &system.url,
-            args.users,
-            args.messages,
-            None,
-            "pipeline",
-            crate::cli::ChatMix::English,
-        );
-        let watcher = watch_lag(&system, &done);
-        let sent = async {
-            let r = chat.await;
-            done.cancel();
-            r
-        };
-        let (sent, watched) = tokio::join!(sent, watcher);
-        let (accepted_rate, _, sending) = sent?;
-        let (lag, worst) = watched?;
+        let ((accepted_rate, _, sending), (lag, worst)) =
+            chat_watching_lag(&system, args.users, args.messages, None, "pipeline").await?;
         let visible = started.elapsed();
         let head = system.store.head_position().await?;
         println!(

@@ -76,6 +76,9 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     pub stream_replicas: u8,
     pub stream_max_age: Option<Duration>,
+    /// `STREAM_ACK_WAIT`: how long JetStream waits for a projector worker's ack before it
+    /// delivers the message again.
+    pub stream_ack_wait: Duration,
     /// Memory for the conversation states of recently active users, in MiB.
     pub state_cache_mb: u32,
     pub log_format: LogFormat,
@@ -277,6 +280,13 @@ impl Config {
                 .map_err(|e| format!("`{v}` is not a duration such as 30d or 12h: {e}"))
         })?
         .flatten();
+        let stream_ack_wait = parse("STREAM_ACK_WAIT", |v| {
+            humantime::parse_duration(v)
+                .ok()
+                .filter(|d| (Duration::from_secs(1)..=Duration::from_secs(3_600)).contains(d))
+                .ok_or_else(|| format!("must be a duration from 1s to 1h such as 60s, got `{v}`"))
+        })?
+        .unwrap_or(event_store::transport::DEFAULT_ACK_WAIT);
         let state_cache_mb = parse("STATE_CACHE_MB", |v| match v.parse::<u32>() {
             Ok(n) if n <= MAX_STATE_CACHE_MB => Ok(n),
             _ => Err(format!(
@@ -315,6 +325,7 @@ impl Config {
             bind_addr,
             stream_replicas,
             stream_max_age,
+            stream_ack_wait,
             state_cache_mb,
             log_format,
             chat_api_key: parse("CHAT_API_KEY", |v| {

@@ -36,6 +36,8 @@ pub const POSITION_HEADER: &str = "Salesbot-Position";
 pub const RELAY: &str = "relay";
 /// How long JetStream remembers message ids to drop republished events.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// `STREAM_ACK_WAIT` when unset.
+pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(60);
 
 const RELAY_BATCH: usize = 2_000;
 /// How often an idle relay or tail looks for events appended by other processes.
@@ -49,6 +51,9 @@ pub struct StreamSettings {
     pub replicas: usize,
     /// `STREAM_MAX_AGE`; `None` keeps events for ever.
     pub max_age: Option<Duration>,
+    /// `STREAM_ACK_WAIT`: how long a projector worker may hold a message unacknowledged before
+    /// JetStream delivers it again.
+    pub ack_wait: Duration,
     /// `PARTITIONS`.
     pub partitions: u32,
 }
@@ -213,7 +218,7 @@ impl Nats {
                 }
             },
             ack_policy: consumer::AckPolicy::All,
-            ack_wait: Duration::from_secs(60),
+            ack_wait: self.settings.ack_wait,
             max_ack_pending: 100_000,
             ..Default::default()
         };

@@ -32,11 +32,13 @@ pub fn load_catalog(config: &Config) -> anyhow::Result<Catalog> {
     }
 }
 
-/// The JetStream stream's shape from `STREAM_REPLICAS`, `STREAM_MAX_AGE` and `PARTITIONS`.
+/// The JetStream stream's shape from `STREAM_REPLICAS`, `STREAM_MAX_AGE`, `STREAM_ACK_WAIT` and
+/// `PARTITIONS`.
 pub fn stream_settings(config: &Config) -> event_store::transport::StreamSettings {
     event_store::transport::StreamSettings {
         replicas: usize::from(config.stream_replicas),
         max_age: config.stream_max_age,
+        ack_wait: config.stream_ack_wait,
         partitions: u32::from(config.partitions),
     }
 }

@@ -42,6 +42,7 @@ pub const VARIABLES: &[&str] = &[
     "BIND_ADDR",
     "STREAM_REPLICAS",
     "STREAM_MAX_AGE",
+    "STREAM_ACK_WAIT",
     "STATE_CACHE_MB",
     "RUST_LOG",
     "LOG_FORMAT",
@@ -187,6 +188,26 @@ impl Proc {
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
+    }
+
+    /// SIGSTOP: the process freezes with its connections open (a paused VM, a long GC pause).
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`Proc::pause`].
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the process runs");
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {}", child.id());
     }
 
     pub async fn wait_ready(&self) {

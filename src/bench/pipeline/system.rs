@@ -36,6 +36,7 @@ impl System {
         let settings = StreamSettings {
             replicas: 1,
             max_age: None,
+            ack_wait: event_store::transport::DEFAULT_ACK_WAIT,
             partitions: PARTITIONS,
         };
         let nats = Nats::connect(&nats_server.url(), "salesbot-bench", settings, true).await?;

@@ -1,0 +1,277 @@
+//! Trust under faults: the distributed system (command service, relay, projector workers on
+//! Postgres and a private nats-server, as real processes) meets the faults an operator meets,
+//! and afterwards every read table equals the independent recomputation from the log
+//! (tests/support/oracle.rs).
+
+mod support;
+
+use std::time::Duration;
+
+use event_store::EventStore;
+use support::{Proc, env_of, finished, oracle, simulate, wait_caught_up};
+use testkit::{NatsServer, TestDatabase};
+
+const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
+const PROJECTOR: &str = env!("CARGO_BIN_EXE_projector");
+const QUERY_API: &str = env!("CARGO_BIN_EXE_query-api");
+
+/// Watches `/admin/health` of a query API every 100 ms in the background, keeping every
+/// degraded answer's body.
+struct HealthWatch {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HealthWatch {
+    fn start(port: u16) -> HealthWatch {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = seen.clone();
+        let task = tokio::spawn(async move {
+            let url = format!("http://127.0.0.1:{port}/admin/health");
+            loop {
+                if let Ok(r) = reqwest::get(&url).await
+                    && r.status() == 503
+                    && let Ok(body) = r.json::<serde_json::Value>().await
+                {
+                    kept.lock().expect("lock").push(body);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        HealthWatch { seen, task }
+    }
+
+    /// The degraded answers seen so far.
+    fn degraded(&self) -> Vec<serde_json::Value> {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    /// Whether a degraded answer named a partition with `fault` (any fault for `None`).
+    fn saw_fault(&self, fault: Option<&str>) -> bool {
+        self.degraded().iter().any(|body| {
+            body["projections"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| match fault {
+                    None => p["fault"].is_string() || p["stalled"] == true,
+                    Some(f) => p["fault"] == f,
+                })
+            })
+        })
+    }
+}
+
+impl Drop for HealthWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `salesbot simulate` with `args` run to its end.
+async fn shoppers(dir: &std::path::Path, env: &[(String, String)], args: &[&str]) {
+    let mut sim = simulate(dir, env, args);
+    while !finished(&mut sim) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A health answer of the query API once everything has caught up: 200, no fault anywhere.
+async fn assert_healthy(query: &Proc) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = query.get("/admin/health").await;
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.expect("health body");
+        if status == 200 {
+            assert_eq!(body["status"], "ok", "{body}");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "health did not recover by itself: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn reconcile(store: &EventStore, tz: chrono_tz::Tz) {
+    let expected = oracle::expected(store, tz).await;
+    let actual = oracle::actual(store.pool()).await;
+    oracle::assert_same(&expected, &actual);
+}
+
+/// A worker frozen (SIGSTOP) for several ack waits while shoppers chat: JetStream delivers its
+/// unacknowledged messages again, interleaved with new ones, and every event must still count
+/// once.
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_paused_past_the_ack_wait_counts_every_event_once() {
+    let db = TestDatabase::for_test().await;
+    let nats = NatsServer::start().await;
+    let tz = chrono_tz::UTC;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = nats.url();
+    let env = env_of(
+        &db,
+        &[
+            ("NATS_URL", url.as_str()),
+            ("PARTITIONS", "2"),
+            ("STREAM_ACK_WAIT", "1s"),
+        ],
+    );
+    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
+    let worker = Proc::start(PROJECTOR, dir.path(), &env);
+    commands.wait_ready().await;
+    worker.wait_ready().await;
+    let mut sim = simulate(
+        dir.path(),
+        &env,
+        &["--users", "1500", "--days", "3", "--seed", "21", "--rate", "120"],
+    );
+    // Three pauses of four ack waits each, with the worker running in between.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        worker.pause();
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        worker.resume();
+    }
+    assert!(!finished(&mut sim), "the shoppers stopped before the last pause");
+    while !finished(&mut sim) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+    reconcile(&store, tz).await;
+    store.close().await;
+}
+
+/// The stream deleted under a running system: JetStream no longer holds what the checkpoints
+/// point into, and the relay makes the stream anew. The store is the system of record: every
+/// figure must come out whole, and health must say the projection was degraded meanwhile.
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
+async fn a_deleted_stream_loses_nothing_and_health_tells_meanwhile() {
+    let db = TestDatabase::for_test().await;
+    let nats = NatsServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = nats.url();
+    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "4")]);
+    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
+    let query = Proc::start(QUERY_API, dir.path(), &env);
+    let worker = Proc::start(PROJECTOR, dir.path(), &env);
+    for p in [&commands, &query, &worker] {
+        p.wait_ready().await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    shoppers(dir.path(), &env, &["--users", "100", "--days", "3", "--seed", "31"]).await;
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+    let before = store.head_position().await.expect("head");
+
+    let watch = HealthWatch::start(query.port);
+    let client = async_nats::connect(&url).await.expect("connect to NATS");
+    let js = async_nats::jetstream::new(client);
+    js.delete_stream(event_store::transport::STREAM_NAME)
+        .await
+        .expect("delete the stream");
+    shoppers(dir.path(), &env, &["--users", "100", "--days", "3", "--seed", "32"]).await;
+    assert!(store.head_position().await.expect("head") > before * 3 / 2);
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+    reconcile(&store, chrono_tz::UTC).await;
+    assert!(
+        watch.saw_fault(None),
+        "health never reported the partitions degraded: {:?}",
+        watch.degraded()
+    );
+    assert_healthy(&query).await;
+    store.close().await;
+}
+
+/// `STREAM_MAX_AGE` drops messages a paused worker never received: the store fills them in,
+/// and health names the partition's `stream_gap` while that happens.
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
+async fn a_stream_trimmed_past_a_worker_loses_nothing_and_health_names_the_gap() {
+    let db = TestDatabase::for_test().await;
+    let nats = NatsServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = nats.url();
+    let env = env_of(
+        &db,
+        &[
+            ("NATS_URL", url.as_str()),
+            ("PARTITIONS", "2"),
+            ("STREAM_MAX_AGE", "2s"),
+        ],
+    );
+    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
+    let query = Proc::start(QUERY_API, dir.path(), &env);
+    let worker = Proc::start(PROJECTOR, dir.path(), &env);
+    for p in [&commands, &query, &worker] {
+        p.wait_ready().await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    let watch = HealthWatch::start(query.port);
+    worker.pause();
+    shoppers(dir.path(), &env, &["--users", "100", "--days", "3", "--seed", "41"]).await;
+    // Long enough for every message of the batch to expire unread.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    worker.resume();
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+    reconcile(&store, chrono_tz::UTC).await;
+    assert!(
+        watch.saw_fault(Some("stream_gap")),
+        "health never named the gap: {:?}",
+        watch.degraded()
+    );
+    assert_healthy(&query).await;
+    store.close().await;
+}
+
+/// Someone publishes a message with a forged position into the stream: neither the projector
+/// nor the relay (which reads the stream's last message when it starts) may take its word.
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
+async fn a_forged_position_in_the_stream_is_ignored() {
+    let db = TestDatabase::for_test().await;
+    let nats = NatsServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = nats.url();
+    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "2")]);
+    let mut commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
+    let worker = Proc::start(PROJECTOR, dir.path(), &env);
+    commands.wait_ready().await;
+    worker.wait_ready().await;
+    let store = EventStore::open(&db.config).await.expect("open store");
+    shoppers(dir.path(), &env, &["--users", "30", "--days", "2", "--seed", "51"]).await;
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+
+    // A copy of the stream's last message, claiming a position far ahead, with a new id.
+    let client = async_nats::connect(&url).await.expect("connect to NATS");
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js
+        .get_stream(event_store::transport::STREAM_NAME)
+        .await
+        .expect("stream");
+    let last = stream.info().await.expect("info").state.last_sequence;
+    let message = stream.get_raw_message(last).await.expect("last message");
+    let mut forged: serde_json::Value = serde_json::from_slice(&message.payload).expect("json");
+    let position = 1_000_000_000i64;
+    forged["global_position"] = position.into();
+    forged["event_id"] = uuid::Uuid::new_v4().to_string().into();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(event_store::transport::POSITION_HEADER, position.to_string().as_str());
+    js.publish_with_headers(
+        message.subject.to_string(),
+        headers,
+        serde_json::to_vec(&forged).expect("json").into(),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("stored");
+    // The relay starts again and looks at the stream's tip.
+    commands.restart();
+    commands.wait_ready().await;
+    shoppers(dir.path(), &env, &["--users", "30", "--days", "2", "--seed", "52"]).await;
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+    let progress = store.progress(Duration::from_secs(10)).await.expect("progress");
+    assert!(progress.partitions.iter().all(|p| p.checkpoint < position), "{progress:?}");
+    reconcile(&store, chrono_tz::UTC).await;
+    store.close().await;
+}
+
+testkit::main!();

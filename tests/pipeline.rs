@@ -224,7 +224,7 @@ async fn a_dead_worker_is_reported_stalled_and_its_partitions_are_taken_over() {
     let out = String::from_utf8_lossy(&check.stdout);
     assert_eq!(check.status.code(), Some(1), "{out}");
     assert!(out.contains("projection funnel: FAIL"), "{out}");
-    assert!(out.contains("stalled: partition 0 silent for"), "{out}");
+    assert!(out.contains("degraded: partition 0 silent for"), "{out}");
     store.close().await;
 }
 

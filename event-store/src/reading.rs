@@ -133,6 +133,76 @@ impl EventStore {
         Ok(records)
     }
 
+    /// What the log holds of one partition (of `partitions`) after `after`: the position and id
+    /// of each of its events with `after < position <= through`, in order, looking at no more
+    /// than `scan` events of all partitions; and the position the look reached (`through`, or
+    /// less when `scan` ran out first). `through` must be a committed position (at most a
+    /// [`EventStore::head_position`] read earlier), so the range is complete. The projector
+    /// checks what JetStream delivered against this (docs/architecture.md, "Projecting").
+    pub async fn partition_index(
+        &self,
+        partition: u32,
+        partitions: u32,
+        after: i64,
+        through: i64,
+        scan: usize,
+    ) -> Result<(Vec<(i64, Uuid)>, i64), StoreError> {
+        if through <= after {
+            return Ok((Vec::new(), after));
+        }
+        let limit = i64::try_from(scan.max(1)).unwrap_or(i64::MAX);
+        let rows: Vec<(i64, Uuid, String)> = db::query(
+            "SELECT global_position, event_id, stream_id FROM events \
+             WHERE global_position > $1 AND global_position <= $2 \
+             ORDER BY global_position LIMIT $3",
+        )
+        .bind(after)
+        .bind(through)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let reached = if rows.len() < scan.max(1) {
+            through
+        } else {
+            rows.last().map_or(after, |r| r.0)
+        };
+        let index = rows
+            .into_iter()
+            .filter(|(_, _, stream)| {
+                StreamId::new(stream.clone()).is_ok_and(|s| s.partition(partitions) == partition)
+            })
+            .map(|(position, id, _)| (position, id))
+            .collect();
+        Ok((index, reached))
+    }
+
+    /// The stored events at `positions` (those that exist), in increasing position.
+    pub async fn read_positions(&self, positions: &[i64]) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut events = Vec::with_capacity(positions.len());
+        for chunk in positions.chunks(IDS_PER_QUERY) {
+            let rows: Vec<StoredEvent> = db::query(format!(
+                "{SELECT_EVENTS} WHERE global_position IN ({}) ORDER BY global_position",
+                placeholders(1, chunk.len())
+            ))
+            .bind_all(chunk.iter().map(|&p| p.into()))
+            .fetch_all(self.pool())
+            .await?;
+            events.extend(rows);
+        }
+        events.sort_by_key(|e| e.global_position);
+        Ok(events)
+    }
+
+    /// The id of the event at `position`, if there is one.
+    pub async fn event_id_at(&self, position: i64) -> Result<Option<Uuid>, StoreError> {
+        Ok(
+            db::query("SELECT event_id FROM events WHERE global_position = $1")
+                .bind(position)
+                .optional_scalar(self.pool())
+                .await?,
+        )
+    }
+
     /// The highest global position handed out (0 for an empty log).
     pub async fn head_position(&self) -> Result<i64, StoreError> {
         Ok(db::query("SELECT position FROM log_head")

@@ -69,7 +69,10 @@ impl StreamSettings {
             discard: stream::DiscardPolicy::Old,
             num_replicas: self.replicas,
             max_age: self.max_age.unwrap_or_default(),
-            duplicate_window: DUPLICATE_WINDOW,
+            // JetStream refuses a window longer than the messages live.
+            duplicate_window: self
+                .max_age
+                .map_or(DUPLICATE_WINDOW, |age| age.min(DUPLICATE_WINDOW)),
             ..Default::default()
         }
     }
@@ -174,21 +177,81 @@ impl Nats {
         }
     }
 
-    /// Where the stream stands: its last sequence and the position of the event stored there
-    /// (0, 0 for an empty stream).
-    async fn stream_tip(&self) -> Result<(u64, i64), TransportError> {
+    /// Where the stream stands: its last sequence, and the position of the event there when
+    /// it is one of `store`'s own (0, 0 for an empty stream). What the message claims is
+    /// checked against the store: a foreign or forged message at the tip counts as no event.
+    async fn stream_tip(&self, store: &EventStore) -> Result<(u64, Option<i64>), TransportError> {
         let stream = self.js.get_stream(STREAM_NAME).await.map_err(nats_error)?;
         let last = stream.cached_info().state.last_sequence;
         if last == 0 {
-            return Ok((0, 0));
+            return Ok((0, None));
         }
-        let position = match stream.get_raw_message(last).await {
-            Ok(message) => position_of(message.headers.get(POSITION_HEADER), last)?,
+        let message = match stream.get_raw_message(last).await {
+            Ok(message) => message,
             // Expired by `STREAM_MAX_AGE` or purged: the store's checkpoint says how far we got.
-            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => 0,
+            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
+                return Ok((last, None));
+            }
             Err(e) => return Err(nats_error(e)),
         };
-        Ok((last, position))
+        Ok((last, ours(store, &message.payload).await?))
+    }
+
+    /// Where a partition's consumer starts again: after `seq`, the stream sequence recorded with
+    /// the checkpoint `position`, when the message there is the store's event at or below
+    /// `position` (so the sequence belongs to this stream); otherwise (the stream was deleted
+    /// and made anew, or trimmed past it) before the partition's first message above
+    /// `position`, found by a binary search over the stream. Returns the sequence to start
+    /// after.
+    pub async fn resume_after(
+        &self,
+        store: &EventStore,
+        partition: u32,
+        seq: u64,
+        position: i64,
+    ) -> Result<u64, TransportError> {
+        let stream = self.js.get_stream(STREAM_NAME).await.map_err(nats_error)?;
+        let state = stream.cached_info().state.clone();
+        if seq > 0 && seq <= state.last_sequence {
+            match stream.get_raw_message(seq).await {
+                Ok(m) => {
+                    if ours(store, &m.payload)
+                        .await?
+                        .is_some_and(|p| p <= position)
+                    {
+                        return Ok(seq);
+                    }
+                }
+                Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {}
+                Err(e) => return Err(nats_error(e)),
+            }
+        }
+        // The first message of the partition above `position` lies in (lo, hi].
+        let subject = format!("{SUBJECT_PREFIX}.{partition}.>");
+        let (mut lo, mut hi) = (state.first_sequence.saturating_sub(1), state.last_sequence);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let found = match stream.get_first_raw_message_by_subject(&subject, mid).await {
+                Ok(m) => Some((m.sequence, claimed_position(&m.payload))),
+                Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => None,
+                Err(e) => return Err(nats_error(e)),
+            };
+            match found {
+                // Nothing of the partition from `mid` on, or only what is applied already.
+                None => hi = mid - 1,
+                Some((at, Some(p))) if p <= position => lo = at,
+                // Above `position`, or unreadable: start no later than here.
+                Some((at, _)) => hi = at.min(hi) - 1,
+            }
+        }
+        tracing::warn!(
+            partition,
+            recorded = seq,
+            resume_after = lo,
+            "the stream does not match the checkpoint's sequence; resuming where its events \
+             pass the checkpoint"
+        );
+        Ok(lo)
     }
 
     /// A partition's feed for the projector, starting after stream sequence `after`. The
@@ -240,13 +303,30 @@ impl Nats {
     }
 }
 
-fn position_of(value: Option<&async_nats::HeaderValue>, seq: u64) -> Result<i64, TransportError> {
-    value
-        .and_then(|v| v.as_str().parse().ok())
-        .ok_or_else(|| TransportError::BadMessage {
-            stream_sequence: seq,
-            reason: format!("no numeric {POSITION_HEADER} header"),
-        })
+/// The position an event message's payload claims, unchecked.
+fn claimed_position(payload: &[u8]) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Claim {
+        global_position: i64,
+    }
+    serde_json::from_slice::<Claim>(payload)
+        .ok()
+        .map(|c| c.global_position)
+}
+
+/// The position of the event in `payload` when it is `store`'s own event there (same id at
+/// the same position): the stream's word is never taken over the store's.
+async fn ours(store: &EventStore, payload: &[u8]) -> Result<Option<i64>, TransportError> {
+    #[derive(serde::Deserialize)]
+    struct Claim {
+        global_position: i64,
+        event_id: uuid::Uuid,
+    }
+    let Ok(claim) = serde_json::from_slice::<Claim>(payload) else {
+        return Ok(None);
+    };
+    let stored = store.event_id_at(claim.global_position).await?;
+    Ok((stored == Some(claim.event_id)).then_some(claim.global_position))
 }
 
 /// One partition's events from JetStream, in order, for one projector worker.
@@ -257,21 +337,38 @@ pub struct PartitionFeed {
     consumer_seq: u64,
 }
 
-/// Events received together, acknowledged together once applied.
+/// One event as JetStream delivered it.
+#[derive(Debug)]
+pub struct Delivered {
+    pub event: StoredEvent,
+    pub stream_seq: u64,
+}
+
+/// Messages received together, acknowledged together once applied.
 #[derive(Debug)]
 pub struct FeedBatch {
-    pub events: Vec<StoredEvent>,
-    /// The stream sequence of the last message.
-    pub last_stream_seq: u64,
-    /// Messages of the partition still waiting in the stream after this batch.
-    pub pending: u64,
-    last: jetstream::Message,
+    /// The events that arrived, in increasing position, each once: JetStream delivers a
+    /// message again when its ack is late (a paused or slow worker), interleaved with new ones,
+    /// so arrival order says nothing about positions. What the payload claims is checked
+    /// against the store before it counts (docs/architecture.md, "Projecting").
+    pub events: Vec<Delivered>,
+    /// Messages that are not salesbot events at all (an unreadable payload), by stream sequence.
+    pub unreadable: Vec<u64>,
+    /// Deliveries of a message delivered before.
+    pub redelivered: usize,
+    /// The message with the highest stream sequence: acking it acks every one below.
+    highest: (u64, jetstream::Message),
 }
 
 impl FeedBatch {
-    /// Acknowledges every message up to the last (the consumer acks all).
+    /// Acknowledges every message of the batch (and below): the consumer acks all.
     pub async fn ack(&self) -> Result<(), TransportError> {
-        self.last.ack().await.map_err(nats_error)
+        self.highest.1.ack().await.map_err(nats_error)
+    }
+
+    /// The highest stream sequence in the batch.
+    pub fn highest_stream_seq(&self) -> u64 {
+        self.highest.0
     }
 }
 
@@ -300,10 +397,13 @@ impl PartitionFeed {
     /// `max`. A gap in the consumer sequence (a message lost on the way) is an error: the
     /// caller reopens the feed from its checkpoint rather than skip an event.
     pub async fn next_batch(&mut self, max: usize) -> Result<FeedBatch, TransportError> {
-        let mut events = Vec::new();
-        let mut last: Option<(jetstream::Message, u64, u64)> = None;
-        while events.len() < max.max(1) {
-            let next = if events.is_empty() {
+        let mut events: std::collections::BTreeMap<i64, Delivered> = Default::default();
+        let mut unreadable = Vec::new();
+        let mut redelivered = 0;
+        let mut highest: Option<(u64, jetstream::Message)> = None;
+        let mut received = 0;
+        while received < max.max(1) {
+            let next = if received == 0 {
                 self.messages.next().await
             } else {
                 match futures::FutureExt::now_or_never(self.messages.next()) {
@@ -316,9 +416,10 @@ impl PartitionFeed {
                 Some(Err(e)) => return Err(nats_error(e)),
                 Some(Ok(m)) => m,
             };
-            let (stream_seq, consumer_seq, pending) = {
+            received += 1;
+            let (stream_seq, consumer_seq, delivered) = {
                 let info = message.info().map_err(nats_error)?;
-                (info.stream_sequence, info.consumer_sequence, info.pending)
+                (info.stream_sequence, info.consumer_sequence, info.delivered)
             };
             if consumer_seq != self.consumer_seq + 1 {
                 return Err(nats_error(format!(
@@ -327,23 +428,35 @@ impl PartitionFeed {
                 )));
             }
             self.consumer_seq = consumer_seq;
-            let event: StoredEvent = serde_json::from_slice(&message.payload).map_err(|e| {
-                TransportError::BadMessage {
-                    stream_sequence: stream_seq,
-                    reason: e.to_string(),
+            redelivered += usize::from(delivered > 1);
+            match serde_json::from_slice::<StoredEvent>(&message.payload) {
+                Ok(event) => {
+                    events
+                        .entry(event.global_position)
+                        .or_insert(Delivered { event, stream_seq });
                 }
-            })?;
-            events.push(event);
-            last = Some((message, stream_seq, pending));
+                Err(error) => {
+                    tracing::warn!(
+                        partition = self.partition,
+                        stream_seq,
+                        %error,
+                        "a message in the event stream is not a salesbot event; ignored"
+                    );
+                    unreadable.push(stream_seq);
+                }
+            }
+            if highest.as_ref().is_none_or(|(seq, _)| stream_seq > *seq) {
+                highest = Some((stream_seq, message));
+            }
         }
-        let Some((last, last_stream_seq, pending)) = last else {
+        let Some(highest) = highest else {
             return Err(nats_error("empty batch"));
         };
         Ok(FeedBatch {
-            events,
-            last_stream_seq,
-            pending,
-            last,
+            events: events.into_values().collect(),
+            unreadable,
+            redelivered,
+            highest,
         })
     }
 }
@@ -389,10 +502,36 @@ async fn relay_while_leader(
     shutdown: &CancellationToken,
 ) -> Result<(), TransportError> {
     nats.ensure_stream().await?;
-    let (mut seq, in_stream) = nats.stream_tip().await?;
+    let (mut seq, tip) = nats.stream_tip(store).await?;
     let saved = store.checkpoint(RELAY).await?.unwrap_or(0);
-    let mut after = saved.max(in_stream);
-    if after > saved {
+    // The stream lacks events this relay published: deleted and made anew, or purged.
+    let lost = (seq == 0 && saved > 0) || tip.is_some_and(|tip| tip < saved);
+    let after = match tip {
+        // Published before a crash took the checkpoint with it.
+        Some(tip) if tip >= saved => tip,
+        // Publish again, from the store, what the projector still needs from the stream.
+        _ if lost => {
+            let partitions: Vec<u32> = (0..nats.settings.partitions).collect();
+            let (lowest, _) = crate::progress::record::lowest_checkpoint(store.pool(), &partitions)
+                .await
+                .map_err(StoreError::from)?;
+            let from = lowest.min(saved).max(tip.unwrap_or(0));
+            if from < saved {
+                tracing::warn!(
+                    stream_sequence = seq,
+                    relayed = saved,
+                    from,
+                    "the stream lacks events already relayed (deleted, recreated or purged); \
+                     publishing them again from the store"
+                );
+            }
+            from
+        }
+        // The last message expired, or is not one of ours: the store's checkpoint holds.
+        _ => saved,
+    };
+    let mut after = after;
+    if after != saved {
         store.save_checkpoint(RELAY, after).await?;
     }
     tracing::info!(after, stream_sequence = seq, "relaying events to JetStream");

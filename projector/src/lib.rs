@@ -10,6 +10,7 @@
 //! holds, and which figure it answers, is in docs/metrics.md.
 
 pub mod apply;
+mod follow;
 pub mod metrics;
 pub mod model;
 pub mod rebuild;

@@ -7,6 +7,8 @@ use std::time::Duration;
 pub const APPLY_SECONDS: &str = "salesbot_projector_apply_seconds";
 /// Events a batch carried, by whether any projection was behind them.
 pub const EVENTS: &str = "salesbot_projector_events_total";
+/// What JetStream delivered that did not count as delivered: again, foreign, or missing.
+pub const STREAM_ANOMALIES: &str = "salesbot_projector_stream_anomalies_total";
 
 pub fn describe() {
     metrics::describe_histogram!(
@@ -20,6 +22,30 @@ pub fn describe() {
         "Events in applied batches: `applied` when a projection was behind them, `skipped` \
          when every projection had them already (a redelivery)."
     );
+    metrics::describe_counter!(
+        STREAM_ANOMALIES,
+        "What the stream did not deliver as it should: `redelivered` (a message delivered \
+         again after its ack wait), `foreign` (a message that is not the store's event at its \
+         position; ignored), `from_store` (an event the stream lacked, applied from the store)."
+    );
+}
+
+pub(crate) fn redelivered(n: usize) {
+    anomalies("redelivered", n);
+}
+
+pub(crate) fn foreign(n: usize) {
+    anomalies("foreign", n);
+}
+
+pub(crate) fn from_store(n: usize) {
+    anomalies("from_store", n);
+}
+
+fn anomalies(kind: &'static str, n: usize) {
+    if n > 0 {
+        metrics::counter!(STREAM_ANOMALIES, "kind" => kind).increment(n as u64);
+    }
 }
 
 pub(crate) fn applied(events: usize, fresh: usize, took: Duration) {

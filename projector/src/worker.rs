@@ -15,11 +15,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use event_store::progress::record as progress;
-use event_store::transport::{self, LogTail, Nats, PartitionFeed};
+use event_store::transport::{self, LogTail, Nats};
 use event_store::{EventStore, Pool, db};
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::{Applier, Coverage, ProjectorError};
+use crate::follow::Follow;
 use crate::model::Projection;
 
 /// Events per batch.
@@ -126,7 +127,7 @@ async fn follow_log(
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             _ = beat.tick() => {
-                progress::heartbeat(applier.pool(), worker, &all, applied, 0).await?;
+                progress::heartbeat(applier.pool(), worker, &all, applied, 0, None).await?;
             }
             batch = tail.next_batch(BATCH) => {
                 let batch = batch?;
@@ -266,6 +267,14 @@ async fn run_partition(
                     return;
                 }
                 tracing::warn!(partition, %error, retry_in = ?backoff, "partition interrupted");
+                // Health tells at once, not only when the heartbeats have gone stale.
+                let (position, _) = progress::lowest_checkpoint(applier.pool(), &[partition])
+                    .await
+                    .unwrap_or_default();
+                let fault = Some(crate::follow::INTERRUPTED);
+                let _ =
+                    progress::heartbeat(applier.pool(), &worker, &[partition], position, 0, fault)
+                        .await;
                 let _ = tokio::time::timeout(backoff, stop.cancelled()).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
@@ -283,8 +292,8 @@ async fn project_partition(
     stop: &CancellationToken,
 ) -> Result<(), ProjectorError> {
     let (position, seq) = progress::lowest_checkpoint(applier.pool(), &[partition]).await?;
-    let mut feed: PartitionFeed = nats.open_partition(partition, seq).await?;
-    let mut caught_up_to = position;
+    let mut follow = Follow::new(store, applier, partition, position, seq);
+    let mut feed = follow.open(nats).await?;
     let mut beat = tokio::time::interval(HEARTBEAT);
     let mut beats = 0u32;
     loop {
@@ -296,26 +305,27 @@ async fn project_partition(
                     return Err(ProjectorError::Config("lease lost".into()));
                 }
                 // Read the relay's checkpoint first: if nothing of this partition is
-                // unfinished afterwards, every event of it up to there is applied.
+                // unfinished in the stream afterwards, the store says whether every event of
+                // it up to there has come.
                 let relayed = store.checkpoint(transport::RELAY).await?.unwrap_or(0);
                 let unfinished = feed.unfinished().await?;
                 if unfinished == 0 {
-                    caught_up_to = caught_up_to.max(relayed);
+                    follow.check_idle(relayed).await?;
                 }
-                progress::heartbeat(applier.pool(), worker, &[partition], caught_up_to, unfinished).await?;
+                progress::heartbeat(
+                    applier.pool(),
+                    worker,
+                    &[partition],
+                    follow.caught_up_to,
+                    unfinished,
+                    follow.fault(),
+                )
+                .await?;
             }
             batch = feed.next_batch(BATCH) => {
-                let batch = batch?;
-                let through = batch.events.last().map_or(caught_up_to, |e| e.global_position);
-                let events = store.open_stored(batch.events.clone()).await?;
-                let coverage = Coverage {
-                    partitions: vec![partition],
-                    through,
-                    stream_seq: Some(batch.last_stream_seq),
-                };
-                applier.apply(&events, &coverage).await?;
-                batch.ack().await?;
-                caught_up_to = caught_up_to.max(through);
+                if follow.apply_delivered(batch?).await? {
+                    feed = follow.open(nats).await?;
+                }
             }
         }
     }

@@ -184,6 +184,7 @@ impl Example for ProjectionHealth {
             worker: Some("host-a-4121-9f2c1e".into()),
             heartbeat_at: Some(at("2026-11-25T09:00:01Z")),
             stalled: false,
+            fault: None,
         }
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::state::State;
 use crate::types::{Health, PartHealth, ProjectionHealth};
 
-/// The state of every part; `status` is `degraded` when one is down or a partition stalled.
+/// The state of every part; `status` is `degraded` when one is down, or a partition stalled or
+/// reports a fault.
 pub async fn check(state: &State, stale_after: Duration) -> Health {
     let mut ok = true;
     let (database, head, projections) = match state.store.progress(stale_after).await {
@@ -23,10 +24,10 @@ pub async fn check(state: &State, stale_after: Duration) -> Health {
                     worker: p.worker.clone(),
                     heartbeat_at: p.heartbeat_at,
                     stalled: p.stalled,
+                    fault: p.fault.clone(),
                 })
                 .collect();
-            let stalled = projections.iter().filter(|p| p.stalled).count();
-            if stalled > 0 {
+            if progress.degraded().next().is_some() {
                 ok = false;
             }
             let database = PartHealth {

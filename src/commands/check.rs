@@ -198,14 +198,17 @@ async fn check_followers(store: &EventStore, distributed: bool) -> bool {
             .push(p);
     }
     for (projection, parts) in by_projection {
-        let stalled: Vec<String> = parts
+        let degraded: Vec<String> = parts
             .iter()
-            .filter(|p| p.stalled)
-            .map(|p| {
-                let age = p.heartbeat_at.map_or("never heartbeated".to_owned(), |at| {
-                    format!("silent for {:.0} s", (now - at).as_seconds_f64())
-                });
-                format!("partition {} {age}", p.partition)
+            .filter_map(|p| {
+                let why = if p.stalled {
+                    p.heartbeat_at.map_or("never heartbeated".to_owned(), |at| {
+                        format!("silent for {:.0} s", (now - at).as_seconds_f64())
+                    })
+                } else {
+                    fault_text(p.fault.as_deref()?).to_owned()
+                };
+                Some(format!("partition {} {why}", p.partition))
             })
             .collect();
         let lag_events = parts.iter().map(|p| p.lag_events).max().unwrap_or(0);
@@ -215,16 +218,27 @@ async fn check_followers(store: &EventStore, distributed: bool) -> bool {
             "{} partitions, checkpoint >= {checkpoint}, lag {lag_events} events / {lag_seconds:.1} s",
             parts.len()
         );
-        if stalled.is_empty() {
+        if degraded.is_empty() {
             line(&format!("projection {projection}"), true, &detail);
         } else {
             healthy = false;
             line(
                 &format!("projection {projection}"),
                 false,
-                &format!("{detail}; stalled: {}", stalled.join(", ")),
+                &format!("{detail}; degraded: {}", degraded.join(", ")),
             );
         }
     }
     healthy
+}
+
+/// What a partition's fault means, for an operator (docs/architecture.md, "Projecting").
+fn fault_text(fault: &str) -> &str {
+    match fault {
+        "stream_gap" => {
+            "lacked events in the stream (deleted, trimmed or purged); applying them from the store"
+        }
+        "interrupted" => "cannot follow the stream (NATS or the database failing); retrying",
+        other => other,
+    }
 }

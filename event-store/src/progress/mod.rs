@@ -39,6 +39,8 @@ pub struct PartitionProgress {
     pub heartbeat_at: Option<DateTime<Utc>>,
     /// No heartbeat for longer than `stale_after` (or never).
     pub stalled: bool,
+    /// What its worker reports wrong with it (`stream_gap`, `interrupted`), if anything.
+    pub fault: Option<String>,
 }
 
 /// The relay's progress (distributed mode).
@@ -67,10 +69,17 @@ impl Progress {
     pub fn stalled(&self) -> impl Iterator<Item = &PartitionProgress> {
         self.partitions.iter().filter(|p| p.stalled)
     }
+
+    /// Partitions stalled or reporting a fault: behind the store for a reason other than load.
+    pub fn degraded(&self) -> impl Iterator<Item = &PartitionProgress> {
+        self.partitions
+            .iter()
+            .filter(|p| p.stalled || p.fault.is_some())
+    }
 }
 
 type CheckpointRow = (String, i64, i64);
-type HeartbeatRow = (i64, String, i64, i64);
+type HeartbeatRow = (i64, String, i64, i64, Option<String>);
 
 impl EventStore {
     /// Reads the followers' progress; `stale_after` is how long a silent worker counts as alive.
@@ -80,24 +89,24 @@ impl EventStore {
         let checkpoints_sql = "SELECT projection, CAST(partition AS BIGINT), position \
                                FROM projection_checkpoints ORDER BY projection, partition";
         let heartbeats_sql = "SELECT CAST(partition AS BIGINT), worker, heartbeat_us, \
-                              caught_up_to FROM projector_heartbeats";
+                              caught_up_to, fault FROM projector_heartbeats";
         let checkpoints: Vec<CheckpointRow> =
             db::query(checkpoints_sql).fetch_all(self.pool()).await?;
         let heartbeats: Vec<HeartbeatRow> =
             db::query(heartbeats_sql).fetch_all(self.pool()).await?;
-        let heartbeats: HashMap<i64, (String, i64, i64)> = heartbeats
+        let heartbeats: HashMap<i64, (String, i64, i64, Option<String>)> = heartbeats
             .into_iter()
-            .map(|(partition, worker, at, caught)| (partition, (worker, at, caught)))
+            .map(|(partition, worker, at, caught, fault)| (partition, (worker, at, caught, fault)))
             .collect();
         let now = Utc::now();
         let mut oldest_after: HashMap<i64, Option<DateTime<Utc>>> = HashMap::new();
         let mut partitions = Vec::with_capacity(checkpoints.len());
         for (projection, partition, checkpoint) in checkpoints {
             let beat = heartbeats.get(&partition);
-            let heartbeat_at = beat.and_then(|(_, at, _)| DateTime::from_timestamp_micros(*at));
+            let heartbeat_at = beat.and_then(|(_, at, _, _)| DateTime::from_timestamp_micros(*at));
             let stalled =
                 heartbeat_at.is_none_or(|at| (now - at).to_std().unwrap_or_default() > stale_after);
-            let caught_up_to = checkpoint.max(beat.map_or(0, |(_, _, c)| *c)).min(head);
+            let caught_up_to = checkpoint.max(beat.map_or(0, |(_, _, c, _)| *c)).min(head);
             let lag_events = head - caught_up_to;
             let lag_seconds = if lag_events == 0 {
                 0.0
@@ -119,9 +128,10 @@ impl EventStore {
                 caught_up_to,
                 lag_events,
                 lag_seconds,
-                worker: beat.map(|(w, _, _)| w.clone()),
+                worker: beat.map(|(w, _, _, _)| w.clone()),
                 heartbeat_at,
                 stalled,
+                fault: beat.and_then(|(_, _, _, f)| f.clone()),
             });
         }
         Ok(Progress {

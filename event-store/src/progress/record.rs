@@ -185,14 +185,16 @@ pub async fn lowest_checkpoint(pool: &Pool, partitions: &[u32]) -> Result<(i64, 
     Ok((position, u64::try_from(seq).unwrap_or(0)))
 }
 
-/// `worker` owns `partitions`, has applied every event of them up to `caught_up_to`, and has
-/// `pending` events in hand. One row per partition; a new owner replaces the old.
+/// `worker` owns `partitions`, has applied every event of them up to `caught_up_to`, has
+/// `pending` events in hand, and reports `fault` (`None` when all is well). One row per
+/// partition; a new owner replaces the old.
 pub async fn heartbeat(
     pool: &Pool,
     worker: &str,
     partitions: &[u32],
     caught_up_to: i64,
     pending: u64,
+    fault: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     if partitions.is_empty() {
         return Ok(());
@@ -200,16 +202,16 @@ pub async fn heartbeat(
     let now = Utc::now().timestamp_micros();
     let pending = i64::try_from(pending).unwrap_or(i64::MAX);
     let rows = (0..partitions.len())
-        .map(|i| format!("({})", placeholders(i * 5 + 1, 5)))
+        .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
         .collect::<Vec<_>>()
         .join(", ");
     db::query(format!(
         "INSERT INTO projector_heartbeats \
-           (partition, worker, heartbeat_us, caught_up_to, pending) VALUES {rows} \
+           (partition, worker, heartbeat_us, caught_up_to, pending, fault) VALUES {rows} \
          ON CONFLICT (partition) DO UPDATE SET worker = excluded.worker, \
            heartbeat_us = excluded.heartbeat_us, \
            caught_up_to = {greatest}(projector_heartbeats.caught_up_to, excluded.caught_up_to), \
-           pending = excluded.pending",
+           pending = excluded.pending, fault = excluded.fault",
         greatest = greatest(pool.kind()),
     ))
     .bind_all(partitions.iter().flat_map(|&partition| {
@@ -219,6 +221,7 @@ pub async fn heartbeat(
             now.into(),
             caught_up_to.into(),
             pending.into(),
+            fault.into(),
         ]
     }))
     .execute(pool)

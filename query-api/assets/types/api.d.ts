@@ -958,6 +958,12 @@ export interface components {
         ProjectionHealth: {
             /** Format: int64 */
             checkpoint: number;
+            /**
+             * @description What its worker reports wrong: `stream_gap` (the stream lacked events the store holds;
+             *     they are applied from the store) or `interrupted` (the worker cannot follow the stream
+             *     and retries). Absent when all is well.
+             */
+            fault?: string;
             /** Format: date-time */
             heartbeat_at?: string;
             /** Format: int64 */

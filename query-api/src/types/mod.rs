@@ -288,6 +288,10 @@ pub struct ProjectionHealth {
     pub heartbeat_at: Option<DateTime<Utc>>,
     /// Its worker stopped reporting: behind for an unknown time.
     pub stalled: bool,
+    /// What its worker reports wrong: `stream_gap` (the stream lacked events the store holds;
+    /// they are applied from the store) or `interrupted` (the worker cannot follow the stream
+    /// and retries). Absent when all is well.
+    pub fault: Option<String>,
 }
 
 /// `/admin/health`.

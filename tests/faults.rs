@@ -314,3 +314,153 @@ async fn a_forged_position_in_the_stream_is_ignored() {
 }
 
 testkit::main!();
+
+/// Rows a newer release wrote, at the head of the log in one transaction (as its command
+/// service would store them): a message of a version this release does not know, then one it
+/// does, in the same shopper's stream.
+async fn append_poison(db: &TestDatabase, stream: &str) {
+    let payload = r#"{"kind": "text", "message_id": null, "intent": "greeting", "sentiment": "neutral", "product_id": null, "language": "en", "understood_by": "rules"}"#;
+    let row = |offset: i64, version: i64| {
+        format!(
+            "INSERT INTO events (global_position, event_id, stream_id, stream_version, \
+               event_type, schema_version, occurred_at, recorded_at, correlation_id, payload) \
+             SELECT position + {offset}, gen_random_uuid(), '{stream}', {offset}, \
+               'MessageReceived', {version}, now(), now(), gen_random_uuid(), '{payload}'::jsonb \
+             FROM log_head; "
+        )
+    };
+    let current = events_schema::EventType::MessageReceived.current_version();
+    db.execute(&format!(
+        "BEGIN; SELECT position FROM log_head FOR UPDATE; {}{}\
+         UPDATE log_head SET position = position + 2; COMMIT;",
+        row(1, 99),
+        row(2, i64::from(current)),
+    ))
+    .await;
+}
+
+/// The admin API's parked events (`GET /admin/parked-events`).
+async fn parked(query: &Proc) -> Option<Vec<serde_json::Value>> {
+    let r = reqwest::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{}/admin/parked-events",
+            query.port
+        ))
+        .header("X-API-Key", "test-admin-key")
+        .send()
+        .await
+        .expect("request");
+    if !r.status().is_success() {
+        return None;
+    }
+    let body: serde_json::Value = r.json().await.expect("json");
+    body["events"].as_array().cloned()
+}
+
+/// An event the projector cannot decode (a newer release wrote it during a rolling upgrade)
+/// must not wedge its partition nor hide behind a green health: it is parked with the reason,
+/// shown by the admin API and `salesbot check`, health answers 503 naming the partition, the
+/// rest of the log keeps flowing, and once the event decodes (the upgrade done) it is applied
+/// in order, so the figures end exact.
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_event_is_parked_named_and_applied_once_it_decodes() {
+    let db = TestDatabase::for_test().await;
+    let nats = NatsServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = nats.url();
+    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "2")]);
+    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
+    let query = Proc::start(QUERY_API, dir.path(), &env);
+    let worker = Proc::start(PROJECTOR, dir.path(), &env);
+    for p in [&commands, &query, &worker] {
+        p.wait_ready().await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    shoppers(
+        dir.path(),
+        &env,
+        &["--users", "40", "--days", "2", "--seed", "61"],
+    )
+    .await;
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+
+    let stream = "user-web:poisoned";
+    append_poison(&db, stream).await;
+    let watch = HealthWatch::start(query.port);
+    // The rest of the log keeps flowing past it.
+    shoppers(
+        dir.path(),
+        &env,
+        &["--users", "40", "--days", "2", "--seed", "62"],
+    )
+    .await;
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+
+    // Health says so, naming the partition: the figures lack an event of the log.
+    let partition = events_schema::StreamId::new(stream)
+        .expect("stream id")
+        .partition(2);
+    let r = query.get("/admin/health").await;
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.expect("health body");
+    assert_eq!(
+        status, 503,
+        "health is green while events are not applied: {body}"
+    );
+    assert!(
+        body["projections"].as_array().is_some_and(|ps| ps
+            .iter()
+            .any(|p| p["partition"] == partition && p["parked"].as_i64() > Some(0))),
+        "health does not name the partition: {body}"
+    );
+    // Both rows of that stream wait, the second behind the first, each with its reason.
+    let events = parked(&query).await.expect("GET /admin/parked-events");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        events.iter().all(|e| e["stream_id"] == stream),
+        "{events:?}"
+    );
+    assert!(
+        events[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("schema version 99")),
+        "{events:?}"
+    );
+    assert_eq!(events[0]["partition"], partition, "{events:?}");
+    let check = support::command(env!("CARGO_BIN_EXE_salesbot"), dir.path(), &env)
+        .arg("check")
+        .output()
+        .expect("check");
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("parked") && out.contains("schema version 99"),
+        "{out}"
+    );
+
+    // The upgrade: the row decodes now. It and the one behind it are applied, in order.
+    let current = events_schema::EventType::MessageReceived.current_version();
+    db.execute(&format!(
+        "UPDATE events SET schema_version = {current} WHERE stream_id = '{stream}'"
+    ))
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while parked(&query).await.is_some_and(|e| !e.is_empty()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the parked events were never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        watch.degraded().iter().any(|body| body["projections"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["parked"].as_i64() > Some(0)))),
+        "health never reported the parked events: {:?}",
+        watch.degraded()
+    );
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+    reconcile(&store, chrono_tz::UTC).await;
+    assert_healthy(&query).await;
+    store.close().await;
+}

@@ -152,7 +152,7 @@ pub enum Newer {
     Skip,
 }
 
-pub use read::{SkipReason, skipped_newer};
+pub use read::{SkipReason, Unreadable, skipped_newer};
 
 /// Whether opening the store applies pending migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -78,16 +78,7 @@ pub(crate) fn decode_rows(
                 Newer::Refuse => {
                     return Err(StoreError::Corrupt {
                         global_position: position,
-                        reason: match reason {
-                            SkipReason::UnknownType => {
-                                format!("unknown event type `{event_type}`")
-                            }
-                            SkipReason::NewerVersion => format!(
-                                "{event_type} has no schema version {version} (this build \
-                                 knows up to {})",
-                                EventType::parse(&event_type).map_or(0, EventType::current_version)
-                            ),
-                        },
+                        reason: newer_text(reason, &row),
                     });
                 }
                 Newer::Skip => {
@@ -107,6 +98,62 @@ pub(crate) fn decode_rows(
         events.push(decode_row(row, live, keys)?);
     }
     Ok(events)
+}
+
+/// What a reader of this build says of a row a newer release wrote.
+fn newer_text(reason: SkipReason, row: &Row) -> String {
+    match reason {
+        SkipReason::UnknownType => format!("unknown event type `{}`", row.event_type),
+        SkipReason::NewerVersion => format!(
+            "{} has no schema version {} (this build knows up to {})",
+            row.event_type,
+            row.schema_version,
+            EventType::parse(&row.event_type).map_or(0, EventType::current_version)
+        ),
+    }
+}
+
+/// A stored event this build cannot turn back into an event, and why: a newer release wrote
+/// it, its key row is missing, or it is damaged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreadable {
+    pub global_position: i64,
+    pub event_id: Uuid,
+    pub stream_id: String,
+    pub event_type: String,
+    pub reason: String,
+}
+
+/// Decodes each row on its own: one that cannot be read is named with its reason, without
+/// failing the others or being left out silently. The projector parks those
+/// (docs/architecture.md, "Parked events").
+pub(crate) fn decode_each(
+    rows: Vec<Row>,
+    live: &HashMap<Uuid, KeyRecord>,
+    keys: &KeyCache,
+) -> Vec<Result<RecordedEvent, Unreadable>> {
+    rows.into_iter()
+        .map(|row| {
+            let unreadable = |row: &Row, reason: String| Unreadable {
+                global_position: row.global_position,
+                event_id: row.event_id,
+                stream_id: row.stream_id.clone(),
+                event_type: row.event_type.clone(),
+                reason,
+            };
+            if let Some(reason) = newer_than_this_build(&row) {
+                return Err(unreadable(&row, newer_text(reason, &row)));
+            }
+            let named = unreadable(&row, String::new());
+            decode_row(row, live, keys).map_err(|e| Unreadable {
+                reason: match e {
+                    StoreError::Corrupt { reason, .. } => reason,
+                    other => other.to_string(),
+                },
+                ..named
+            })
+        })
+        .collect()
 }
 
 /// Whether a newer release wrote this row: a type this build does not know, or a version above

@@ -111,6 +111,18 @@ impl EventStore {
         read::decode_rows(rows, &records, &self.shared.keys, self.newer)
     }
 
+    /// Opens each stored event on its own: the unreadable ones come back named with their
+    /// reason instead of failing the rest ([`crate::Unreadable`]). A database error still fails
+    /// the whole call: waiting may help with that.
+    pub async fn open_each(
+        &self,
+        rows: Vec<StoredEvent>,
+    ) -> Result<Vec<Result<RecordedEvent, crate::Unreadable>>, StoreError> {
+        let key_ids = read::key_ids(&rows);
+        let records = self.key_records(&key_ids).await?;
+        Ok(read::decode_each(rows, &records, &self.shared.keys))
+    }
+
     /// The `user_keys` rows of these key ids, destroyed ones included.
     pub(crate) async fn key_records(
         &self,

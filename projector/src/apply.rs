@@ -26,6 +26,9 @@ pub enum ProjectorError {
     Config(String),
 }
 
+/// Each projection's checkpoint on each partition, as a batch's transaction read them.
+pub(crate) type Checkpoints = HashMap<(String, u32), i64>;
+
 /// What one batch covers: these partitions are complete through `through` once it commits.
 #[derive(Debug, Clone)]
 pub struct Coverage {
@@ -112,11 +115,59 @@ impl Applier {
     ) -> Result<usize, ProjectorError> {
         let started = std::time::Instant::now();
         let mut tx = begin(&self.pool).await?;
-        let done = if self.checkpoints {
-            progress::lock_checkpoints(&mut tx, &coverage.partitions).await?
+        let done = self.lock_checkpoints(&mut tx, &coverage.partitions).await?;
+        let fresh = self.apply_in(&mut tx, events, &done).await?;
+        self.advance(&mut tx, coverage).await?;
+        tx.commit().await?;
+        crate::metrics::applied(events.len(), fresh, started.elapsed());
+        Ok(fresh)
+    }
+
+    /// The checkpoints of `partitions`, locked until the transaction ends (none for a
+    /// rebuild's own tables).
+    pub(crate) async fn lock_checkpoints(
+        &self,
+        tx: &mut Tx,
+        partitions: &[u32],
+    ) -> Result<Checkpoints, sqlx::Error> {
+        if self.checkpoints {
+            progress::lock_checkpoints(tx, partitions).await
         } else {
-            HashMap::new()
-        };
+            Ok(HashMap::new())
+        }
+    }
+
+    /// Moves the checkpoints of what `coverage` covers, in the batch's transaction.
+    pub(crate) async fn advance(
+        &self,
+        tx: &mut Tx,
+        coverage: &Coverage,
+    ) -> Result<(), sqlx::Error> {
+        if self.checkpoints {
+            progress::advance(
+                tx,
+                &self
+                    .projections
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>(),
+                &coverage.partitions,
+                coverage.through,
+                coverage.stream_seq,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Folds `events` into the tables inside `tx`, for each projection only the events above
+    /// its checkpoint in `done`; how many events were new to at least one projection.
+    pub(crate) async fn apply_in(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+        done: &Checkpoints,
+    ) -> Result<usize, sqlx::Error> {
         let checkpoint = |projection: Projection, partition| {
             done.get(&(projection.name().to_owned(), partition))
                 .copied()
@@ -134,27 +185,20 @@ impl Applier {
                 })
                 .filter_map(|e| e.stream_id.user_str())
                 .collect();
-            seed.cart_users = cart_users(&mut tx, self.suffix, &users).await?;
+            seed.cart_users = cart_users(tx, self.suffix, &users).await?;
         }
         let (changes, fresh) = self.fold(seed, events, checkpoint);
-        self.write(&mut tx, changes).await?;
-        if self.checkpoints {
-            progress::advance(
-                &mut tx,
-                &self
-                    .projections
-                    .iter()
-                    .map(|p| p.name())
-                    .collect::<Vec<_>>(),
-                &coverage.partitions,
-                coverage.through,
-                coverage.stream_seq,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        crate::metrics::applied(events.len(), fresh, started.elapsed());
+        self.write(tx, changes).await?;
         Ok(fresh)
+    }
+
+    pub(crate) fn projections(&self) -> &[Projection] {
+        &self.projections
+    }
+
+    /// Whether batches move `projection_checkpoints` (the live tables, not a rebuild's).
+    pub(crate) fn live_checkpoints(&self) -> bool {
+        self.checkpoints
     }
 
     /// The changes of the events above `checkpoint(projection, partition)`.

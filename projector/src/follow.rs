@@ -191,6 +191,15 @@ impl<'a> Follow<'a> {
         Ok(())
     }
 
+    /// Applies the partition's parked events that decode now (docs/architecture.md, "Parked
+    /// events").
+    pub(crate) async fn retry_parked(&self) -> Result<(), ProjectorError> {
+        self.applier
+            .retry_parked(self.store, &[self.partition])
+            .await?;
+        Ok(())
+    }
+
     /// Applies the store's copies of the events at `index`, and the checkpoint through
     /// `reached`.
     async fn apply_from_store(
@@ -204,13 +213,14 @@ impl<'a> Follow<'a> {
         }
         let positions: Vec<i64> = index.iter().map(|(p, _)| *p).collect();
         let stored = self.store.read_positions(&positions).await?;
-        let events = self.store.open_stored(stored).await?;
         let coverage = Coverage {
             partitions: vec![self.partition],
             through: reached,
             stream_seq: stream_seq.filter(|&s| s > 0),
         };
-        self.applier.apply(&events, &coverage).await?;
+        self.applier
+            .apply_or_park(self.store, stored, &coverage)
+            .await?;
         self.caught_up_to = reached;
         Ok(())
     }

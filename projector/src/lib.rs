@@ -13,6 +13,7 @@ pub mod apply;
 mod follow;
 pub mod metrics;
 pub mod model;
+mod parking;
 pub mod rebuild;
 mod sql;
 pub mod worker;

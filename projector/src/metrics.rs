@@ -9,6 +9,8 @@ pub const APPLY_SECONDS: &str = "salesbot_projector_apply_seconds";
 pub const EVENTS: &str = "salesbot_projector_events_total";
 /// What JetStream delivered that did not count as delivered: again, foreign, or missing.
 pub const STREAM_ANOMALIES: &str = "salesbot_projector_stream_anomalies_total";
+/// Events parked because they could not be decoded, and parked events applied since.
+pub const PARKED: &str = "salesbot_projector_parked_total";
 
 pub fn describe() {
     metrics::describe_histogram!(
@@ -28,6 +30,23 @@ pub fn describe() {
          again after its ack wait), `foreign` (a message that is not the store's event at its \
          position; ignored), `from_store` (an event the stream lacked, applied from the store)."
     );
+    metrics::describe_counter!(
+        PARKED,
+        "Events parked (`parked`: they could not be decoded, or wait behind one of their stream \
+         that could not) and parked events applied once they decoded (`applied`)."
+    );
+}
+
+pub(crate) fn parked(n: usize) {
+    if n > 0 {
+        metrics::counter!(PARKED, "outcome" => "parked").increment(n as u64);
+    }
+}
+
+pub(crate) fn unparked(n: usize) {
+    if n > 0 {
+        metrics::counter!(PARKED, "outcome" => "applied").increment(n as u64);
+    }
 }
 
 pub(crate) fn redelivered(n: usize) {

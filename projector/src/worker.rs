@@ -90,8 +90,8 @@ pub async fn run_embedded(
     applier: Applier,
     shutdown: CancellationToken,
 ) -> Result<(), ProjectorError> {
-    // Events a newer release wrote are skipped with a warning, never a stop (README,
-    // "Upgrading"); the checkpoint moves past them.
+    // Events a newer release wrote are parked with a warning, never a stop (README,
+    // "Upgrading"); the checkpoint moves past them, and they are applied once they decode.
     let store = store.skipping_newer();
     let worker = worker_id();
     let mut backoff = Duration::from_millis(200);
@@ -127,14 +127,14 @@ async fn follow_log(
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             _ = beat.tick() => {
+                applier.retry_parked(store, &all).await?;
                 progress::heartbeat(applier.pool(), worker, &all, applied, 0, None).await?;
             }
             batch = tail.next_batch(BATCH) => {
                 let batch = batch?;
                 let through = batch.last().map_or(applied, |e| e.global_position);
-                let events = store.open_stored(batch).await?;
                 let coverage = Coverage { partitions: all.clone(), through, stream_seq: None };
-                applier.apply(&events, &coverage).await?;
+                applier.apply_or_park(store, batch, &coverage).await?;
                 applied = through;
             }
         }
@@ -151,7 +151,7 @@ pub async fn run_workers(
     worker: String,
     shutdown: CancellationToken,
 ) -> Result<(), ProjectorError> {
-    // As in `run_embedded`: what a newer release wrote is skipped, never a stop.
+    // As in `run_embedded`: what a newer release wrote is parked, never a stop.
     let store = store.skipping_newer();
     let partitions = applier.partitions();
     let mut owned: HashMap<u32, Owned> = HashMap::new();
@@ -307,6 +307,7 @@ async fn project_partition(
                 // Read the relay's checkpoint first: if nothing of this partition is
                 // unfinished in the stream afterwards, the store says whether every event of
                 // it up to there has come.
+                follow.retry_parked().await?;
                 let relayed = store.checkpoint(transport::RELAY).await?.unwrap_or(0);
                 let unfinished = feed.unfinished().await?;
                 if unfinished == 0 {

@@ -185,6 +185,7 @@ impl Example for ProjectionHealth {
             heartbeat_at: Some(at("2026-11-25T09:00:01Z")),
             stalled: false,
             fault: None,
+            parked: 0,
         }
     }
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::state::State;
 use crate::types::{Health, PartHealth, ProjectionHealth};
 
-/// The state of every part; `status` is `degraded` when one is down, or a partition stalled or
-/// reports a fault.
+/// The state of every part; `status` is `degraded` when one is down, or a partition stalled,
+/// reports a fault or has parked events.
 pub async fn check(state: &State, stale_after: Duration) -> Health {
     let mut ok = true;
     let (database, head, projections) = match state.store.progress(stale_after).await {
@@ -25,6 +25,7 @@ pub async fn check(state: &State, stale_after: Duration) -> Health {
                     heartbeat_at: p.heartbeat_at,
                     stalled: p.stalled,
                     fault: p.fault.clone(),
+                    parked: p.parked,
                 })
                 .collect();
             if progress.degraded().next().is_some() {

@@ -85,6 +85,7 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         healthy &= check_nats(config).await;
     }
     healthy &= check_followers(&store, config.nats_url.is_some()).await;
+    healthy &= check_parked(&store).await;
     store.close().await;
     Ok(if healthy {
         ExitCode::SUCCESS
@@ -202,9 +203,21 @@ async fn check_followers(store: &EventStore, distributed: bool) -> bool {
             .iter()
             .filter_map(|p| {
                 let why = if p.stalled {
-                    p.heartbeat_at.map_or("never heartbeated".to_owned(), |at| {
-                        format!("silent for {:.0} s", (now - at).as_seconds_f64())
-                    })
+                    match p.heartbeat_at {
+                        None => "never heartbeated".to_owned(),
+                        Some(at)
+                            if (now - at).to_std().unwrap_or_default()
+                                > crate::metrics::STALE_AFTER =>
+                        {
+                            format!("silent for {:.0} s", (now - at).as_seconds_f64())
+                        }
+                        Some(_) => format!(
+                            "makes no progress while events wait ({:.0} s behind)",
+                            p.lag_seconds
+                        ),
+                    }
+                } else if p.parked > 0 {
+                    format!("has {} parked events", p.parked)
                 } else {
                     fault_text(p.fault.as_deref()?).to_owned()
                 };
@@ -230,6 +243,44 @@ async fn check_followers(store: &EventStore, distributed: bool) -> bool {
         }
     }
     healthy
+}
+
+/// Events the projector parked, with the first reasons: the line fails while any are.
+async fn check_parked(store: &EventStore) -> bool {
+    use event_store::progress::parked;
+    let (counts, first) = match tokio::try_join!(
+        parked::counts(store.pool()),
+        parked::list(store.pool(), None, 3)
+    ) {
+        Ok(found) => found,
+        Err(error) => {
+            line("parked events", false, &format!("cannot read: {error}"));
+            return false;
+        }
+    };
+    let total: i64 = counts.values().sum();
+    if total == 0 {
+        line("parked events", true, "none");
+        return true;
+    }
+    let examples: Vec<String> = first
+        .iter()
+        .map(|p| {
+            format!(
+                "position {} ({}, partition {}): {}",
+                p.global_position, p.event_type, p.partition, p.reason
+            )
+        })
+        .collect();
+    line(
+        "parked events",
+        false,
+        &format!(
+            "{total} parked, applied once they decode (GET /admin/parked-events); {}",
+            examples.join("; ")
+        ),
+    );
+    false
 }
 
 /// What a partition's fault means, for an operator (docs/architecture.md, "Projecting").

@@ -4,7 +4,9 @@
 //! the projector through [`record`], so the progress tables have this one owner.
 //!
 //! A partition whose worker has not heartbeated for `stale_after` is *stalled*: its lag keeps
-//! growing from its last checkpoint, so a dead worker never looks caught up.
+//! growing from its last checkpoint, so a dead worker never looks caught up. So is one whose
+//! worker heartbeats but has not moved for `stale_after` while an event older than that waits:
+//! stall detection follows progress, not only heartbeats (a wedged batch retried forever).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{EventStore, StoreError, db};
 
+pub mod parked;
 pub mod record;
 
 /// A worker (or partition) silent for this long is dead or stalled: the one threshold every
@@ -37,10 +40,14 @@ pub struct PartitionProgress {
     pub lag_seconds: f64,
     pub worker: Option<String>,
     pub heartbeat_at: Option<DateTime<Utc>>,
-    /// No heartbeat for longer than `stale_after` (or never).
+    /// No heartbeat for longer than `stale_after` (or never), or no progress for that long
+    /// while an event older than that waits.
     pub stalled: bool,
     /// What its worker reports wrong with it (`stream_gap`, `interrupted`), if anything.
     pub fault: Option<String>,
+    /// Events of the partition parked because they cannot be decoded
+    /// ([`parked`]); the partition is degraded while any are.
+    pub parked: i64,
 }
 
 /// The relay's progress (distributed mode).
@@ -74,12 +81,12 @@ impl Progress {
     pub fn degraded(&self) -> impl Iterator<Item = &PartitionProgress> {
         self.partitions
             .iter()
-            .filter(|p| p.stalled || p.fault.is_some())
+            .filter(|p| p.stalled || p.fault.is_some() || p.parked > 0)
     }
 }
 
 type CheckpointRow = (String, i64, i64);
-type HeartbeatRow = (i64, String, i64, i64, Option<String>);
+type HeartbeatRow = (i64, String, i64, i64, Option<String>, i64);
 
 impl EventStore {
     /// Reads the followers' progress; `stale_after` is how long a silent worker counts as alive.
@@ -89,24 +96,24 @@ impl EventStore {
         let checkpoints_sql = "SELECT projection, CAST(partition AS BIGINT), position \
                                FROM projection_checkpoints ORDER BY projection, partition";
         let heartbeats_sql = "SELECT CAST(partition AS BIGINT), worker, heartbeat_us, \
-                              caught_up_to, fault FROM projector_heartbeats";
+                              caught_up_to, fault, moved_us FROM projector_heartbeats";
         let checkpoints: Vec<CheckpointRow> =
             db::query(checkpoints_sql).fetch_all(self.pool()).await?;
         let heartbeats: Vec<HeartbeatRow> =
             db::query(heartbeats_sql).fetch_all(self.pool()).await?;
-        let heartbeats: HashMap<i64, (String, i64, i64, Option<String>)> = heartbeats
-            .into_iter()
-            .map(|(partition, worker, at, caught, fault)| (partition, (worker, at, caught, fault)))
-            .collect();
+        let heartbeats: HashMap<i64, HeartbeatRow> =
+            heartbeats.into_iter().map(|row| (row.0, row)).collect();
+        let parked = parked::counts(self.pool()).await?;
         let now = Utc::now();
         let mut oldest_after: HashMap<i64, Option<DateTime<Utc>>> = HashMap::new();
         let mut partitions = Vec::with_capacity(checkpoints.len());
         for (projection, partition, checkpoint) in checkpoints {
             let beat = heartbeats.get(&partition);
-            let heartbeat_at = beat.and_then(|(_, at, _, _)| DateTime::from_timestamp_micros(*at));
-            let stalled =
-                heartbeat_at.is_none_or(|at| (now - at).to_std().unwrap_or_default() > stale_after);
-            let caught_up_to = checkpoint.max(beat.map_or(0, |(_, _, c, _)| *c)).min(head);
+            let heartbeat_at = beat.and_then(|b| DateTime::from_timestamp_micros(b.2));
+            let older = |at: DateTime<Utc>| (now - at).to_std().unwrap_or_default() > stale_after;
+            let silent = heartbeat_at.is_none_or(older);
+            let moved_at = beat.and_then(|b| DateTime::from_timestamp_micros(b.5));
+            let caught_up_to = checkpoint.max(beat.map_or(0, |b| b.3)).min(head);
             let lag_events = head - caught_up_to;
             let lag_seconds = if lag_events == 0 {
                 0.0
@@ -121,6 +128,9 @@ impl EventStore {
                 };
                 oldest.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0))
             };
+            // Heartbeating, but stuck: nothing applied for `stale_after` while an event older
+            // than that waits.
+            let stuck = lag_seconds > stale_after.as_secs_f64() && moved_at.is_some_and(older);
             partitions.push(PartitionProgress {
                 projection,
                 partition: u32::try_from(partition).unwrap_or(0),
@@ -128,10 +138,15 @@ impl EventStore {
                 caught_up_to,
                 lag_events,
                 lag_seconds,
-                worker: beat.map(|(w, _, _, _)| w.clone()),
+                worker: beat.map(|b| b.1.clone()),
                 heartbeat_at,
-                stalled,
-                fault: beat.and_then(|(_, _, _, f)| f.clone()),
+                stalled: silent || stuck,
+                fault: beat.and_then(|b| b.4.clone()),
+                parked: u32::try_from(partition)
+                    .ok()
+                    .and_then(|p| parked.get(&p))
+                    .copied()
+                    .unwrap_or(0),
             });
         }
         Ok(Progress {

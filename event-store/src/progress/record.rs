@@ -14,7 +14,7 @@ use crate::db::{self, Tx, placeholders};
 use crate::{BackendKind, Pool};
 
 /// Partitions as an SQL list: they are our own small integers, never user input.
-fn partition_list(partitions: &[u32]) -> String {
+pub(super) fn partition_list(partitions: &[u32]) -> String {
     if partitions.is_empty() {
         return "-1".to_owned();
     }
@@ -202,14 +202,18 @@ pub async fn heartbeat(
     let now = Utc::now().timestamp_micros();
     let pending = i64::try_from(pending).unwrap_or(i64::MAX);
     let rows = (0..partitions.len())
-        .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
+        .map(|i| format!("({})", placeholders(i * 7 + 1, 7)))
         .collect::<Vec<_>>()
         .join(", ");
+    // `moved_us` changes only when `caught_up_to` does: progress, not liveness.
     db::query(format!(
         "INSERT INTO projector_heartbeats \
-           (partition, worker, heartbeat_us, caught_up_to, pending, fault) VALUES {rows} \
+           (partition, worker, heartbeat_us, caught_up_to, pending, fault, moved_us) \
+         VALUES {rows} \
          ON CONFLICT (partition) DO UPDATE SET worker = excluded.worker, \
            heartbeat_us = excluded.heartbeat_us, \
+           moved_us = CASE WHEN excluded.caught_up_to > projector_heartbeats.caught_up_to \
+             THEN excluded.heartbeat_us ELSE projector_heartbeats.moved_us END, \
            caught_up_to = {greatest}(projector_heartbeats.caught_up_to, excluded.caught_up_to), \
            pending = excluded.pending, fault = excluded.fault",
         greatest = greatest(pool.kind()),
@@ -222,6 +226,7 @@ pub async fn heartbeat(
             caught_up_to.into(),
             pending.into(),
             fault.into(),
+            now.into(),
         ]
     }))
     .execute(pool)

@@ -185,7 +185,8 @@ export interface paths {
         /**
          * Health of every part
          * @description The database, NATS (distributed mode) and each projection partition's checkpoint, lag
-         *     and heartbeat. 503 when a part is down or a partition is stalled. Needs no key.
+         *     and heartbeat. 503 when a part is down, or a partition is stalled (no heartbeat, or no
+         *     progress while events wait), reports a fault or has parked events. Needs no key.
          */
         get: operations["getHealth"];
         put?: never;
@@ -211,6 +212,30 @@ export interface paths {
          *     and its data the field of that name. Comment lines keep an idle connection open.
          */
         get: operations["liveUpdates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/parked-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Parked events
+         * @description Events the projector could not decode (a newer release wrote them during a rolling
+         *     upgrade, their key row is missing, they are damaged) and the later events of the same
+         *     streams waiting behind them, each with the reason, in position order. They are applied
+         *     by themselves once they decode; meanwhile `/admin/health` answers 503 naming their
+         *     partitions.
+         */
+        get: operations["listParkedEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -814,6 +839,38 @@ export interface components {
             value_minor: number;
         };
         /**
+         * ParkedEvent
+         * @description An event the projector parked: it could not be decoded (a newer release wrote it, its key
+         *     row is missing, it is damaged), or it waits behind one of its stream that could not. It is
+         *     applied, in order, once it decodes.
+         */
+        ParkedEvent: {
+            event_type: string;
+            /** Format: int64 */
+            global_position: number;
+            /** Format: date-time */
+            parked_at: string;
+            /** Format: uint32 */
+            partition: number;
+            /** @description The projections that had not applied it when it was parked. */
+            projections: string[];
+            reason: string;
+            stream_id: string;
+        };
+        /**
+         * ParkedEvents
+         * @description `/admin/parked-events`.
+         */
+        ParkedEvents: {
+            /** @description The first (at most 1000) in position order. */
+            events: components["schemas"]["ParkedEvent"][];
+            /**
+             * Format: int64
+             * @description How many events are parked in all.
+             */
+            total: number;
+        };
+        /**
          * PartHealth
          * @description The state of one part.
          * @example {
@@ -949,6 +1006,7 @@ export interface components {
          *       "heartbeat_at": "2026-11-25T09:00:01+00:00",
          *       "lag_events": 0,
          *       "lag_seconds": 0,
+         *       "parked": 0,
          *       "partition": 3,
          *       "projection": "funnel",
          *       "stalled": false,
@@ -970,6 +1028,12 @@ export interface components {
             lag_events: number;
             /** Format: double */
             lag_seconds: number;
+            /**
+             * Format: int64
+             * @description Events of the partition parked because they cannot be decoded
+             *     (`GET /admin/parked-events`); the partition is degraded while any are.
+             */
+            parked: number;
             /** Format: uint32 */
             partition: number;
             projection: string;
@@ -1893,6 +1957,70 @@ export interface operations {
                         /** @enum {string} */
                         event: "events";
                     };
+                };
+            };
+            /** @description A parameter is out of range, or the query string is not UTF-8; the message says which. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `X-API-Key` is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The query string is longer than 8 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug in salesbot; the body is generic and the server log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot answer now; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listParkedEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ParkedEvents"];
                 };
             };
             /** @description A parameter is out of range, or the query string is not UTF-8; the message says which. */

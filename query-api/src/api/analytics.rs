@@ -13,7 +13,8 @@ impl AnalyticsApi {
     /// Health of every part
     ///
     /// The database, NATS (distributed mode) and each projection partition's checkpoint, lag
-    /// and heartbeat. 503 when a part is down or a partition is stalled. Needs no key.
+    /// and heartbeat. 503 when a part is down, or a partition is stalled (no heartbeat, or no
+    /// progress while events wait), reports a fault or has parked events. Needs no key.
     #[oai(
         path = "/admin/health",
         method = "get",
@@ -27,6 +28,44 @@ impl AnalyticsApi {
         } else {
             HealthResponse::Degraded(Json(health))
         }
+    }
+
+    /// Parked events
+    ///
+    /// Events the projector could not decode (a newer release wrote them during a rolling
+    /// upgrade, their key row is missing, they are damaged) and the later events of the same
+    /// streams waiting behind them, each with the reason, in position order. They are applied
+    /// by themselves once they decode; meanwhile `/admin/health` answers 503 naming their
+    /// partitions.
+    #[oai(
+        path = "/admin/parked-events",
+        method = "get",
+        operation_id = "listParkedEvents",
+        tag = "Tag::Health"
+    )]
+    async fn parked_events(&self, _key: AdminKey) -> Answer<ParkedEvents> {
+        use event_store::progress::parked;
+        let pool = self.state.store.pool();
+        let total = parked::counts(pool)
+            .await
+            .map_err(ApiError::from)?
+            .values()
+            .sum();
+        let events = parked::list(pool, None, 1_000)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|p| ParkedEvent {
+                global_position: p.global_position,
+                partition: p.partition,
+                stream_id: p.stream_id,
+                event_type: p.event_type,
+                projections: p.projections,
+                reason: p.reason,
+                parked_at: p.parked_at,
+            })
+            .collect();
+        Ok(Json(ParkedEvents { total, events }))
     }
 
     /// Everything the dashboard shows

@@ -120,6 +120,7 @@ impl State {
 /// Tells the tests which routes there are (each has a client test).
 pub const OPERATION_IDS: &[&str] = &[
     "getHealth",
+    "listParkedEvents",
     "getDashboard",
     "getConversion",
     "getFunnel",

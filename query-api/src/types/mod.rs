@@ -292,6 +292,33 @@ pub struct ProjectionHealth {
     /// they are applied from the store) or `interrupted` (the worker cannot follow the stream
     /// and retries). Absent when all is well.
     pub fault: Option<String>,
+    /// Events of the partition parked because they cannot be decoded
+    /// (`GET /admin/parked-events`); the partition is degraded while any are.
+    pub parked: i64,
+}
+
+/// An event the projector parked: it could not be decoded (a newer release wrote it, its key
+/// row is missing, it is damaged), or it waits behind one of its stream that could not. It is
+/// applied, in order, once it decodes.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ParkedEvent {
+    pub global_position: i64,
+    pub partition: u32,
+    pub stream_id: String,
+    pub event_type: String,
+    /// The projections that had not applied it when it was parked.
+    pub projections: Vec<String>,
+    pub reason: String,
+    pub parked_at: DateTime<Utc>,
+}
+
+/// `/admin/parked-events`.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ParkedEvents {
+    /// How many events are parked in all.
+    pub total: i64,
+    /// The first (at most 1000) in position order.
+    pub events: Vec<ParkedEvent>,
 }
 
 /// `/admin/health`.

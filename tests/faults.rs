@@ -123,7 +123,9 @@ async fn a_worker_paused_past_the_ack_wait_counts_every_event_once() {
     let mut sim = simulate(
         dir.path(),
         &env,
-        &["--users", "1500", "--days", "3", "--seed", "21", "--rate", "120"],
+        &[
+            "--users", "1500", "--days", "3", "--seed", "21", "--rate", "120",
+        ],
     );
     // Three pauses of four ack waits each, with the worker running in between.
     for _ in 0..3 {
@@ -132,7 +134,10 @@ async fn a_worker_paused_past_the_ack_wait_counts_every_event_once() {
         tokio::time::sleep(Duration::from_secs(4)).await;
         worker.resume();
     }
-    assert!(!finished(&mut sim), "the shoppers stopped before the last pause");
+    assert!(
+        !finished(&mut sim),
+        "the shoppers stopped before the last pause"
+    );
     while !finished(&mut sim) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -159,7 +164,12 @@ async fn a_deleted_stream_loses_nothing_and_health_tells_meanwhile() {
         p.wait_ready().await;
     }
     let store = EventStore::open(&db.config).await.expect("open store");
-    shoppers(dir.path(), &env, &["--users", "100", "--days", "3", "--seed", "31"]).await;
+    shoppers(
+        dir.path(),
+        &env,
+        &["--users", "100", "--days", "3", "--seed", "31"],
+    )
+    .await;
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
     let before = store.head_position().await.expect("head");
 
@@ -169,7 +179,12 @@ async fn a_deleted_stream_loses_nothing_and_health_tells_meanwhile() {
     js.delete_stream(event_store::transport::STREAM_NAME)
         .await
         .expect("delete the stream");
-    shoppers(dir.path(), &env, &["--users", "100", "--days", "3", "--seed", "32"]).await;
+    shoppers(
+        dir.path(),
+        &env,
+        &["--users", "100", "--days", "3", "--seed", "32"],
+    )
+    .await;
     assert!(store.head_position().await.expect("head") > before * 3 / 2);
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
     reconcile(&store, chrono_tz::UTC).await;
@@ -207,7 +222,12 @@ async fn a_stream_trimmed_past_a_worker_loses_nothing_and_health_names_the_gap()
     let store = EventStore::open(&db.config).await.expect("open store");
     let watch = HealthWatch::start(query.port);
     worker.pause();
-    shoppers(dir.path(), &env, &["--users", "100", "--days", "3", "--seed", "41"]).await;
+    shoppers(
+        dir.path(),
+        &env,
+        &["--users", "100", "--days", "3", "--seed", "41"],
+    )
+    .await;
     // Long enough for every message of the batch to expire unread.
     tokio::time::sleep(Duration::from_secs(4)).await;
     worker.resume();
@@ -236,7 +256,12 @@ async fn a_forged_position_in_the_stream_is_ignored() {
     commands.wait_ready().await;
     worker.wait_ready().await;
     let store = EventStore::open(&db.config).await.expect("open store");
-    shoppers(dir.path(), &env, &["--users", "30", "--days", "2", "--seed", "51"]).await;
+    shoppers(
+        dir.path(),
+        &env,
+        &["--users", "30", "--days", "2", "--seed", "51"],
+    )
+    .await;
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
 
     // A copy of the stream's last message, claiming a position far ahead, with a new id.
@@ -253,7 +278,10 @@ async fn a_forged_position_in_the_stream_is_ignored() {
     forged["global_position"] = position.into();
     forged["event_id"] = uuid::Uuid::new_v4().to_string().into();
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert(event_store::transport::POSITION_HEADER, position.to_string().as_str());
+    headers.insert(
+        event_store::transport::POSITION_HEADER,
+        position.to_string().as_str(),
+    );
     js.publish_with_headers(
         message.subject.to_string(),
         headers,
@@ -266,10 +294,21 @@ async fn a_forged_position_in_the_stream_is_ignored() {
     // The relay starts again and looks at the stream's tip.
     commands.restart();
     commands.wait_ready().await;
-    shoppers(dir.path(), &env, &["--users", "30", "--days", "2", "--seed", "52"]).await;
+    shoppers(
+        dir.path(),
+        &env,
+        &["--users", "30", "--days", "2", "--seed", "52"],
+    )
+    .await;
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
-    let progress = store.progress(Duration::from_secs(10)).await.expect("progress");
-    assert!(progress.partitions.iter().all(|p| p.checkpoint < position), "{progress:?}");
+    let progress = store
+        .progress(Duration::from_secs(10))
+        .await
+        .expect("progress");
+    assert!(
+        progress.partitions.iter().all(|p| p.checkpoint < position),
+        "{progress:?}"
+    );
     reconcile(&store, chrono_tz::UTC).await;
     store.close().await;
 }

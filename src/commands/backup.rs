@@ -274,8 +274,10 @@ async fn restore(
         }
     }
     if !events.is_empty() {
+        read += events.len() as u64;
         import.events(events).await?;
     }
+    progress.set(read);
     if lines.next()?.is_some() {
         bail!(
             "line {}: more lines than the header's {} keys and {} events; nothing was written",

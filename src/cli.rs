@@ -34,6 +34,15 @@ pub enum Command {
     /// Erase a user by destroying their key: their messages and names read as null from then
     /// on, the user read tables drop them, aggregate figures stay.
     EraseUser(EraseUserArgs),
+    /// Back up the whole log to FILE (NDJSON; gzip when FILE ends in .gz): every event as
+    /// stored, personal fields still sealed, and the per-user keys still wrapped by the master
+    /// key. Erased users' keys are gone, so their personal data is not in the file. Restoring
+    /// needs the same master key.
+    ExportLog(BackupArgs),
+    /// Restore a backup written by export-log into a new, empty database, then rebuild every
+    /// read model. Needs the master key the backup was written under; erasures recorded in the
+    /// log are applied again.
+    ImportLog(BackupArgs),
     /// Realistic shoppers chatting with the bot through the real command path, deterministic
     /// by --seed: back-dated over --days in-process, or live over HTTP with --target.
     Simulate(SimulateArgs),
@@ -63,6 +72,13 @@ pub struct RebuildArgs {
 pub struct EraseUserArgs {
     /// The user id: `telegram:<id>` or `web:<id>` (as the admin API lists them).
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file (`.gz`: gzip-compressed).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => commands::stats::run(&config, &args).await?,
         Command::Reset(args) => commands::reset::run(&config, &args).await?,
         Command::EraseUser(args) => commands::erase::run(&config, &args).await?,
+        Command::ExportLog(args) => commands::backup::export(&config, &args).await?,
+        Command::ImportLog(args) => commands::backup::import(&config, &args).await?,
         Command::Replay(args) => commands::replay::run(&config, &args).await?,
         Command::Simulate(args) => commands::simulate::run(&config, &args).await?,
         Command::Bench(BenchCommand::Append(args)) => bench::append::run(&config, &args).await?,

@@ -64,6 +64,8 @@ fn help_lists_every_built_subcommand_and_each_has_help() {
         "reset",
         "replay",
         "erase-user",
+        "export-log",
+        "import-log",
         "simulate",
         "bench",
     ] {

@@ -112,7 +112,7 @@ impl EventStore {
 
 /// After an erasure, lets the space the old key bytes used be reused or wiped soon. The erasure
 /// has happened whatever this does.
-async fn wipe_freed_space(pool: &Pool) {
+pub(crate) async fn wipe_freed_space(pool: &Pool) {
     match pool {
         // The old key versions' space is reused soon (it is not zeroed; see
         // docs/decisions/0002-personal-data.md).

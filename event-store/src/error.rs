@@ -67,6 +67,17 @@ pub enum StoreError {
     Internal(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// `import-log` restores into a new, empty database only (docs/decisions/0018); nothing was
+    /// written.
+    #[error(
+        "the store is not empty ({events} events, {keys} keys, positions handed out up to \
+         {head}); import-log restores into a new, empty database only: point DATABASE_URL at \
+         a new database (Postgres: createdb; embedded: another data folder)"
+    )]
+    NotEmpty { events: i64, keys: i64, head: i64 },
+    /// The backup file is not one this release can import; nothing was written.
+    #[error("the backup cannot be imported: {0}; nothing was written")]
+    BadImport(String),
 }
 
 impl StoreError {

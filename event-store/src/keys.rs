@@ -68,6 +68,10 @@ impl KeyCache {
         Ok((key_id, key, wrapped))
     }
 
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     pub(crate) fn forget(&self, key_id: Uuid) {
         self.lock().remove(&key_id);
     }

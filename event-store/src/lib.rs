@@ -2,6 +2,7 @@
 //! or the whole log in global order, snapshots, and per-user encryption of personal data.
 //! Postgres and SQLite sit behind one interface, chosen by `DATABASE_URL`.
 
+pub mod backup;
 mod checkpoint;
 mod config;
 mod crypto;

@@ -13,7 +13,7 @@ use crate::keys::KeyRecord;
 use crate::{EventStore, Stats, StoreError, StoredEvent, read};
 
 /// Every column of [`StoredEvent`], in its order, typed alike on both backends.
-const SELECT_EVENTS: &str = "SELECT global_position, event_id, stream_id, stream_version, \
+pub(crate) const SELECT_EVENTS: &str = "SELECT global_position, event_id, stream_id, stream_version, \
     event_type, CAST(schema_version AS BIGINT) AS schema_version, occurred_at, recorded_at, \
     correlation_id, causation_id, CAST(payload AS TEXT) AS payload, key_id, personal \
     FROM events";

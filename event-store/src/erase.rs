@@ -239,7 +239,7 @@ async fn insert(
                 .await?;
         }
         Tx::Sqlite(t) => {
-            sqlite::insert_rows(&mut **t, "events", rows).await?;
+            sqlite::insert_rows(t, "events", rows).await?;
             sqlx::query("UPDATE log_head SET position = ? WHERE id = 1")
                 .bind(head)
                 .execute(&mut **t)

@@ -80,3 +80,44 @@ async fn long_conversations_stay_within_the_budget_and_evicted_shoppers_are_relo
     let usage = service.state_cache();
     assert!(usage.bytes <= budget, "{usage:?}");
 }
+
+/// An erasure (here through the store's handle the admin API would hold) drops the shopper's
+/// state, their recent words included, from the command path's memory as it commits, not at
+/// their next message. Writing again, they are a new user under a new key.
+#[tokio::test]
+async fn an_erased_shoppers_state_leaves_memory_at_once() {
+    let db = TestDatabase::sqlite_for_test();
+    let store = db.open_for_test().await;
+    let catalog = Arc::new(Catalog::demo().expect("demo"));
+    let service = CommandService::new(store.clone(), catalog, Arc::new(SystemClock))
+        .with_state_cache(1024 * 1024);
+    let ana = UserId::new(Channel::Web, "ana").expect("id");
+    let bo = UserId::new(Channel::Web, "bo").expect("id");
+    say(&service, &ana, "tell me about the Nova X1").await;
+    say(&service, &bo, "tell me about the Nova X1").await;
+    assert!(service.holds_state(&ana) && service.holds_state(&bo));
+
+    store
+        .erase_user(&ana, "test")
+        .await
+        .expect("erase")
+        .expect("ana has events");
+    assert!(!service.holds_state(&ana), "Ana's state left memory");
+    assert!(service.holds_state(&bo), "nobody else's did");
+
+    say(&service, &ana, "how much is it?").await;
+    let texts: Vec<(Option<String>, bool)> = store
+        .read_stream(&ana.stream_id(), 1)
+        .await
+        .expect("read")
+        .into_iter()
+        .filter_map(|e| match e.event {
+            events_schema::Event::MessageReceived(m) => Some((m.text, e.erased)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [(None, true), (Some("how much is it?".to_owned()), false)]
+    );
+}

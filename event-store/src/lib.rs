@@ -128,6 +128,36 @@ pub(crate) struct Shared {
     pub(crate) keys: KeyCache,
     /// The highest position this process has committed (0 until its first append).
     pub(crate) committed: tokio::sync::watch::Sender<i64>,
+    /// Who hears of this process's erasures ([`EventStore::on_erasure`]).
+    pub(crate) erasures: Erasures,
+}
+
+/// A listener of erasures: told the user; false once it no longer needs to hear.
+type Listener = Box<dyn Fn(&events_schema::UserId) -> bool + Send + Sync>;
+
+/// The listeners of [`EventStore::on_erasure`].
+#[derive(Default)]
+pub(crate) struct Erasures {
+    listeners: std::sync::Mutex<Vec<Listener>>,
+}
+
+impl std::fmt::Debug for Erasures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Erasures")
+            .field("listeners", &self.lock().len())
+            .finish()
+    }
+}
+
+impl Erasures {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Listener>> {
+        // A listener that panicked leaves the list itself whole.
+        self.listeners.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn tell(&self, user: &events_schema::UserId) {
+        self.lock().retain(|listener| listener(user));
+    }
 }
 
 /// A handle to the log. Cheap to clone; all clones share one pool and one writer task.
@@ -193,6 +223,7 @@ impl EventStore {
             pool,
             keys: KeyCache::new(config.master_key.clone()),
             committed: tokio::sync::watch::Sender::new(0),
+            erasures: Erasures::default(),
         });
         let (tx, rx) = mpsc::channel(MAX_JOBS_PER_BATCH * 4);
         tokio::spawn(
@@ -304,6 +335,21 @@ impl EventStore {
     /// other processes are not seen here.
     pub fn watch_committed(&self) -> tokio::sync::watch::Receiver<i64> {
         self.shared.committed.subscribe()
+    }
+
+    /// Calls `forget` with each user an erasure through this handle (or a clone) erased, as soon
+    /// as the erasure has committed and before it returns: what this process keeps of the user
+    /// in memory (the command path's folded state) goes at once. `forget` answers false once it
+    /// no longer needs to hear (its owner is gone) and is then dropped. It runs under a lock:
+    /// keep it short, and never erase or register from inside it.
+    ///
+    /// Other processes do not hear of it; they never need to for safety: every append and read
+    /// checks the key row in the database (docs/architecture.md, invariant 8).
+    pub fn on_erasure(
+        &self,
+        forget: impl Fn(&events_schema::UserId) -> bool + Send + Sync + 'static,
+    ) {
+        self.shared.erasures.lock().push(Box::new(forget));
     }
 
     /// Closes the pool once every pending append is answered.

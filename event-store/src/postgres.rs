@@ -278,7 +278,9 @@ async fn stored_events(
         .collect())
 }
 
-/// The live key of every user, creating the missing ones.
+/// The live key of every user, creating the missing ones; the rows stay locked `FOR SHARE`
+/// until the batch commits. The key cache only unwraps: whether a key is live is read here, in
+/// the transaction, so a key another process destroyed is never used.
 async fn ensure_keys(
     tx: &mut PgConnection,
     keys: &KeyCache,
@@ -338,9 +340,13 @@ async fn load_keys(
     users: &[String],
     found: &mut UserKeys,
 ) -> Result<(), Stop> {
+    // FOR SHARE: an erasure (which takes the row FOR UPDATE) cannot destroy the key between
+    // this read and the commit, and one that got there first is waited for, after which the
+    // row no longer matches and the user gets a new key (docs/architecture.md, invariant 8).
+    // Sorted, so the rows are locked in one order by everyone.
     let rows: Vec<(String, Uuid, Vec<u8>)> = sqlx::query_as(
         "SELECT user_id, key_id, wrapped_key FROM user_keys \
-         WHERE user_id = ANY($1) AND wrapped_key IS NOT NULL",
+         WHERE user_id = ANY($1) AND wrapped_key IS NOT NULL ORDER BY user_id FOR SHARE",
     )
     .bind(users)
     .fetch_all(&mut *tx)

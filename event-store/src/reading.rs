@@ -108,6 +108,12 @@ impl EventStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let key_ids = read::key_ids(&rows);
         let records = self.key_records(&key_ids).await?;
+        // A key destroyed by another process leaves this one's memory too.
+        for (key_id, record) in &records {
+            if record.wrapped.is_none() {
+                self.shared.keys.forget(*key_id);
+            }
+        }
         read::decode_rows(rows, &records, &self.shared.keys, self.newer)
     }
 

@@ -144,4 +144,60 @@ async fn a_missing_key_row_is_damage_not_erasure(db: TestDatabase) {
     );
 }
 
+both_backends!(another_process_never_reuses_a_key_erased_elsewhere);
+/// Two processes on one database: one appended for Ana (and keeps her key unwrapped in memory),
+/// the other erases her. The first one's next append for Ana must not seal under the destroyed
+/// key: liveness is read from the key row in the append's transaction, not from memory.
+async fn another_process_never_reuses_a_key_erased_elsewhere(db: TestDatabase) {
+    let here = db.open_for_test().await;
+    let elsewhere = db.open_for_test().await;
+    here.append(
+        &stream("ana"),
+        ExpectedVersion::Any,
+        vec![message("before the erasure")],
+    )
+    .await
+    .expect("append");
+    let erased = elsewhere
+        .erase_user(&user("ana"), "test")
+        .await
+        .expect("erase")
+        .expect("ana has events");
+    assert!(erased.key_destroyed);
+    here.append(
+        &stream("ana"),
+        ExpectedVersion::Any,
+        vec![message("after the erasure")],
+    )
+    .await
+    .expect("append after");
+
+    let keys: Vec<(i64, Option<uuid::Uuid>)> = event_store::db::query(
+        "SELECT stream_version, key_id FROM events WHERE stream_id = $1 ORDER BY stream_version",
+    )
+    .bind(stream("ana").as_str())
+    .fetch_all(here.pool())
+    .await
+    .expect("key ids");
+    let [(1, Some(old)), (2, Some(erasure)), (3, Some(new))] = keys.as_slice() else {
+        panic!("three events, each with a key: {keys:?}");
+    };
+    assert_eq!(old, erasure, "UserErased names the key it destroyed");
+    assert_ne!(old, new, "a new key after the erasure");
+    for store in [&here, &elsewhere] {
+        let texts: Vec<(Option<String>, bool)> = store
+            .read_stream(&stream("ana"), 1)
+            .await
+            .expect("read")
+            .iter()
+            .filter(|e| matches!(e.event, Event::MessageReceived(_)))
+            .map(|e| (text_of(&e.event).map(str::to_owned), e.erased))
+            .collect();
+        assert_eq!(
+            texts,
+            [(None, true), (Some("after the erasure".to_owned()), false)]
+        );
+    }
+}
+
 testkit::main!();

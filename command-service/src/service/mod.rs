@@ -68,7 +68,8 @@ pub enum Handled {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Live {
     /// Telegram and the shop's backend name users themselves: a user who writes again after
-    /// their erasure goes on in the same stream.
+    /// their erasure goes on in the same stream as a new user, under a new key (their earlier
+    /// words stay unreadable; docs/architecture.md, invariant 8).
     Any,
     /// An anonymous web session ends with its user's erasure: refuse ([`Handled::Ended`]).
     Required,
@@ -97,6 +98,22 @@ pub struct CommandService {
 
 impl CommandService {
     pub fn new(store: EventStore, catalog: Arc<Catalog>, clock: Arc<dyn Clock>) -> Self {
+        let states = Arc::new(std::sync::Mutex::new(StateCache::new(
+            crate::state_cache::DEFAULT_BUDGET,
+        )));
+        // An erasure through this store drops the user's state from memory at once (it holds
+        // their recent words); docs/architecture.md, invariant 8.
+        let held = Arc::downgrade(&states);
+        store.on_erasure(move |user| match held.upgrade() {
+            Some(states) => {
+                states
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(user);
+                true
+            }
+            None => false,
+        });
         CommandService {
             store,
             catalog,
@@ -108,9 +125,7 @@ impl CommandService {
             ),
             appended: Arc::new(tokio::sync::Notify::new()),
             llm: None,
-            states: Arc::new(std::sync::Mutex::new(StateCache::new(
-                crate::state_cache::DEFAULT_BUDGET,
-            ))),
+            states,
             per_user: Arc::new(Limiter::new(Rate::UNLIMITED)),
         }
     }
@@ -129,8 +144,9 @@ impl CommandService {
 
     /// Keeps the states of recently active users within `bytes` of memory (estimated), instead
     /// of the default 64 MiB; 0 keeps none (every message folds the state from the log).
-    pub fn with_state_cache(mut self, bytes: usize) -> Self {
-        self.states = Arc::new(std::sync::Mutex::new(StateCache::new(bytes)));
+    pub fn with_state_cache(self, bytes: usize) -> Self {
+        // Replaced in place: the store's erasure listener holds this cache.
+        *self.states.lock().unwrap_or_else(|p| p.into_inner()) = StateCache::new(bytes);
         self
     }
 

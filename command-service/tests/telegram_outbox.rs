@@ -74,9 +74,11 @@ async fn a_standby_taking_over_mid_batch_never_sends_alongside_the_old_holder() 
     let holder = TestApp::spawn_with_telegram(&db, &fake.url).await;
     wait_for_a_lease_holder(&holder).await;
     let standby = TestApp::spawn_with_telegram(&db, &fake.url).await;
-    // Telegram is slow today: each send takes 0.8 s, so a batch of replies takes seconds.
-    fake.delay("sendMessage", Duration::from_millis(800));
-    let shoppers: Vec<i64> = (0..8).map(|i| 515_000_000 + i).collect();
+    // Telegram is slow today: each send takes 2.5 s, longer than a standby waits between two
+    // asks for the lease, so the standby takes the freed lock while the holder's send is in
+    // flight.
+    fake.delay("sendMessage", Duration::from_millis(2500));
+    let shoppers: Vec<i64> = (0..5).map(|i| 515_000_000 + i).collect();
     for (i, user) in shoppers.iter().enumerate() {
         let update = text_message(100 + i as i64, *user, "hi");
         let (status, body) = holder.webhook(Some(WEBHOOK_SECRET), &update).await;
@@ -107,6 +109,11 @@ async fn a_standby_taking_over_mid_batch_never_sends_alongside_the_old_holder() 
     }
     testkit::wait::checkpoint_passes_head(&standby.store, CHECKPOINT, Duration::from_secs(30))
         .await;
+    // The standby did take over (the holder did not simply take its own lease back).
+    assert_eq!(
+        standby.sender_health.status().state,
+        command_service::telegram::outbox::SenderState::Holding
+    );
     // … and once both senders have stopped (each finishes the send in hand), nothing was sent
     // twice, and no two sends were ever in flight together.
     holder.stop().await;

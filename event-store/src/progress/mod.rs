@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{EventStore, StoreError, db};
 
+pub mod followers;
 pub mod record;
 
 /// A worker (or partition) silent for this long is dead or stalled: the one threshold every

@@ -9,6 +9,8 @@ use events_schema::{Channel, Event};
 pub(crate) const MESSAGES: &str = "salesbot_messages_total";
 /// Telegram sends (replies and invoices), by kind and outcome.
 pub(crate) const TELEGRAM_SENDS: &str = "salesbot_telegram_sends_total";
+/// Errors of the Telegram outbox sender (store or lease), by where they happened.
+pub(crate) const TELEGRAM_SENDER_ERRORS: &str = "salesbot_telegram_sender_errors_total";
 /// Calls to the LLM, by purpose and outcome.
 pub(crate) const LLM_CALLS: &str = "salesbot_llm_calls_total";
 /// How long an LLM call took, by purpose.
@@ -25,6 +27,11 @@ pub fn describe() {
         TELEGRAM_SENDS,
         "Telegram sends by kind (reply, invoice) and outcome (sent, retried, refused: Telegram \
          said no for good, the reply is skipped)."
+    );
+    metrics::describe_counter!(
+        TELEGRAM_SENDER_ERRORS,
+        "Errors of the Telegram outbox sender by stage (lease, checkpoint, read, status); it \
+         retries with backoff, and /health turns 503 while it keeps failing with replies waiting."
     );
     metrics::describe_counter!(
         LLM_CALLS,
@@ -53,6 +60,11 @@ pub(crate) fn recorded(channel: Channel, events: &[events_schema::NewEvent]) {
             .increment(1);
         }
     }
+}
+
+/// The outbox sender failed at `stage` and will retry.
+pub(crate) fn telegram_sender_error(stage: &'static str) {
+    metrics::counter!(TELEGRAM_SENDER_ERRORS, "stage" => stage).increment(1);
 }
 
 /// What one Telegram send came to.

@@ -1,5 +1,6 @@
 //! `salesbot check`: one line per part (database, migrations, master key, events, head
-//! position, NATS and the stream, the relay, each projection's lag and heartbeat); a non-zero
+//! position, NATS and the stream, the relay, each projection's lag and heartbeat, the Telegram
+//! outbox sender); a non-zero
 //! exit when any is unhealthy. Changes nothing.
 
 use std::process::ExitCode;
@@ -86,6 +87,7 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     }
     healthy &= check_followers(&store, config.nats_url.is_some()).await;
     healthy &= check_parked(&store).await;
+    healthy &= check_telegram_sender(&store, config.telegram_bot_token.is_some()).await;
     store.close().await;
     Ok(if healthy {
         ExitCode::SUCCESS
@@ -292,4 +294,81 @@ fn fault_text(fault: &str) -> &str {
         "interrupted" => "cannot follow the stream (NATS or the database failing); retrying",
         other => other,
     }
+}
+
+/// The Telegram outbox sender, as its lease holder last reported itself (`follower_status`), and
+/// how far its checkpoint is behind the log's head. Unhealthy when it is failing, or when replies
+/// wait and no holder has reported for [`crate::metrics::STALE_AFTER`].
+async fn check_telegram_sender(store: &EventStore, configured: bool) -> bool {
+    use command_service::telegram::outbox::CHECKPOINT;
+    use event_store::progress::followers::HolderState;
+    const NAME: &str = "telegram sender";
+    let status = match store.follower_status(CHECKPOINT).await {
+        Ok(status) => status,
+        Err(e) => {
+            line(NAME, false, &e.to_string());
+            return false;
+        }
+    };
+    // How far the sender is behind the log (unknown when its checkpoint cannot be read).
+    let checkpoint = store.checkpoint(CHECKPOINT).await;
+    let behind = match (&checkpoint, store.head_position().await) {
+        (Ok(Some(c)), Ok(head)) => Some((head - c).max(0)),
+        (Ok(None), Ok(_)) => Some(0),
+        _ => None,
+    };
+    let waiting = behind != Some(0);
+    let behind = match (behind, &checkpoint) {
+        (Some(n), _) => format!("{n} log events not yet passed"),
+        (None, Err(e)) => format!("its checkpoint cannot be read: {e}"),
+        (None, Ok(_)) => "the log's head cannot be read".to_owned(),
+    };
+    let Some(status) = status else {
+        if configured || matches!(checkpoint, Ok(Some(_))) {
+            line(NAME, true, "has not held its lease yet");
+        }
+        return true;
+    };
+    let now = chrono::Utc::now();
+    let seconds = |at: chrono::DateTime<chrono::Utc>| (now - at).as_seconds_f64().max(0.0);
+    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let silent = seconds(status.updated_at) > crate::metrics::STALE_AFTER.as_secs_f64();
+    let (ok, detail) = match status.state {
+        HolderState::Failing => (
+            false,
+            format!(
+                "failing since {} ({:.0} s) on {}: {}; {behind}",
+                when(status.failing_since.unwrap_or(status.since)),
+                seconds(status.failing_since.unwrap_or(status.since)),
+                status.instance,
+                status.error.as_deref().unwrap_or("unknown error"),
+            ),
+        ),
+        HolderState::Holding if silent => (
+            !waiting,
+            format!(
+                "the holder {} has been silent for {:.0} s; {behind}",
+                status.instance,
+                seconds(status.updated_at)
+            ),
+        ),
+        HolderState::Holding => (
+            true,
+            format!(
+                "holding on {} (epoch {}) since {}; {behind}",
+                status.instance,
+                status.epoch,
+                when(status.since)
+            ),
+        ),
+        HolderState::Released => (
+            !waiting,
+            format!(
+                "no instance holds the lease (released at {}); {behind}",
+                when(status.since)
+            ),
+        ),
+    };
+    line(NAME, ok, &detail);
+    ok
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use command_service::llm::{Llm, LlmConfig};
 use command_service::service::{CommandService, SystemClock};
+use command_service::telegram::outbox::SenderHealth;
 use command_service::telegram::{Telegram, TelegramConfig};
 use poem::listener::{Acceptor as _, Listener as _, TcpListener};
 use poem::{EndpointExt as _, Route, Server, get};
@@ -121,6 +122,8 @@ pub async fn run_roles(
             }
         }));
     }
+    // This process's Telegram outbox sender, when it runs one, for `/health`.
+    let mut sender_health: Option<SenderHealth> = None;
     let mut routes = Route::new()
         .at("/health", get(crate::metrics::health))
         .at("/metrics", get(crate::metrics::endpoint));
@@ -171,18 +174,18 @@ pub async fn run_roles(
             command_service::telegram::outbox::prepare(&store)
                 .await
                 .context("preparing the Telegram outbox")?;
-            let outbox = command_service::telegram::outbox::run(
+            // Supervised: it retries store errors with backoff and ends only at shutdown;
+            // `/health` reads how it is doing.
+            let health = SenderHealth::new();
+            sender_health = Some(health.clone());
+            tasks.push(tokio::spawn(command_service::telegram::outbox::run(
                 store.clone(),
                 tg.sender(),
                 tg.payment_token(),
                 svc.appended(),
+                health,
                 stop.child_token(),
-            );
-            tasks.push(tokio::spawn(async move {
-                if let Err(error) = outbox.await {
-                    tracing::error!(%error, "the Telegram outbox sender stopped");
-                }
-            }));
+            )));
             if config.telegram_webhook_url.is_none() {
                 tasks.push(tokio::spawn(tg.clone().poll(stop.child_token())));
             }
@@ -212,6 +215,7 @@ pub async fn run_roles(
     let app = routes
         .data(store.clone())
         .data(nats.clone())
+        .data(sender_health)
         .catch_error(query_api::error::bad_path)
         .with(crate::metrics::http::Metered);
     let served = Server::new_with_acceptor(acceptor)

@@ -9,6 +9,7 @@ pub mod http;
 
 use std::sync::OnceLock;
 
+use command_service::telegram::outbox::SenderHealth;
 use event_store::EventStore;
 use event_store::transport::Nats;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -171,11 +172,17 @@ pub async fn endpoint(Data(store): Data<&EventStore>, nats: Data<&Option<Nats>>)
 /// 200 while the database (and NATS, in distributed mode) answer; 503 otherwise. The body
 /// names each part, with the projections' worst lag and any stalled partition.
 #[handler]
-pub async fn health(Data(store): Data<&EventStore>, nats: Data<&Option<Nats>>) -> Response {
+pub async fn health(
+    Data(store): Data<&EventStore>,
+    nats: Data<&Option<Nats>>,
+    sender: Data<&Option<SenderHealth>>,
+) -> Response {
     let mut ok = true;
     let mut body = serde_json::Map::new();
+    let mut head = None;
     match store.progress(STALE_AFTER).await {
         Ok(progress) => {
+            head = Some(progress.head);
             body.insert("database".into(), "ok".into());
             body.insert("head_position".into(), progress.head.into());
             let (lag_events, lag_seconds) = progress.max_lag();
@@ -202,6 +209,11 @@ pub async fn health(Data(store): Data<&EventStore>, nats: Data<&Option<Nats>>) -
             if connected { "ok" } else { "disconnected" }.into(),
         );
     }
+    if let Some(sender) = sender.0.as_ref() {
+        let (sender_ok, report) = telegram_sender(store, sender, head).await;
+        ok &= sender_ok;
+        body.insert("telegram_sender".into(), report);
+    }
     body.insert(
         "status".into(),
         if ok { "ok" } else { "unavailable" }.into(),
@@ -214,4 +226,41 @@ pub async fn health(Data(store): Data<&EventStore>, nats: Data<&Option<Nats>>) -
     Json(serde_json::Value::Object(body))
         .with_status(status)
         .into_response()
+}
+
+/// This process's Telegram outbox sender for `/health`: its state, and how long it has been
+/// failing. Unhealthy once it has failed for longer than [`STALE_AFTER`] with replies waiting
+/// (the log's head is past its checkpoint, or the store cannot say). The error itself is not
+/// shown (public route): it is in the log, `salesbot_telegram_sender_errors_total` and
+/// `salesbot check`.
+async fn telegram_sender(
+    store: &EventStore,
+    sender: &SenderHealth,
+    head: Option<i64>,
+) -> (bool, serde_json::Value) {
+    let status = sender.status();
+    let now = chrono::Utc::now();
+    let mut report = serde_json::json!({
+        "state": status.state.as_str(),
+        "since": status.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    let Some(failing_for) = status.failing_for(now) else {
+        return (true, report);
+    };
+    let checkpoint = store
+        .checkpoint(command_service::telegram::outbox::CHECKPOINT)
+        .await
+        .ok()
+        .flatten();
+    let waiting = match (head, checkpoint) {
+        (Some(head), Some(checkpoint)) => head > checkpoint,
+        _ => true,
+    };
+    let unhealthy = waiting && failing_for > STALE_AFTER;
+    report["failing_for_seconds"] = failing_for.as_secs().into();
+    report["replies_waiting"] = waiting.into();
+    if unhealthy {
+        report["reason"] = "the Telegram sender keeps failing while replies wait".into();
+    }
+    (!unhealthy, report)
 }

@@ -4,6 +4,7 @@
 //! log and sends every `BotReplied` for Telegram exactly once it can.
 
 pub mod outbox;
+pub mod status;
 pub mod update;
 
 use std::sync::Arc;

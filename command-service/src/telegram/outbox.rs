@@ -1,25 +1,55 @@
 //! The outbox sender: follows the log and sends every `BotReplied` addressed to a Telegram
 //! chat (and every invoice), in order, then moves its checkpoint. One process at a time holds
 //! its lease and sends; others stand by. A reply committed before a crash is sent after
-//! the restart; a redelivered update appended nothing, so nothing is sent twice for it. (A
-//! crash between a send and its checkpoint resends that one reply: at-least-once.)
+//! the restart; a redelivered update appended nothing, so nothing is sent twice for it.
+//!
+//! Every send is fenced by the lease (docs/architecture.md, "The Telegram outbox sender"): the
+//! holder renews it right before each send (a send starts within [`RENEWAL_VALID`] of a renewal
+//! that began before it), each HTTP send is abandoned after [`SEND_TIMEOUT`], and a new holder
+//! that cannot tell the previous one let go cleanly waits [`TAKEOVER_WAIT`], longer than both,
+//! before its first send. So no two holders ever send at once; a crash (or a lost lease) between
+//! a send and its checkpoint still resends that one reply, at most once.
+//!
+//! The sender is supervised: a store or lease error is logged, counted, shown by `/health` and
+//! persisted for `salesbot check`, and the sender tries again with backoff (250 ms doubling to
+//! 30 s), never ending before shutdown.
 
 use std::time::Duration;
 
-use event_store::{EventStore, Lease, StoreError};
+use event_store::progress::followers::HolderState;
+use event_store::{BackendKind, EventStore, Lease, StoreError};
 use events_schema::{BotReplied, Channel, Event, InvoiceIssued};
 use teloxide::payloads::{SendInvoiceSetters as _, SendMessageSetters as _};
 use teloxide::requests::{Request as _, Requester};
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// The checkpoint's name in the store.
+pub use super::status::{SenderHealth, SenderState, SenderStatus};
+
+/// The checkpoint's name in the store (also the sender's lease and its `follower_status` row).
 pub const CHECKPOINT: &str = "telegram-outbox";
 const BATCH: usize = 500;
 /// Telegram's limit on callback data.
 const MAX_CALLBACK_BYTES: usize = 64;
+
+/// A send starts at most this long after the start of a successful renewal of the lease.
+pub const RENEWAL_VALID: Duration = Duration::from_secs(2);
+/// An HTTP send to Telegram still unanswered after this long is abandoned (and retried).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// A new holder waits this long before its first send unless the previous holder released the
+/// lease cleanly: by then any send the previous holder started has been answered or abandoned.
+pub const TAKEOVER_WAIT: Duration =
+    Duration::from_secs(RENEWAL_VALID.as_secs() + SEND_TIMEOUT.as_secs() + 1);
+/// How often a standby instance asks for the lease.
+const STANDBY: Duration = Duration::from_secs(2);
+/// How often an idle holder checks its lease and reports itself in `follower_status`.
+const BEAT: Duration = Duration::from_secs(2);
+/// Backoff after a failed attempt: from the first to the longest wait, doubling.
+const BACKOFF_FIRST: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Gives the outbox its checkpoint on the very first start: the current head, since replies
 /// from before Telegram was enabled are history, not mail. Call it before the process takes any
@@ -32,93 +62,195 @@ pub async fn prepare(store: &EventStore) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs until `shutdown` is cancelled (after [`prepare`]).
+/// Runs until `shutdown` is cancelled (after [`prepare`]), whatever fails on the way: errors
+/// are retried with backoff and reported through `health`.
 pub async fn run<B>(
     store: EventStore,
     bot: B,
     payment_token: Option<String>,
     wake: std::sync::Arc<Notify>,
+    health: SenderHealth,
     shutdown: CancellationToken,
-) -> Result<(), StoreError>
-where
+) where
     B: Requester<Err = RequestError>,
 {
+    let sender = Sender {
+        store: &store,
+        bot: &bot,
+        payment_token: payment_token.as_deref(),
+        wake: &wake,
+        health: &health,
+        instance: format!("pid{}-{:08x}", std::process::id(), rand::random::<u32>()),
+    };
+    let mut backoff = BACKOFF_FIRST;
     loop {
-        // Only the lease holder sends, however many instances run; the others stand by.
-        let lease = match store.try_lease(CHECKPOINT).await {
-            Ok(Some(lease)) => Some(lease),
-            Ok(None) => None,
-            Err(error) => {
-                tracing::warn!(%error, "taking the outbox lease failed; retrying");
-                None
+        match sender.attempt(&mut backoff, &shutdown).await {
+            Ok(Stop::Shutdown) => break,
+            Ok(Stop::Standby) => {}
+            Ok(Stop::LeaseLost) => tracing::warn!("the outbox lease was lost; asking for it again"),
+            Err(failure) => {
+                crate::metrics::telegram_sender_error(failure.stage);
+                let error = failure.error.to_string();
+                tracing::error!(
+                    %error,
+                    stage = failure.stage,
+                    retry_in = ?backoff,
+                    "the Telegram outbox sender failed; retrying"
+                );
+                health.failed(&error);
+                if let Some(epoch) = failure.epoch {
+                    sender
+                        .report(epoch, HolderState::Failing, Some(&error))
+                        .await;
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
             }
-        };
-        let Some(lease) = lease else {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                () = tokio::time::sleep(STANDBY) => continue,
-            }
-        };
-        tracing::info!("this process sends the Telegram outbox");
-        let follower = Follower {
-            store: &store,
-            bot: &bot,
-            payment_token: payment_token.as_deref(),
-            wake: &wake,
-        };
-        match follower.follow(lease, &shutdown).await? {
-            Stop::Shutdown => return Ok(()),
-            Stop::LeaseLost => tracing::warn!("the outbox lease was lost; taking it again"),
         }
     }
+    health.set(SenderState::Stopped);
 }
 
-/// How often a standby instance asks for the lease, and the holder checks it still has it.
-const STANDBY: Duration = Duration::from_secs(2);
-const LEASE_CHECK: Duration = Duration::from_secs(5);
-
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
     Shutdown,
+    /// Another instance holds the lease: this one waited and will ask again.
+    Standby,
     LeaseLost,
 }
 
-struct Follower<'a, B> {
+/// A failed attempt: where, why, and under which epoch (when the lease was claimed).
+struct Failure {
+    stage: &'static str,
+    error: StoreError,
+    epoch: Option<i64>,
+}
+
+fn failed(stage: &'static str, epoch: Option<i64>) -> impl FnOnce(StoreError) -> Failure {
+    move |error| Failure {
+        stage,
+        error,
+        epoch,
+    }
+}
+
+struct Sender<'a, B> {
     store: &'a EventStore,
     bot: &'a B,
     payment_token: Option<&'a str>,
     wake: &'a Notify,
+    health: &'a SenderHealth,
+    /// This run of the sender, as `follower_status` names its holder.
+    instance: String,
 }
 
-impl<B> Follower<'_, B>
+impl<B> Sender<'_, B>
 where
     B: Requester<Err = RequestError>,
 {
+    /// Takes the lease (or stands by), fences off a previous holder, follows the log.
+    async fn attempt(
+        &self,
+        backoff: &mut Duration,
+        shutdown: &CancellationToken,
+    ) -> Result<Stop, Failure> {
+        let lease = self
+            .store
+            .try_lease(CHECKPOINT)
+            .await
+            .map_err(failed("lease", None))?;
+        let Some(mut lease) = lease else {
+            self.health.set(SenderState::Standby);
+            *backoff = BACKOFF_FIRST;
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(Stop::Shutdown),
+                () = tokio::time::sleep(STANDBY) => return Ok(Stop::Standby),
+            }
+        };
+        let (previous, epoch) = self
+            .store
+            .claim_follower(CHECKPOINT, &self.instance)
+            .await
+            .map_err(failed("status", None))?;
+        // A previous holder that did not let go cleanly may still be in the middle of a send
+        // (its connection was cut, it does not know yet): wait until that send is over. Our own
+        // earlier attempts are over (they ran before this one); SQLite has one process.
+        let unclean =
+            previous.filter(|p| p.state != HolderState::Released && p.instance != self.instance);
+        if let Some(previous) = unclean
+            && self.store.pool().kind() == BackendKind::Postgres
+        {
+            tracing::info!(
+                previous = %previous.instance,
+                wait = ?TAKEOVER_WAIT,
+                "took over the Telegram outbox lease; waiting out the previous holder's last send"
+            );
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(Stop::Shutdown),
+                () = tokio::time::sleep(TAKEOVER_WAIT) => {}
+            }
+        }
+        tracing::info!(epoch, "this process sends the Telegram outbox");
+        let stop = self.follow(&mut lease, epoch, backoff, shutdown).await?;
+        if stop == Stop::Shutdown {
+            // The last send has ended: the next holder need not wait for this one.
+            self.report(epoch, HolderState::Released, None).await;
+        }
+        Ok(stop)
+    }
+
+    /// Writes this holder's status (best effort: a failure here is logged, the sender goes on).
+    async fn report(&self, epoch: i64, state: HolderState, error: Option<&str>) -> bool {
+        match self
+            .store
+            .report_follower(CHECKPOINT, epoch, state, error)
+            .await
+        {
+            Ok(current) => current,
+            Err(e) => {
+                tracing::warn!(error = %e, "recording the outbox sender's status failed");
+                true
+            }
+        }
+    }
+
     async fn follow(
         &self,
-        mut lease: Lease,
+        lease: &mut Lease,
+        epoch: i64,
+        backoff: &mut Duration,
         shutdown: &CancellationToken,
-    ) -> Result<Stop, StoreError> {
+    ) -> Result<Stop, Failure> {
         let store = self.store;
-        prepare(store).await?;
-        let mut after = store.checkpoint(CHECKPOINT).await?.unwrap_or(0);
-        let mut checked = tokio::time::Instant::now();
+        let at = |stage| failed(stage, Some(epoch));
+        prepare(store).await.map_err(at("checkpoint"))?;
+        let mut after = store
+            .checkpoint(CHECKPOINT)
+            .await
+            .map_err(at("checkpoint"))?
+            .unwrap_or(0);
+        let mut beat: Option<Instant> = None;
         loop {
-            if checked.elapsed() >= LEASE_CHECK {
+            if beat.is_none_or(|b| b.elapsed() >= BEAT) {
                 if !lease.is_held().await {
                     return Ok(Stop::LeaseLost);
                 }
-                checked = tokio::time::Instant::now();
-            }
-            let batch = match store.read_all(after, BATCH).await {
-                Ok(b) => b,
-                Err(error) => {
-                    tracing::error!(%error, after, "outbox cannot read the log; retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return Ok(Stop::Shutdown),
-                        () = tokio::time::sleep(Duration::from_secs(2)) => continue,
-                    }
+                let current = store
+                    .report_follower(CHECKPOINT, epoch, HolderState::Holding, None)
+                    .await
+                    .map_err(at("status"))?;
+                if !current {
+                    // A newer holder has claimed the lease.
+                    return Ok(Stop::LeaseLost);
                 }
-            };
+                beat = Some(Instant::now());
+            }
+            let batch = store.read_all(after, BATCH).await.map_err(at("read"))?;
+            self.health.set(SenderState::Holding);
+            *backoff = BACKOFF_FIRST;
             if batch.is_empty() {
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(Stop::Shutdown),
@@ -130,40 +262,82 @@ where
             for event in batch {
                 let outcome = match &event.event {
                     Event::BotReplied(reply) if reply.channel == Channel::Telegram => {
-                        deliver(self.bot, reply, shutdown).await
+                        deliver(self.bot, reply, lease, shutdown).await
                     }
                     Event::InvoiceIssued(invoice) => match (self.payment_token, invoice.chat_id) {
                         (Some(token), Some(chat_id)) => {
-                            send_invoice(self.bot, token, chat_id, invoice, shutdown).await
+                            send_invoice(self.bot, token, chat_id, invoice, lease, shutdown).await
                         }
                         _ => Outcome::Done,
                     },
                     _ => Outcome::Done,
                 };
-                if outcome == Outcome::Stopped {
-                    // Not sent: the checkpoint stays before it, so the next start sends it.
-                    return Ok(Stop::Shutdown);
+                match outcome {
+                    Outcome::Done => {}
+                    // Not sent: the checkpoint stays before it, so the next holder sends it.
+                    Outcome::Stopped => return Ok(Stop::Shutdown),
+                    Outcome::LeaseLost => return Ok(Stop::LeaseLost),
                 }
                 after = event.global_position;
-                let mut wait = Duration::from_millis(200);
-                while let Err(error) = store.save_checkpoint(CHECKPOINT, after).await {
-                    tracing::error!(%error, after, "saving the outbox checkpoint failed; retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return Ok(Stop::Shutdown),
-                        () = tokio::time::sleep(wait) => {}
-                    }
-                    wait = (wait * 2).min(Duration::from_secs(10));
+                if let Some(stop) = self.save(after, lease, epoch, shutdown).await {
+                    return Ok(stop);
                 }
+            }
+        }
+    }
+
+    /// Saves the checkpoint, retrying with backoff (the reply is sent: starting over from the
+    /// old checkpoint would send it again). `Some` when shutdown or a lost lease comes first;
+    /// the next holder then resends that one reply.
+    async fn save(
+        &self,
+        after: i64,
+        lease: &mut Lease,
+        epoch: i64,
+        shutdown: &CancellationToken,
+    ) -> Option<Stop> {
+        let mut wait = BACKOFF_FIRST;
+        loop {
+            let error = match self.store.save_checkpoint(CHECKPOINT, after).await {
+                Ok(()) => return None,
+                Err(error) => error.to_string(),
+            };
+            crate::metrics::telegram_sender_error("checkpoint");
+            tracing::error!(%error, after, retry_in = ?wait, "saving the outbox checkpoint failed; retrying");
+            self.health.failed(&error);
+            self.report(epoch, HolderState::Failing, Some(&error)).await;
+            tokio::select! {
+                () = shutdown.cancelled() => return Some(Stop::Shutdown),
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(BACKOFF_MAX);
+            if !lease.is_held().await {
+                return Some(Stop::LeaseLost);
             }
         }
     }
 }
 
-/// Whether a message left (or was refused for good), or shutdown came first.
+/// Renews the lease right before a send: `false` when it is lost. A renewal slower than
+/// [`RENEWAL_VALID`] is repeated, so a send always starts within that of a renewal's start.
+async fn renew(lease: &mut Lease) -> bool {
+    loop {
+        let started = Instant::now();
+        if !lease.is_held().await {
+            return false;
+        }
+        if started.elapsed() < RENEWAL_VALID {
+            return true;
+        }
+    }
+}
+
+/// Whether a message left (or was refused for good), or shutdown or a lost lease came first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Done,
     Stopped,
+    LeaseLost,
 }
 
 /// Tries of a request Telegram answers with an error it does not explain.
@@ -189,6 +363,7 @@ async fn send_invoice<B>(
     token: &str,
     chat_id: i64,
     invoice: &InvoiceIssued,
+    lease: &mut Lease,
     shutdown: &CancellationToken,
 ) -> Outcome
 where
@@ -215,6 +390,9 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
+        if !renew(lease).await {
+            return Outcome::LeaseLost;
+        }
         let request = bot
             .send_invoice(
                 ChatId(chat_id),
@@ -225,12 +403,23 @@ where
                 prices.clone(),
             )
             .provider_token(token);
-        let error = match request.send().await {
-            Ok(_) => {
+        let error = match tokio::time::timeout(SEND_TIMEOUT, request.send()).await {
+            Ok(Ok(_)) => {
                 crate::metrics::telegram_send("invoice", "sent");
                 return Outcome::Done;
             }
-            Err(error) => error,
+            Ok(Err(error)) => error,
+            Err(_) => {
+                crate::metrics::telegram_send("invoice", "timed_out");
+                tracing::warn!(
+                    chat_id,
+                    "Telegram did not answer an invoice in time; retrying"
+                );
+                if pause(Duration::from_millis(500), shutdown).await {
+                    return Outcome::Stopped;
+                }
+                continue;
+            }
         };
         let Some(wait) = after_failure(&error, tries) else {
             crate::metrics::telegram_send("invoice", "refused");
@@ -248,7 +437,12 @@ where
 
 /// Sends one reply, retrying transient failures; a reply Telegram refuses for good (the user
 /// blocked the bot, the chat is gone) or an erased one is skipped.
-async fn deliver<B>(bot: &B, reply: &BotReplied, shutdown: &CancellationToken) -> Outcome
+async fn deliver<B>(
+    bot: &B,
+    reply: &BotReplied,
+    lease: &mut Lease,
+    shutdown: &CancellationToken,
+) -> Outcome
 where
     B: Requester<Err = RequestError>,
 {
@@ -269,16 +463,29 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
+        if !renew(lease).await {
+            return Outcome::LeaseLost;
+        }
         let mut request = bot.send_message(ChatId(chat_id), text);
         if !rows.is_empty() {
             request = request.reply_markup(InlineKeyboardMarkup::new(rows.clone()));
         }
-        let error = match request.send().await {
-            Ok(_) => {
+        let error = match tokio::time::timeout(SEND_TIMEOUT, request.send()).await {
+            Ok(Ok(_)) => {
                 crate::metrics::telegram_send("reply", "sent");
                 return Outcome::Done;
             }
-            Err(error) => error,
+            Ok(Err(error)) => error,
+            Err(_) => {
+                // Telegram may still have taken it: the retry may show the shopper this reply
+                // twice (the one reply in flight, docs/architecture.md).
+                crate::metrics::telegram_send("reply", "timed_out");
+                tracing::warn!(chat_id, "Telegram did not answer a reply in time; retrying");
+                if pause(Duration::from_millis(500), shutdown).await {
+                    return Outcome::Stopped;
+                }
+                continue;
+            }
         };
         let Some(wait) = after_failure(&error, tries) else {
             crate::metrics::telegram_send("reply", "refused");
@@ -291,5 +498,13 @@ where
             () = shutdown.cancelled() => return Outcome::Stopped,
             () = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
         }
+    }
+}
+
+/// Waits `wait`; `true` when shutdown came first.
+async fn pause(wait: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        () = shutdown.cancelled() => true,
+        () = tokio::time::sleep(wait) => false,
     }
 }

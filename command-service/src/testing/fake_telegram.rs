@@ -1,9 +1,9 @@
 //! A fake Telegram Bot API server on loopback: records every call the bot makes and answers
 //! the way Telegram does, so tests can see what was sent.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use poem::web::{Json, Path};
 use poem::{EndpointExt as _, Route, handler, post};
@@ -16,6 +16,17 @@ pub const TOKEN: &str = "7000000001:test-token";
 struct Calls {
     calls: Vec<(String, Value)>,
     updates: VecDeque<Value>,
+    /// How long the fake takes to answer each method (a slow or congested Telegram).
+    delays: HashMap<String, Duration>,
+    /// When each answered call arrived and when its answer left, by method.
+    spans: Vec<(String, Span)>,
+}
+
+/// When a call arrived at the fake and when its answer left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: Instant,
+    pub end: Instant,
 }
 
 #[derive(Debug)]
@@ -42,6 +53,24 @@ impl FakeTelegram {
     /// Updates `getUpdates` hands out (once each).
     pub fn queue_update(&self, update: Value) {
         self.lock().updates.push_back(update);
+    }
+
+    /// From now on the fake takes `delay` to answer each call of `method`.
+    pub fn delay(&self, method: &str, delay: Duration) {
+        self.lock().delays.insert(method.to_owned(), delay);
+    }
+
+    /// When each answered call of `method` arrived and left, in order of arrival.
+    pub fn spans(&self, method: &str) -> Vec<Span> {
+        let mut spans: Vec<Span> = self
+            .lock()
+            .spans
+            .iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, s)| *s)
+            .collect();
+        spans.sort_by_key(|s| s.start);
+        spans
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Calls> {
@@ -89,6 +118,7 @@ async fn api(
     state: poem::web::Data<&Arc<Mutex<Calls>>>,
     body: poem::Body,
 ) -> Json<Value> {
+    let start = Instant::now();
     let content_type = req.content_type().unwrap_or_default().to_owned();
     let bytes = body.into_vec().await.unwrap_or_default();
     let params = match content_type.split_once("boundary=") {
@@ -106,12 +136,27 @@ async fn api(
         .into_iter()
         .chain(chars)
         .collect();
+    let delay = state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .delays
+        .get(&method)
+        .copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let result = respond(&state, &method, &params);
     let idle_poll = method == "getUpdates" && result.as_array().is_some_and(Vec::is_empty);
     if idle_poll {
         // Long polling: hold the request a little, like Telegram does.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let end = Instant::now();
+    state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .spans
+        .push((method, Span { start, end }));
     Json(json!({"ok": true, "result": result}))
 }
 

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub store: EventStore,
     pub service: CommandService,
     pub telegram: Option<Arc<Telegram>>,
+    /// How the outbox sender is doing (what `/health` reports).
+    pub sender_health: command_service::telegram::outbox::SenderHealth,
     client: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
     outbox: Option<(
@@ -136,6 +138,7 @@ impl TestApp {
             store,
             service,
             telegram,
+            sender_health: Default::default(),
             client: reqwest::Client::new(),
             server,
             outbox: None,
@@ -157,11 +160,10 @@ impl TestApp {
         let bot = telegram.sender();
         let token = telegram.payment_token();
         let wake = self.service.appended();
-        let task = tokio::spawn(async move {
-            command_service::telegram::outbox::run(store, bot, token, wake, shutdown)
-                .await
-                .expect("outbox");
-        });
+        let health = self.sender_health.clone();
+        let task = tokio::spawn(command_service::telegram::outbox::run(
+            store, bot, token, wake, health, shutdown,
+        ));
         self.outbox = Some((stop, task));
     }
 

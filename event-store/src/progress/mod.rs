@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{EventStore, StoreError, db};
 
+pub mod followers;
 pub mod parked;
 pub mod record;
 

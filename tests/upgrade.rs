@@ -206,9 +206,10 @@ async fn readers_one_release_behind_skip_what_they_do_not_know(db: TestDatabase)
 }
 
 /// The same in distributed mode: the events from the future travel through JetStream to a
-/// projector worker process, which goes past them; its own `/metrics` counts them.
+/// projector worker process, which parks them and goes past them; its own `/metrics` counts
+/// them.
 #[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
-async fn a_projector_worker_one_release_behind_skips_what_jetstream_brings() {
+async fn a_projector_worker_one_release_behind_parks_what_jetstream_brings() {
     let db = TestDatabase::for_test().await;
     let nats = testkit::NatsServer::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -261,20 +262,22 @@ async fn a_projector_worker_one_release_behind_skips_what_jetstream_brings() {
             .expect("checkpoints");
     assert!(lowest >= before + 2, "{lowest} (after {after})");
     let metrics = worker.get("/metrics").await.text().await.expect("metrics");
+    // It parked them (not skipped them): they wait, named, until a release that reads them.
     assert!(
         metric(
             &metrics,
-            "salesbot_events_skipped_total{reason=\"unknown_type\"}"
-        ) >= 1,
+            "salesbot_projector_parked_total{outcome=\"parked\"}"
+        ) >= 2,
         "{metrics}"
     );
-    assert!(
-        metric(
-            &metrics,
-            "salesbot_events_skipped_total{reason=\"newer_version\"}"
-        ) >= 1,
-        "{metrics}"
-    );
+    let parked: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT global_position, reason FROM parked_events ORDER BY global_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("parked events");
+    assert_eq!(parked.len(), 2, "{parked:?}");
+    assert!(parked[0].1.contains("unknown event type"), "{parked:?}");
     store.close().await;
 }
 

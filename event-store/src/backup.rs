@@ -23,7 +23,7 @@ use crate::{EventStore, StoreError, StoredEvent};
 pub struct BackupKey {
     pub key_id: Uuid,
     pub user_id: String,
-    #[serde(with = "base64_bytes")]
+    #[serde(with = "crate::stored::base64_bytes")]
     pub wrapped_key: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
     pub destroyed_at: Option<DateTime<Utc>>,
@@ -383,24 +383,5 @@ impl Import {
             head: self.last_position,
             erasures_reapplied: reapplied,
         })
-    }
-}
-
-mod base64_bytes {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match bytes {
-            Some(b) => s.serialize_str(&STANDARD.encode(b)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        let text: Option<String> = Option::deserialize(d)?;
-        text.map(|t| STANDARD.decode(t).map_err(serde::de::Error::custom))
-            .transpose()
     }
 }

@@ -92,7 +92,8 @@ mod raw_json {
     }
 }
 
-mod base64_bytes {
+/// Optional bytes as base64 text (also the backup file's wrapped keys).
+pub(crate) mod base64_bytes {
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};

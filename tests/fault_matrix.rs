@@ -33,6 +33,8 @@ const WORKERS: usize = 3;
 /// Long enough for health to see a frozen worker or a dead relay (its threshold is
 /// `STALE_AFTER`), with a poll or two to spare.
 const SEEN_AFTER: Duration = Duration::from_secs(STALE_AFTER.as_secs() + 3);
+/// How long Postgres stays down.
+const POSTGRES_DOWN: Duration = Duration::from_secs(7);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -48,7 +50,8 @@ enum Kind {
     PausedWorker,
     /// nats-server down for 30 s while messages keep arriving.
     NatsDown,
-    /// The Postgres server restarted (alternately a fast shutdown and a crash).
+    /// The Postgres server stopped for 7 s (alternately a fast shutdown and a crash), then
+    /// started again.
     PostgresRestart,
     /// The JetStream stream deleted.
     StreamDeleted,
@@ -230,7 +233,7 @@ impl HealthWatch {
         let task = tokio::spawn(async move {
             let url = format!("http://127.0.0.1:{port}/admin/health");
             let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(10))
                 .build()
                 .expect("client");
             loop {
@@ -640,7 +643,11 @@ async fn inject(
             system.nats.restart().await;
         }
         Kind::PostgresRestart => {
-            cluster.restart(n % 2 == 1);
+            // Down for longer than the pools' 5 s acquire timeout: a shorter outage is waited
+            // out by every request (health included), not reported.
+            cluster.stop(n % 2 == 1);
+            hold(load, POSTGRES_DOWN, true).await;
+            cluster.start_again();
             hold(load, Duration::from_secs(1), true).await;
         }
         Kind::StreamDeleted => {

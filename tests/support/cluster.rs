@@ -49,13 +49,7 @@ impl PrivatePostgres {
             .arg(&data));
         for _ in 0..5 {
             cluster.port = free_port();
-            let options = format!(
-                "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
-                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                 -c max_connections=300",
-                cluster.port,
-                cluster.dir.path().display()
-            );
+            let options = cluster.options();
             let started = cluster
                 .pg_ctl()
                 .args(["-w", "-t", "60", "-o", &options, "start"])
@@ -76,14 +70,28 @@ impl PrivatePostgres {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    /// Stops the server (`immediate`: as a crash would, recovering from the WAL at start;
-    /// otherwise `fast`: every session cut, a clean shutdown) and starts it again on the same
-    /// port and data.
-    pub fn restart(&self, immediate: bool) {
+    /// Stops the server: `immediate` as a crash would (it recovers from the WAL at the next
+    /// start), otherwise `fast` (every session cut, a clean shutdown).
+    pub fn stop(&self, immediate: bool) {
         let mode = if immediate { "immediate" } else { "fast" };
+        run(self.pg_ctl().args(["-w", "-t", "60", "-m", mode, "stop"]));
+    }
+
+    /// Starts it again after [`PrivatePostgres::stop`], on the same port and data.
+    pub fn start_again(&self) {
         run(self
             .pg_ctl()
-            .args(["-w", "-t", "60", "-m", mode, "restart"]));
+            .args(["-w", "-t", "60", "-o", &self.options(), "start"]));
+    }
+
+    fn options(&self) -> String {
+        format!(
+            "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+             -c max_connections=300",
+            self.port,
+            self.dir.path().display()
+        )
     }
 
     fn data(&self) -> PathBuf {

@@ -1,4 +1,4 @@
-//! `/admin/health`: the database, NATS, and every projection partition. Open to anyone, so it
+//! `/admin/health`: the database, NATS, the outbox relay, and every projection partition. Open to anyone, so it
 //! says whether a part is up, never why not (the log does).
 
 use std::time::Duration;
@@ -10,6 +10,7 @@ use crate::types::{Health, PartHealth, ProjectionHealth};
 /// reports a fault or has parked events.
 pub async fn check(state: &State, stale_after: Duration) -> Health {
     let mut ok = true;
+    let mut relay_stalled = None;
     let (database, head, projections) = match state.store.progress(stale_after).await {
         Ok(progress) => {
             let projections: Vec<ProjectionHealth> = progress
@@ -31,6 +32,7 @@ pub async fn check(state: &State, stale_after: Duration) -> Health {
             if progress.degraded().next().is_some() {
                 ok = false;
             }
+            relay_stalled = Some(progress.relay_stalled);
             let database = PartHealth {
                 ok: true,
                 message: "reachable".into(),
@@ -61,10 +63,26 @@ pub async fn check(state: &State, stale_after: Duration) -> Health {
             .into(),
         }
     });
+    // The relay runs inside command-service: when every instance is down, events wait in the
+    // store and nothing else would say why (docs/architecture.md, "Faults and bugs").
+    let relay = state.nats.as_ref().map(|_| {
+        let publishing = relay_stalled == Some(false);
+        ok &= publishing;
+        PartHealth {
+            ok: publishing,
+            message: match relay_stalled {
+                Some(false) => "publishing",
+                Some(true) => "behind",
+                None => "unknown",
+            }
+            .into(),
+        }
+    });
     Health {
         status: if ok { "ok" } else { "degraded" }.into(),
         database,
         nats,
+        relay,
         head,
         projections,
     }

@@ -159,16 +159,25 @@ async fn check_followers(store: &EventStore, distributed: bool) -> bool {
     let mut healthy = true;
     if distributed {
         match &progress.relay {
-            Some(relay) => line(
-                "relay",
-                true,
-                &format!(
-                    "published through position {} ({} behind), last at {}",
-                    relay.position,
-                    relay.lag_events,
-                    relay.updated_at.format("%Y-%m-%d %H:%M:%S UTC")
-                ),
-            ),
+            Some(relay) => {
+                // Events waiting longer than the threshold: no command service relays.
+                healthy &= !progress.relay_stalled;
+                line(
+                    "relay",
+                    !progress.relay_stalled,
+                    &format!(
+                        "published through position {} ({} behind), last at {}{}",
+                        relay.position,
+                        relay.lag_events,
+                        relay.updated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        if progress.relay_stalled {
+                            "; events wait unpublished: is command-service running?"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
             None if progress.head == 0 => line("relay", true, "nothing to publish yet"),
             None => {
                 healthy = false;

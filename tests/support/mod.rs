@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod oracle;
 
 /// The `salesbot` binary under test.

@@ -63,6 +63,11 @@ pub struct RelayProgress {
 pub struct Progress {
     pub head: i64,
     pub relay: Option<RelayProgress>,
+    /// An event has waited unpublished for longer than `stale_after`: no relay runs (every
+    /// command service down) or it cannot publish. Meaningful in distributed mode only, where
+    /// a relay should run; judged by the waiting event's age, not by when the relay last wrote,
+    /// so an idle relay that has just been handed an event is not taken for a dead one.
+    pub relay_stalled: bool,
     pub partitions: Vec<PartitionProgress>,
 }
 
@@ -150,8 +155,15 @@ impl EventStore {
                     .unwrap_or(0),
             });
         }
+        let relayed = relay.as_ref().map_or(0, |(position, _)| *position);
+        let relay_stalled = head > relayed
+            && self
+                .recorded_after(relayed)
+                .await?
+                .is_some_and(|at| (now - at).to_std().unwrap_or_default() > stale_after);
         Ok(Progress {
             head,
+            relay_stalled,
             relay: relay.map(|(position, updated_at)| RelayProgress {
                 position,
                 lag_events: (head - position).max(0),

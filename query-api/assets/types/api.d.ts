@@ -686,6 +686,11 @@ export interface components {
             /** @description Absent in embedded mode (no NATS). */
             nats?: components["schemas"]["PartHealth"] & unknown;
             projections: components["schemas"]["ProjectionHealth"][];
+            /**
+             * @description The outbox relay (inside command-service): not ok while an event has waited
+             *     unpublished for longer than the stall threshold. Absent in embedded mode.
+             */
+            relay?: components["schemas"]["PartHealth"] & unknown;
             /** @description `ok`, or `degraded` (then the status is 503). */
             status: string;
         };

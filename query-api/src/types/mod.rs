@@ -330,6 +330,9 @@ pub struct Health {
     pub database: PartHealth,
     /// Absent in embedded mode (no NATS).
     pub nats: Option<PartHealth>,
+    /// The outbox relay (inside command-service): not ok while an event has waited
+    /// unpublished for longer than the stall threshold. Absent in embedded mode.
+    pub relay: Option<PartHealth>,
     pub head: i64,
     pub projections: Vec<ProjectionHealth>,
 }

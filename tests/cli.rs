@@ -97,7 +97,7 @@ fn embedded_mode_starts_from_nothing_with_a_generated_master_key() {
     let check = salesbot(dir.path(), &[], &["check"]);
     assert!(check.status.success(), "{}", stdout(&check));
     let lines: Vec<String> = stdout(&check).lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(lines.len(), 7, "{lines:?}");
     for (line, name) in lines.iter().zip([
         "database",
         "migrations",
@@ -105,6 +105,7 @@ fn embedded_mode_starts_from_nothing_with_a_generated_master_key() {
         "events",
         "head position",
         "projections",
+        "parked events",
     ]) {
         assert!(line.starts_with(&format!("{name}: ok")), "{line}");
     }

@@ -102,6 +102,12 @@ def get_health(run):
     check(run.head > 0, "the simulated log has events")
 
 
+@operation("listParkedEvents")
+def list_parked_events(run):
+    parked = run.ok(run.c.api("health.list_parked_events"), client=run.c.admin)
+    check(parked.total == 0 and len(parked.events) == 0, f"nothing parked: {parked.total}")
+
+
 @operation("getDashboard")
 def get_dashboard(run):
     days = run.c.model("GetDashboardDays")

@@ -200,7 +200,7 @@ async fn round_trip(from: BackendKind, to: BackendKind, file: &str) {
     // backend, as the source's (the source was rebuilt before its last erasure was finished,
     // which changes no read table: the erasure's event was in the log already).
     let expected = oracle::expected(&target_store, TZ).await;
-    let actual = oracle::actual(target_store.pool()).await;
+    let actual = oracle::actual(&target_store).await;
     oracle::assert_same(&expected, &actual);
     let sizes = oracle::sizes(&actual);
     assert!(
@@ -208,7 +208,7 @@ async fn round_trip(from: BackendKind, to: BackendKind, file: &str) {
         "{sizes:?}"
     );
     if from == to {
-        oracle::assert_same(&oracle::actual(source_store.pool()).await, &actual);
+        oracle::assert_same(&oracle::actual(&source_store).await, &actual);
     }
 
     // The store can take new events after the import, after the imported head.

@@ -389,7 +389,7 @@ async fn check_figures(port: u16, log: &[events_schema::RecordedEvent], tz: Tz, 
 /// Every row of every read table equals the oracle's; the figures of a month and of a week.
 async fn reconcile(store: &EventStore, tz: Tz, port: u16) -> oracle::CartFigures {
     let expected = oracle::expected(store, tz).await;
-    let actual = oracle::actual(store.pool()).await;
+    let actual = oracle::actual(store).await;
     oracle::assert_same(&expected, &actual);
     let log = oracle::log(store).await;
     check_figures(port, &log, tz, "days=30").await;

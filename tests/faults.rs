@@ -94,7 +94,7 @@ async fn assert_healthy(query: &Proc) {
 
 async fn reconcile(store: &EventStore, tz: chrono_tz::Tz) {
     let expected = oracle::expected(store, tz).await;
-    let actual = oracle::actual(store.pool()).await;
+    let actual = oracle::actual(store).await;
     oracle::assert_same(&expected, &actual);
 }
 

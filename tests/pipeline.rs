@@ -62,7 +62,7 @@ async fn reconcile(
     tz: chrono_tz::Tz,
 ) -> std::collections::BTreeMap<&'static str, usize> {
     let expected = oracle::expected(store, tz).await;
-    let actual = oracle::actual(store.pool()).await;
+    let actual = oracle::actual(store).await;
     oracle::assert_same(&expected, &actual);
     oracle::sizes(&expected)
 }

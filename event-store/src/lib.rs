@@ -19,6 +19,7 @@ pub mod private;
 pub mod progress;
 mod read;
 mod reading;
+mod sealed;
 mod snapshot;
 mod sqlite;
 mod stored;
@@ -39,6 +40,7 @@ pub use db::{Pool, Tx};
 pub use error::{AppendError, StoreError, transient_sqlx};
 pub use lease::Lease;
 pub use migrate::MigrationStatus;
+pub use sealed::{NAME_PREFIX_CHARS, NameIndex, ReadKeys, normalise_name};
 pub use stored::StoredEvent;
 
 use group_commit::Job;

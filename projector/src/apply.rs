@@ -42,6 +42,9 @@ pub struct Coverage {
 #[derive(Debug, Clone)]
 pub struct Applier {
     pool: Pool,
+    /// The store whose user keys seal the personal text written into the read tables, and
+    /// whose derived key hashes users' names for search (docs/architecture.md, invariant 8).
+    store: event_store::EventStore,
     tz: Tz,
     partitions: u32,
     projections: Vec<Projection>,
@@ -57,9 +60,10 @@ pub struct Applier {
 
 impl Applier {
     /// The live applier for every projection.
-    pub fn live(pool: Pool, tz: Tz, partitions: u32) -> Applier {
+    pub fn live(store: &event_store::EventStore, tz: Tz, partitions: u32) -> Applier {
         Applier {
-            pool,
+            pool: store.pool().clone(),
+            store: store.clone(),
             tz,
             partitions,
             projections: Projection::ALL.to_vec(),
@@ -72,13 +76,14 @@ impl Applier {
 
     /// Writes into `<table>_rebuild` for `projections`, without checkpoints.
     pub(crate) fn rebuilding(
-        pool: Pool,
+        store: &event_store::EventStore,
         tz: Tz,
         partitions: u32,
         projections: Vec<Projection>,
     ) -> Applier {
         Applier {
-            pool,
+            pool: store.pool().clone(),
+            store: store.clone(),
             tz,
             partitions,
             projections,
@@ -167,7 +172,7 @@ impl Applier {
         tx: &mut Tx,
         events: &[RecordedEvent],
         done: &Checkpoints,
-    ) -> Result<usize, sqlx::Error> {
+    ) -> Result<usize, ProjectorError> {
         let checkpoint = |projection: Projection, partition| {
             done.get(&(projection.name().to_owned(), partition))
                 .copied()
@@ -231,7 +236,7 @@ impl Applier {
         (changes, fresh)
     }
 
-    pub(crate) async fn write(&self, tx: &mut Tx, changes: Changes) -> Result<(), sqlx::Error> {
+    pub(crate) async fn write(&self, tx: &mut Tx, changes: Changes) -> Result<(), ProjectorError> {
         let dialect = Dialect::of(&self.pool);
         // Erased users' rows go first, in one statement per table.
         let erased: Vec<Value> = changes.erased_users.iter().map(Value::from).collect();
@@ -253,7 +258,16 @@ impl Applier {
                 }
             }
         }
-        let mut upserts = sql::upserts(changes);
+        // Personal text is sealed under its user's live key, read inside this transaction
+        // (docs/architecture.md, invariant 8): a user erased meanwhile has none, and nothing
+        // of theirs is written.
+        let users = changes.personal_text_users();
+        let keys = self.store.read_keys_in(tx, &users).await?;
+        let seal = sql::Sealing {
+            keys: &keys,
+            names: self.store.name_index(),
+        };
+        let mut upserts = sql::upserts(changes, &seal);
         for upsert in &mut upserts {
             upsert.insert_only = self.append_only.contains(&upsert.table);
             if let (Some(fresh), Dialect::Postgres) = (&self.fresh, dialect)

@@ -202,6 +202,21 @@ fn summary(row: &read::UserRow, revenue: &PerCurrency, now: chrono::DateTime<Utc
     }
 }
 
+/// A user's names as the projector sealed them, opened with their live key; `None` for a user
+/// erased since (their key is gone) or a value that is not theirs (docs/architecture.md,
+/// invariant 8).
+fn open_names(keys: &event_store::ReadKeys, row: &mut read::UserRow) {
+    let user_id = row.user_id.as_str();
+    row.username = row
+        .username
+        .take()
+        .and_then(|sealed| keys.open("users", "username", user_id, &sealed));
+    row.display_name = row
+        .display_name
+        .take()
+        .and_then(|sealed| keys.open("users", "display_name", user_id, &sealed));
+}
+
 pub async fn users(
     state: &State,
     search: Option<&str>,
@@ -211,8 +226,17 @@ pub async fn users(
     limit: i64,
 ) -> Result<(i64, Vec<UserSummary>), ApiError> {
     let pool = state.store.pool();
-    let (total, rows) = read::users_page(pool, search, sort, descending, offset, limit).await?;
+    let names = state.store.name_index();
+    let (total, mut rows) =
+        read::users_page(pool, search, &names, sort, descending, offset, limit).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
+    let keys = state
+        .store
+        .read_keys(&ids.iter().map(String::as_str).collect::<Vec<_>>())
+        .await?;
+    for row in &mut rows {
+        open_names(&keys, row);
+    }
     let sales = read::user_sales(pool, &ids).await?;
     let now = Utc::now();
     let empty = PerCurrency::new();
@@ -230,9 +254,11 @@ pub async fn user_profile(
     before: Option<i64>,
 ) -> Result<Option<UserProfile>, ApiError> {
     let pool = state.store.pool();
-    let Some(row) = read::user(pool, user_id).await? else {
+    let Some(mut row) = read::user(pool, user_id).await? else {
         return Ok(None);
     };
+    let keys = state.store.read_keys(&[user_id]).await?;
+    open_names(&keys, &mut row);
     if read::erased(pool, user_id).await? {
         return Ok(None);
     }
@@ -286,7 +312,9 @@ pub async fn user_profile(
                     position: m.global_position,
                     at: micros_to_time(m.occurred_us),
                     direction: m.direction,
-                    text: m.text,
+                    text: m.text.and_then(|sealed| {
+                        keys.open("conversation_messages", "text", user_id, &sealed)
+                    }),
                     intent: m.intent,
                     sentiment: m.sentiment,
                     product_id: m.product_id,

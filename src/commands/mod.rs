@@ -62,9 +62,5 @@ pub async fn connect_nats(
 
 /// The live projector applier for this configuration.
 pub fn applier(config: &Config, store: &EventStore) -> projector::Applier {
-    projector::Applier::live(
-        store.pool().clone(),
-        config.report_timezone,
-        u32::from(config.partitions),
-    )
+    projector::Applier::live(store, config.report_timezone, u32::from(config.partitions))
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
-use event_store::{EventStore, Pool};
+use event_store::EventStore;
 use events_schema::{Event, RecordedEvent};
 
 /// Table → primary key → the other columns, all as text (`None` for NULL).
@@ -138,8 +138,17 @@ pub const SHARDED: &[&str] = &[
     "shop_question_days",
 ];
 
-/// What the projector wrote.
-pub async fn actual(pool: &Pool) -> Tables {
+/// The read-table columns the projector seals under the user's key (docs/architecture.md,
+/// invariant 8): compared opened, so a value left in plain (which does not open) differs.
+pub const SEALED: &[(&str, &str)] = &[
+    ("users", "username"),
+    ("users", "display_name"),
+    ("conversation_messages", "text"),
+];
+
+/// What the projector wrote, its sealed columns opened with the users' live keys.
+pub async fn actual(store: &EventStore) -> Tables {
+    let pool = store.pool();
     let mut tables = Tables::new();
     for (table, keys, values) in SHAPE {
         // Shared counters have a row per shard (partition); their figure is the sum.
@@ -166,6 +175,26 @@ pub async fn actual(pool: &Pool) -> Tables {
             let rest = row.split_off(keys.len());
             let key = row.into_iter().map(Option::unwrap_or_default).collect();
             map.insert(key, rest);
+        }
+    }
+    let users: BTreeSet<String> = SEALED
+        .iter()
+        .flat_map(|(table, _)| tables[table].keys().map(|k| k[0].clone()))
+        .collect();
+    let users: Vec<&str> = users.iter().map(String::as_str).collect();
+    let keys = store.read_keys(&users).await.expect("user keys");
+    for (table, column) in SEALED {
+        let (_, key_columns, columns) = SHAPE
+            .iter()
+            .find(|(t, _, _)| t == table)
+            .expect("a table of SHAPE");
+        assert_eq!(key_columns[0], "user_id", "{table}");
+        let at = columns.iter().position(|c| c == column).expect("a column");
+        for (key, row) in tables.get_mut(table).expect("read") {
+            row[at] = row[at].take().map(|sealed| {
+                keys.open(table, column, &key[0], &sealed)
+                    .unwrap_or_else(|| format!("<does not open: {sealed}>"))
+            });
         }
     }
     tables

@@ -85,6 +85,24 @@ impl Changes {
         self == &Changes::default()
     }
 
+    /// The users whose rows in this batch carry personal text (a name, a message), sorted:
+    /// the keys to seal with (docs/architecture.md, invariant 8).
+    pub fn personal_text_users(&self) -> Vec<&str> {
+        let mut users: BTreeSet<&str> = self
+            .users
+            .iter()
+            .filter(|(_, r)| r.username.is_some() || r.display_name.is_some())
+            .map(|(u, _)| u.as_str())
+            .collect();
+        users.extend(
+            self.messages
+                .iter()
+                .filter(|(_, m)| m.text.is_some())
+                .map(|((u, _), _)| u.as_str()),
+        );
+        users.into_iter().collect()
+    }
+
     /// Folds one event of `partition` into the tables of `projections`.
     pub fn add(&mut self, projections: &[Projection], e: &RecordedEvent, partition: u32, tz: Tz) {
         let Some(user) = e.stream_id.user_str() else {

@@ -82,7 +82,7 @@ pub async fn rebuild(
                 .into(),
         ));
     }
-    let applier = Applier::rebuilding(pool.clone(), tz, partitions, projections.clone());
+    let applier = Applier::rebuilding(store, tz, partitions, projections.clone());
     let deferred = copies::create_copies(&pool, &projections).await?;
     let mut timings = Timings::default();
     let bulk::Bulk {

@@ -13,7 +13,7 @@ use event_store::Pool;
 use event_store::db::Value;
 
 pub(crate) use fresh::FreshKeys;
-pub(crate) use tables::{USER_TABLES, upserts};
+pub(crate) use tables::{Sealing, USER_TABLES, upserts};
 
 /// How a column merges into an existing row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

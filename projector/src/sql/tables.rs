@@ -96,6 +96,7 @@ table! {
         channel: String = Latest,
         username: Option<String> = Latest,
         display_name: Option<String> = Latest,
+        name_hashes: Option<String> = Latest,
         first_seen_day: NaiveDate = FirstSeenDay,
         first_seen_us: i64 = Min,
         last_seen_us: i64 = Max,
@@ -221,8 +222,28 @@ fn flag(b: bool) -> i64 {
     i64::from(b)
 }
 
+/// How personal text goes into the read tables (docs/architecture.md, invariant 8): sealed
+/// under its user's live key (`None` without one: nothing is written in plain instead), and
+/// names also as keyed hashes for search.
+pub(crate) struct Sealing<'a> {
+    pub keys: &'a event_store::ReadKeys,
+    pub names: event_store::NameIndex,
+}
+
+impl Sealing<'_> {
+    fn seal(
+        &self,
+        table: &str,
+        column: &str,
+        user_id: &str,
+        text: Option<String>,
+    ) -> Option<String> {
+        self.keys.seal(table, column, user_id, &text?)
+    }
+}
+
 /// The upserts that write `changes`, one per table that has rows.
-pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
+pub(crate) fn upserts(changes: Changes, sealing: &Sealing<'_>) -> Vec<Upsert> {
     let Changes {
         funnel_days,
         funnel_values,
@@ -296,11 +317,25 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
         ),
         Upsert::of(sorted(users).map(|(user_id, r)| {
             let (budget_minor, budget_currency) = r.budget.unzip();
+            // Hashed only for a user with a live key: an erased user's names are not indexed.
+            let name_hashes = if sealing.keys.has(&user_id) {
+                sealing
+                    .names
+                    .hashes(r.username.iter().chain(&r.display_name).map(String::as_str))
+            } else {
+                None
+            };
             UserRow {
+                username: sealing.seal(UserRow::TABLE, "username", &user_id, r.username),
+                display_name: sealing.seal(
+                    UserRow::TABLE,
+                    "display_name",
+                    &user_id,
+                    r.display_name,
+                ),
+                name_hashes,
                 user_id,
                 channel: r.channel,
-                username: r.username,
-                display_name: r.display_name,
                 first_seen_day: r.first_seen_day.unwrap_or_default(),
                 first_seen_us: r.first_seen_us,
                 last_seen_us: r.last_seen_us,
@@ -334,11 +369,11 @@ pub(crate) fn upserts(changes: Changes) -> Vec<Upsert> {
         ),
         Upsert::of(
             sorted(messages).map(|((user_id, global_position), m)| MessageRow {
+                text: sealing.seal(MessageRow::TABLE, "text", &user_id, m.text),
                 user_id,
                 global_position,
                 occurred_us: m.occurred_us,
                 direction: m.direction.to_owned(),
-                text: m.text,
                 intent: m.intent,
                 sentiment: m.sentiment,
                 product_id: m.product_id,

@@ -2079,8 +2079,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Case-insensitive part of the user id, username or display name (at most 200
-                 *     characters).
+                 * @description Case-insensitive part of the user id, or a username or display name (or a word of
+                 *     one) that is this or starts with it; names are compared as keyed hashes, so never a
+                 *     part from their middle (at most 200 characters).
                  */
                 search?: string;
                 /**

@@ -23,8 +23,9 @@ impl UsersApi {
     async fn users(
         &self,
         _key: AdminKey,
-        /// Case-insensitive part of the user id, username or display name (at most 200
-        /// characters).
+        /// Case-insensitive part of the user id, or a username or display name (or a word of
+        /// one) that is this or starts with it; names are compared as keyed hashes, so never a
+        /// part from their middle (at most 200 characters).
         #[oai(validator(max_length = 200))]
         search: Query<Option<String>>,
         /// `last_seen` (default), `first_seen`, `messages`, `sessions`, `orders`, `stage` or

@@ -96,26 +96,31 @@ fn like_pattern(search: &str) -> String {
     pattern
 }
 
-/// A page of users matching `search` (in id, username or display name), and how many match.
+/// A page of users matching `search`, and how many match: a substring of the user id, or a
+/// name (username or display name) or a word of one that is `search` or starts with it,
+/// compared as keyed hashes (`users.name_hashes`, [`event_store::NameIndex`]): the names
+/// themselves are sealed (docs/architecture.md, invariant 8).
 pub async fn users_page(
     pool: &Pool,
     search: Option<&str>,
+    names: &event_store::NameIndex,
     sort: UserSort,
     descending: bool,
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<UserRow>), sqlx::Error> {
     let filter = "($1 = '' OR LOWER(user_id) LIKE $1 ESCAPE '\\' \
-        OR LOWER(COALESCE(username, '')) LIKE $1 ESCAPE '\\' \
-        OR LOWER(COALESCE(display_name, '')) LIKE $1 ESCAPE '\\')";
-    let pattern = search
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map_or_else(String::new, like_pattern);
+        OR ($2 <> '' AND name_hashes LIKE $2))";
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let pattern = search.map_or_else(String::new, like_pattern);
+    let name_pattern = search.and_then(|s| names.pattern(s)).unwrap_or_default();
     let (total,): (i64,) = row(
         pool,
         &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
-        &[Value::from(pattern.clone())],
+        &[
+            Value::from(pattern.clone()),
+            Value::from(name_pattern.clone()),
+        ],
     )
     .await?;
     let direction = if descending { "DESC" } else { "ASC" };
@@ -123,11 +128,12 @@ pub async fn users_page(
         pool,
         &format!(
             "SELECT {USER_COLUMNS} FROM users WHERE {filter} \
-             ORDER BY {} {direction}, user_id ASC LIMIT $2 OFFSET $3",
+             ORDER BY {} {direction}, user_id ASC LIMIT $3 OFFSET $4",
             sort.column()
         ),
         &[
             Value::from(pattern),
+            Value::from(name_pattern),
             Value::from(limit),
             Value::from(offset),
         ],

@@ -42,7 +42,7 @@ impl System {
         let nats = Nats::connect(&nats_server.url(), "salesbot-bench", settings, true).await?;
         let catalog = Arc::new(crate::commands::load_catalog(config)?);
         let service = crate::simulate::service(store.clone(), catalog);
-        let applier = projector::Applier::live(store.pool().clone(), chrono_tz::UTC, PARTITIONS);
+        let applier = projector::Applier::live(&store, chrono_tz::UTC, PARTITIONS);
         projector::worker::prepare(&applier, chrono_tz::UTC).await?;
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();

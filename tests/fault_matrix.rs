@@ -21,7 +21,8 @@ use event_store::progress::STALE_AFTER;
 use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use support::cluster::PrivatePostgres;
-use support::{Proc, env_of, oracle, simulate, wait_caught_up};
+use support::faults::{HealthWatch, append_poison, reconcile};
+use support::{Proc, env_of, simulate, wait_caught_up};
 use testkit::{NatsServer, ScratchDatabase};
 
 const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
@@ -220,51 +221,6 @@ async fn hold(load: &mut Load, how_long: Duration, excused: bool) {
     }
 }
 
-/// Watches `/admin/health` every 100 ms in the background, keeping every degraded body.
-struct HealthWatch {
-    seen: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl HealthWatch {
-    fn start(port: u16) -> HealthWatch {
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let kept = seen.clone();
-        let task = tokio::spawn(async move {
-            let url = format!("http://127.0.0.1:{port}/admin/health");
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("client");
-            loop {
-                if let Ok(r) = client.get(&url).send().await
-                    && r.status() == 503
-                    && let Ok(body) = r.json::<serde_json::Value>().await
-                {
-                    kept.lock().expect("lock").push(body);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        });
-        HealthWatch { seen, task }
-    }
-
-    fn degraded(&self) -> Vec<serde_json::Value> {
-        self.seen.lock().expect("lock").clone()
-    }
-
-    /// Whether some 503 answer satisfied `named`.
-    fn saw(&self, named: impl Fn(&serde_json::Value) -> bool) -> bool {
-        self.degraded().iter().any(named)
-    }
-}
-
-impl Drop for HealthWatch {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// Any partition of the body's projections for which `f` holds.
 fn any_partition(body: &serde_json::Value, f: impl Fn(&serde_json::Value) -> bool) -> bool {
     body["projections"]
@@ -340,29 +296,6 @@ async fn relay_holder(url: &str) -> Option<String> {
     .expect("pg_locks");
     let _ = c.close().await;
     holder
-}
-
-/// Rows a newer release wrote at the head of the log (tests/faults.rs does the same): a
-/// message of a schema version this release does not know, then one it does, in `stream`.
-async fn append_poison(db: &ScratchDatabase, stream: &str) {
-    let payload = r#"{"kind": "text", "message_id": null, "intent": "greeting", "sentiment": "neutral", "product_id": null, "language": "en", "understood_by": "rules"}"#;
-    let row = |offset: i64, version: i64| {
-        format!(
-            "INSERT INTO events (global_position, event_id, stream_id, stream_version, \
-               event_type, schema_version, occurred_at, recorded_at, correlation_id, payload) \
-             SELECT position + {offset}, gen_random_uuid(), '{stream}', {offset}, \
-               'MessageReceived', {version}, now(), now(), gen_random_uuid(), '{payload}'::jsonb \
-             FROM log_head; "
-        )
-    };
-    let current = events_schema::EventType::MessageReceived.current_version();
-    db.execute(&format!(
-        "BEGIN; SELECT position FROM log_head FOR UPDATE; {}{}\
-         UPDATE log_head SET position = position + 2; COMMIT;",
-        row(1, 99),
-        row(2, i64::from(current)),
-    ))
-    .await;
 }
 
 /// How many events are parked (`GET /admin/parked-events`), if the API answers.
@@ -496,7 +429,7 @@ async fn every_fault_of_the_matrix_ends_in_exact_figures_and_truthful_health() {
         load.stop();
 
         wait_caught_up(&store, true, Duration::from_secs(120)).await;
-        reconcile(&store).await;
+        reconcile(&store, chrono_tz::UTC).await;
         if let Some(named) = named_part(kind) {
             let degraded = watch.degraded();
             assert!(
@@ -544,12 +477,6 @@ async fn every_fault_of_the_matrix_ends_in_exact_figures_and_truthful_health() {
         );
     }
     store.close().await;
-}
-
-async fn reconcile(store: &EventStore) {
-    let expected = oracle::expected(store, chrono_tz::UTC).await;
-    let actual = oracle::actual(store.pool()).await;
-    oracle::assert_same(&expected, &actual);
 }
 
 /// Injects one fault of `kind` and heals it, the load running throughout.

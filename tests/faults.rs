@@ -8,61 +8,25 @@ mod support;
 use std::time::Duration;
 
 use event_store::EventStore;
-use support::{Proc, env_of, finished, oracle, simulate, wait_caught_up};
+use support::faults::{HealthWatch, append_poison, reconcile};
+use support::{Proc, env_of, finished, simulate, wait_caught_up};
 use testkit::{NatsServer, TestDatabase};
 
 const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
 const PROJECTOR: &str = env!("CARGO_BIN_EXE_projector");
 const QUERY_API: &str = env!("CARGO_BIN_EXE_query-api");
 
-/// Watches `/admin/health` of a query API every 100 ms in the background, keeping every
-/// degraded answer's body.
-struct HealthWatch {
-    seen: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl HealthWatch {
-    fn start(port: u16) -> HealthWatch {
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let kept = seen.clone();
-        let task = tokio::spawn(async move {
-            let url = format!("http://127.0.0.1:{port}/admin/health");
-            loop {
-                if let Ok(r) = reqwest::get(&url).await
-                    && r.status() == 503
-                    && let Ok(body) = r.json::<serde_json::Value>().await
-                {
-                    kept.lock().expect("lock").push(body);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        });
-        HealthWatch { seen, task }
-    }
-
-    /// The degraded answers seen so far.
-    fn degraded(&self) -> Vec<serde_json::Value> {
-        self.seen.lock().expect("lock").clone()
-    }
-
-    /// Whether a degraded answer named a partition with `fault` (any fault for `None`).
-    fn saw_fault(&self, fault: Option<&str>) -> bool {
-        self.degraded().iter().any(|body| {
-            body["projections"].as_array().is_some_and(|ps| {
-                ps.iter().any(|p| match fault {
-                    None => p["fault"].is_string() || p["stalled"] == true,
-                    Some(f) => p["fault"] == f,
-                })
+/// Whether a degraded answer `watch` saw named a partition with `fault` (any fault, or
+/// stalled, for `None`).
+fn saw_fault(watch: &HealthWatch, fault: Option<&str>) -> bool {
+    watch.saw(|body| {
+        body["projections"].as_array().is_some_and(|ps| {
+            ps.iter().any(|p| match fault {
+                None => p["fault"].is_string() || p["stalled"] == true,
+                Some(f) => p["fault"] == f,
             })
         })
-    }
-}
-
-impl Drop for HealthWatch {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    })
 }
 
 /// `salesbot simulate` with `args` run to its end.
@@ -90,12 +54,6 @@ async fn assert_healthy(query: &Proc) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-async fn reconcile(store: &EventStore, tz: chrono_tz::Tz) {
-    let expected = oracle::expected(store, tz).await;
-    let actual = oracle::actual(store).await;
-    oracle::assert_same(&expected, &actual);
 }
 
 /// A worker frozen (SIGSTOP) for several ack waits while shoppers chat: JetStream delivers its
@@ -189,7 +147,7 @@ async fn a_deleted_stream_loses_nothing_and_health_tells_meanwhile() {
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
     reconcile(&store, chrono_tz::UTC).await;
     assert!(
-        watch.saw_fault(None),
+        saw_fault(&watch, None),
         "health never reported the partitions degraded: {:?}",
         watch.degraded()
     );
@@ -234,7 +192,7 @@ async fn a_stream_trimmed_past_a_worker_loses_nothing_and_health_names_the_gap()
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
     reconcile(&store, chrono_tz::UTC).await;
     assert!(
-        watch.saw_fault(Some("stream_gap")),
+        saw_fault(&watch, Some("stream_gap")),
         "health never named the gap: {:?}",
         watch.degraded()
     );
@@ -314,30 +272,6 @@ async fn a_forged_position_in_the_stream_is_ignored() {
 }
 
 testkit::main!();
-
-/// Rows a newer release wrote, at the head of the log in one transaction (as its command
-/// service would store them): a message of a version this release does not know, then one it
-/// does, in the same shopper's stream.
-async fn append_poison(db: &TestDatabase, stream: &str) {
-    let payload = r#"{"kind": "text", "message_id": null, "intent": "greeting", "sentiment": "neutral", "product_id": null, "language": "en", "understood_by": "rules"}"#;
-    let row = |offset: i64, version: i64| {
-        format!(
-            "INSERT INTO events (global_position, event_id, stream_id, stream_version, \
-               event_type, schema_version, occurred_at, recorded_at, correlation_id, payload) \
-             SELECT position + {offset}, gen_random_uuid(), '{stream}', {offset}, \
-               'MessageReceived', {version}, now(), now(), gen_random_uuid(), '{payload}'::jsonb \
-             FROM log_head; "
-        )
-    };
-    let current = events_schema::EventType::MessageReceived.current_version();
-    db.execute(&format!(
-        "BEGIN; SELECT position FROM log_head FOR UPDATE; {}{}\
-         UPDATE log_head SET position = position + 2; COMMIT;",
-        row(1, 99),
-        row(2, i64::from(current)),
-    ))
-    .await;
-}
 
 /// The admin API's parked events (`GET /admin/parked-events`).
 async fn parked(query: &Proc) -> Option<Vec<serde_json::Value>> {

@@ -21,7 +21,7 @@ use event_store::progress::STALE_AFTER;
 use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use support::cluster::PrivatePostgres;
-use support::faults::{HealthWatch, append_poison, reconcile};
+use support::faults::{HealthWatch, append_poison, assert_recovers, reconcile};
 use support::{Proc, env_of, simulate, wait_caught_up};
 use testkit::{NatsServer, ScratchDatabase};
 
@@ -241,25 +241,6 @@ fn named_part(kind: Kind) -> Option<fn(&serde_json::Value) -> bool> {
         }
         Kind::PoisonEvent => Some(|b| any_partition(b, |p| p["parked"].as_i64() > Some(0))),
         Kind::Relay | Kind::Worker => None,
-    }
-}
-
-/// Health green (200, `ok`) within `within`, by itself.
-async fn assert_recovers(query: &Proc, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        let r = query.get("/admin/health").await;
-        let status = r.status();
-        let body: serde_json::Value = r.json().await.expect("health body");
-        if status == 200 {
-            assert_eq!(body["status"], "ok", "{body}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "health did not recover by itself: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -8,13 +8,58 @@ mod support;
 use std::time::Duration;
 
 use event_store::EventStore;
-use support::faults::{HealthWatch, append_poison, reconcile};
+use support::faults::{HealthWatch, append_poison, assert_recovers, reconcile};
 use support::{Proc, env_of, finished, simulate, wait_caught_up};
 use testkit::{NatsServer, TestDatabase};
 
 const COMMAND_SERVICE: &str = env!("CARGO_BIN_EXE_command-service");
 const PROJECTOR: &str = env!("CARGO_BIN_EXE_projector");
 const QUERY_API: &str = env!("CARGO_BIN_EXE_query-api");
+
+/// The distributed system of one fault test, as processes: the command service (with the
+/// relay), the query API and one projector worker, on a fresh database and a private
+/// nats-server. Every field is bound by the tests, so nothing stops early.
+struct System {
+    db: TestDatabase,
+    nats: NatsServer,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    commands: Proc,
+    query: Proc,
+    worker: Proc,
+    store: EventStore,
+}
+
+impl System {
+    /// Starts it with `extra` variables besides `NATS_URL`, and waits until every process
+    /// answers.
+    async fn start(extra: &[(&str, &str)]) -> System {
+        let db = TestDatabase::for_test().await;
+        let nats = NatsServer::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = nats.url();
+        let mut vars = vec![("NATS_URL", url.as_str())];
+        vars.extend_from_slice(extra);
+        let env = env_of(&db, &vars);
+        let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
+        let query = Proc::start(QUERY_API, dir.path(), &env);
+        let worker = Proc::start(PROJECTOR, dir.path(), &env);
+        for p in [&commands, &query, &worker] {
+            p.wait_ready().await;
+        }
+        let store = EventStore::open(&db.config).await.expect("open store");
+        System {
+            db,
+            nats,
+            dir,
+            env,
+            commands,
+            query,
+            worker,
+            store,
+        }
+    }
+}
 
 /// Whether a degraded answer `watch` saw named a partition with `fault` (any fault, or
 /// stalled, for `None`).
@@ -37,47 +82,22 @@ async fn shoppers(dir: &std::path::Path, env: &[(String, String)], args: &[&str]
     }
 }
 
-/// A health answer of the query API once everything has caught up: 200, no fault anywhere.
-async fn assert_healthy(query: &Proc) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let r = query.get("/admin/health").await;
-        let status = r.status();
-        let body: serde_json::Value = r.json().await.expect("health body");
-        if status == 200 {
-            assert_eq!(body["status"], "ok", "{body}");
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "health did not recover by itself: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// A worker frozen (SIGSTOP) for several ack waits while shoppers chat: JetStream delivers its
 /// unacknowledged messages again, interleaved with new ones, and every event must still count
 /// once.
 #[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn a_worker_paused_past_the_ack_wait_counts_every_event_once() {
-    let db = TestDatabase::for_test().await;
-    let nats = NatsServer::start().await;
     let tz = chrono_tz::UTC;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = nats.url();
-    let env = env_of(
-        &db,
-        &[
-            ("NATS_URL", url.as_str()),
-            ("PARTITIONS", "2"),
-            ("STREAM_ACK_WAIT", "1s"),
-        ],
-    );
-    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
-    let worker = Proc::start(PROJECTOR, dir.path(), &env);
-    commands.wait_ready().await;
-    worker.wait_ready().await;
+    let System {
+        db: _db,
+        nats: _nats,
+        dir,
+        env,
+        commands: _commands,
+        query: _query,
+        worker,
+        store,
+    } = System::start(&[("PARTITIONS", "2"), ("STREAM_ACK_WAIT", "1s")]).await;
     let mut sim = simulate(
         dir.path(),
         &env,
@@ -99,7 +119,6 @@ async fn a_worker_paused_past_the_ack_wait_counts_every_event_once() {
     while !finished(&mut sim) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let store = EventStore::open(&db.config).await.expect("open store");
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
     reconcile(&store, tz).await;
     store.close().await;
@@ -110,18 +129,16 @@ async fn a_worker_paused_past_the_ack_wait_counts_every_event_once() {
 /// figure must come out whole, and health must say the projection was degraded meanwhile.
 #[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn a_deleted_stream_loses_nothing_and_health_tells_meanwhile() {
-    let db = TestDatabase::for_test().await;
-    let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = nats.url();
-    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "4")]);
-    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
-    let query = Proc::start(QUERY_API, dir.path(), &env);
-    let worker = Proc::start(PROJECTOR, dir.path(), &env);
-    for p in [&commands, &query, &worker] {
-        p.wait_ready().await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
+    let System {
+        db: _db,
+        nats,
+        dir,
+        env,
+        commands: _commands,
+        query,
+        worker: _worker,
+        store,
+    } = System::start(&[("PARTITIONS", "4")]).await;
     shoppers(
         dir.path(),
         &env,
@@ -132,7 +149,9 @@ async fn a_deleted_stream_loses_nothing_and_health_tells_meanwhile() {
     let before = store.head_position().await.expect("head");
 
     let watch = HealthWatch::start(query.port);
-    let client = async_nats::connect(&url).await.expect("connect to NATS");
+    let client = async_nats::connect(&nats.url())
+        .await
+        .expect("connect to NATS");
     let js = async_nats::jetstream::new(client);
     js.delete_stream(event_store::transport::STREAM_NAME)
         .await
@@ -151,7 +170,7 @@ async fn a_deleted_stream_loses_nothing_and_health_tells_meanwhile() {
         "health never reported the partitions degraded: {:?}",
         watch.degraded()
     );
-    assert_healthy(&query).await;
+    assert_recovers(&query, Duration::from_secs(20)).await;
     store.close().await;
 }
 
@@ -159,25 +178,16 @@ async fn a_deleted_stream_loses_nothing_and_health_tells_meanwhile() {
 /// and health names the partition's `stream_gap` while that happens.
 #[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn a_stream_trimmed_past_a_worker_loses_nothing_and_health_names_the_gap() {
-    let db = TestDatabase::for_test().await;
-    let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = nats.url();
-    let env = env_of(
-        &db,
-        &[
-            ("NATS_URL", url.as_str()),
-            ("PARTITIONS", "2"),
-            ("STREAM_MAX_AGE", "2s"),
-        ],
-    );
-    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
-    let query = Proc::start(QUERY_API, dir.path(), &env);
-    let worker = Proc::start(PROJECTOR, dir.path(), &env);
-    for p in [&commands, &query, &worker] {
-        p.wait_ready().await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
+    let System {
+        db: _db,
+        nats: _nats,
+        dir,
+        env,
+        commands: _commands,
+        query,
+        worker,
+        store,
+    } = System::start(&[("PARTITIONS", "2"), ("STREAM_MAX_AGE", "2s")]).await;
     let watch = HealthWatch::start(query.port);
     worker.pause();
     shoppers(
@@ -196,7 +206,7 @@ async fn a_stream_trimmed_past_a_worker_loses_nothing_and_health_names_the_gap()
         "health never named the gap: {:?}",
         watch.degraded()
     );
-    assert_healthy(&query).await;
+    assert_recovers(&query, Duration::from_secs(20)).await;
     store.close().await;
 }
 
@@ -204,16 +214,16 @@ async fn a_stream_trimmed_past_a_worker_loses_nothing_and_health_names_the_gap()
 /// nor the relay (which reads the stream's last message when it starts) may take its word.
 #[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn a_forged_position_in_the_stream_is_ignored() {
-    let db = TestDatabase::for_test().await;
-    let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = nats.url();
-    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "2")]);
-    let mut commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
-    let worker = Proc::start(PROJECTOR, dir.path(), &env);
-    commands.wait_ready().await;
-    worker.wait_ready().await;
-    let store = EventStore::open(&db.config).await.expect("open store");
+    let System {
+        db: _db,
+        nats,
+        dir,
+        env,
+        mut commands,
+        query: _query,
+        worker: _worker,
+        store,
+    } = System::start(&[("PARTITIONS", "2")]).await;
     shoppers(
         dir.path(),
         &env,
@@ -223,7 +233,9 @@ async fn a_forged_position_in_the_stream_is_ignored() {
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
 
     // A copy of the stream's last message, claiming a position far ahead, with a new id.
-    let client = async_nats::connect(&url).await.expect("connect to NATS");
+    let client = async_nats::connect(&nats.url())
+        .await
+        .expect("connect to NATS");
     let js = async_nats::jetstream::new(client);
     let mut stream = js
         .get_stream(event_store::transport::STREAM_NAME)
@@ -298,18 +310,16 @@ async fn parked(query: &Proc) -> Option<Vec<serde_json::Value>> {
 /// in order, so the figures end exact.
 #[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn a_poison_event_is_parked_named_and_applied_once_it_decodes() {
-    let db = TestDatabase::for_test().await;
-    let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = nats.url();
-    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "2")]);
-    let commands = Proc::start(COMMAND_SERVICE, dir.path(), &env);
-    let query = Proc::start(QUERY_API, dir.path(), &env);
-    let worker = Proc::start(PROJECTOR, dir.path(), &env);
-    for p in [&commands, &query, &worker] {
-        p.wait_ready().await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
+    let System {
+        db,
+        nats: _nats,
+        dir,
+        env,
+        commands: _commands,
+        query,
+        worker: _worker,
+        store,
+    } = System::start(&[("PARTITIONS", "2")]).await;
     shoppers(
         dir.path(),
         &env,
@@ -395,6 +405,6 @@ async fn a_poison_event_is_parked_named_and_applied_once_it_decodes() {
     );
     wait_caught_up(&store, true, Duration::from_secs(60)).await;
     reconcile(&store, chrono_tz::UTC).await;
-    assert_healthy(&query).await;
+    assert_recovers(&query, Duration::from_secs(20)).await;
     store.close().await;
 }

@@ -303,26 +303,26 @@ impl Nats {
     }
 }
 
+/// What an event message's payload claims to be, unchecked.
+#[derive(serde::Deserialize)]
+struct Claim {
+    global_position: i64,
+    event_id: uuid::Uuid,
+}
+
+fn claim(payload: &[u8]) -> Option<Claim> {
+    serde_json::from_slice(payload).ok()
+}
+
 /// The position an event message's payload claims, unchecked.
 fn claimed_position(payload: &[u8]) -> Option<i64> {
-    #[derive(serde::Deserialize)]
-    struct Claim {
-        global_position: i64,
-    }
-    serde_json::from_slice::<Claim>(payload)
-        .ok()
-        .map(|c| c.global_position)
+    claim(payload).map(|c| c.global_position)
 }
 
 /// The position of the event in `payload` when it is `store`'s own event there (same id at
 /// the same position): the stream's word is never taken over the store's.
 async fn ours(store: &EventStore, payload: &[u8]) -> Result<Option<i64>, TransportError> {
-    #[derive(serde::Deserialize)]
-    struct Claim {
-        global_position: i64,
-        event_id: uuid::Uuid,
-    }
-    let Ok(claim) = serde_json::from_slice::<Claim>(payload) else {
+    let Some(claim) = claim(payload) else {
         return Ok(None);
     };
     let stored = store.event_id_at(claim.global_position).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use event_store::EventStore;
 use testkit::TestDatabase;
 
-use super::oracle;
+use super::{Proc, oracle};
 
 /// Watches `/admin/health` of a query API every 100 ms in the background, keeping every
 /// degraded (503) answer's body.
@@ -85,4 +85,23 @@ pub async fn reconcile(store: &EventStore, tz: chrono_tz::Tz) {
     let expected = oracle::expected(store, tz).await;
     let actual = oracle::actual(store).await;
     oracle::assert_same(&expected, &actual);
+}
+
+/// Health green (200, `ok`) within `within`, by itself.
+pub async fn assert_recovers(query: &Proc, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let r = query.get("/admin/health").await;
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.expect("health body");
+        if status == 200 {
+            assert_eq!(body["status"], "ok", "{body}");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "health did not recover by itself: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

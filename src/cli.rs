@@ -143,6 +143,9 @@ pub enum BenchCommand {
     Lag(BenchLagArgs),
     /// Messages/s from POST /api/messages to visible in the read tables (Postgres + NATS).
     Pipeline(BenchPipelineArgs),
+    /// Minutes of steady chat through the web chat and the Telegram webhook at once (Postgres +
+    /// NATS, replies to a Bot API stand-in): lag, delivery, errors and RSS over time.
+    Soak(BenchSoakArgs),
     /// Admin API load on /admin/dashboard and /admin/analytics/funnel over N events, against
     /// the same figures computed on the fly from the raw events (Postgres).
     Query(BenchQueryArgs),
@@ -195,6 +198,27 @@ pub struct BenchLagArgs {
     /// Shoppers chatting.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub users: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSoakArgs {
+    /// Messages per second in all, through the web chat and the Telegram webhook together.
+    #[arg(long, default_value_t = 500.0)]
+    pub rate: f64,
+    /// Of those, messages per second through the Telegram webhook. Replies to Telegram go out
+    /// at Telegram's limit of 30 messages a second per bot, so above that the outbox falls
+    /// behind (as it would on Telegram).
+    #[arg(long, default_value_t = 25.0)]
+    pub webhook_rate: f64,
+    /// How long to keep the load up.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub seconds: u64,
+    /// Shoppers on the web chat.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub users: u64,
+    /// Shoppers on Telegram (each private chat gets at most one reply a second from Telegram).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub telegram_users: u64,
 }
 
 #[derive(Debug, Args)]

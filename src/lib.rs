@@ -43,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Pipeline(args)) => {
             bench::pipeline::pipeline(&config, &args).await?
         }
+        Command::Bench(BenchCommand::Soak(args)) => bench::pipeline::soak(&config, &args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

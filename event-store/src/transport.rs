@@ -244,13 +244,18 @@ impl Nats {
                 Some((at, _)) => hi = at.min(hi) - 1,
             }
         }
-        tracing::warn!(
-            partition,
-            recorded = seq,
-            resume_after = lo,
-            "the stream does not match the checkpoint's sequence; resuming where its events \
-             pass the checkpoint"
-        );
+        if seq > 0 {
+            tracing::warn!(
+                partition,
+                recorded = seq,
+                resume_after = lo,
+                "the stream does not match the checkpoint's sequence; resuming where its \
+                 events pass the checkpoint"
+            );
+        } else {
+            // Nothing recorded yet (a new partition): not a mismatch.
+            tracing::debug!(partition, resume_after = lo, "starting the partition");
+        }
         Ok(lo)
     }
 

@@ -146,13 +146,79 @@ async fn load(
     rate: Option<f64>,
 ) -> anyhow::Result<(f64, hdrhistogram::Histogram<u64>, Duration)> {
     let round = if rate.is_some() { "paced" } else { "max" };
-    load_on(url, args.users, args.messages, rate, round, args.mix).await
+    load_on(
+        &Door::Web(url.to_owned()),
+        args.users,
+        args.messages,
+        rate,
+        round,
+        args.mix,
+    )
+    .await
 }
 
-/// Sends `messages` messages to `url` from `users` shoppers named `bench-<round>-<n>`, paced
-/// to `rate` per second if given. Returns (messages/s, latency histogram in µs, elapsed).
+/// Where a benchmark's shoppers write: the web chat (`POST /api/messages` with the chat key),
+/// or the Telegram webhook (`POST /telegram/webhook` with its secret), as the Bot API would
+/// deliver each message.
+#[derive(Debug, Clone)]
+pub(crate) enum Door {
+    Web(String),
+    Webhook {
+        url: String,
+        secret: String,
+        /// The next `update_id`, shared by every shopper (Telegram numbers a bot's updates).
+        next_update: Arc<std::sync::atomic::AtomicI64>,
+    },
+}
+
+/// First Telegram chat id of the benchmark's shoppers (private chats: chat id = user id).
+const FIRST_CHAT: i64 = 900_000_000;
+
+impl Door {
+    fn request(
+        &self,
+        client: &reqwest::Client,
+        user: u64,
+        name: &str,
+        i: u64,
+        text: &str,
+    ) -> reqwest::RequestBuilder {
+        match self {
+            Door::Web(url) => client
+                .post(url)
+                .header("X-Chat-Key", super::CHAT_KEY)
+                .json(&json!({"user_id": name, "text": text})),
+            Door::Webhook {
+                url,
+                secret,
+                next_update,
+            } => {
+                let id = FIRST_CHAT + i64::try_from(user).unwrap_or(0);
+                let update_id = next_update.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let from =
+                    json!({"id": id, "is_bot": false, "first_name": name, "language_code": "en"});
+                client
+                    .post(url)
+                    .header("X-Telegram-Bot-Api-Secret-Token", secret)
+                    .json(&json!({
+                        "update_id": update_id,
+                        "message": {
+                            "message_id": i + 1,
+                            "date": chrono::Utc::now().timestamp(),
+                            "chat": {"id": id, "type": "private", "first_name": name},
+                            "from": from,
+                            "text": text,
+                        }
+                    }))
+            }
+        }
+    }
+}
+
+/// Sends `messages` messages through `door` from `users` shoppers named `bench-<round>-<n>`,
+/// paced to `rate` per second if given. Returns (messages/s, latency histogram in µs, elapsed).
 pub(crate) async fn load_on(
-    url: &str,
+    door: &Door,
     users: u64,
     messages: u64,
     rate: Option<f64>,
@@ -166,11 +232,14 @@ pub(crate) async fn load_on(
     let total = per_user * users;
     let bar = progress(total, if rate.is_some() { "paced chat" } else { "chat" });
     let started = Instant::now();
+    // One histogram for every shopper (a few hundred KB each would be resident memory the
+    // soak measures as the system's).
+    let latency = Arc::new(std::sync::Mutex::new(histogram()?));
     let mut tasks = Vec::new();
     for u in 0..users {
-        let (client, url, bar) = (client.clone(), url.to_owned(), bar.clone());
+        let (client, door, bar) = (client.clone(), door.clone(), bar.clone());
+        let latency = latency.clone();
         tasks.push(tokio::spawn(async move {
-            let mut latency = histogram()?;
             let user = format!("bench-{round}-{u}");
             for i in 0..per_user {
                 if let Some(rate) = rate {
@@ -186,27 +255,28 @@ pub(crate) async fn load_on(
                 };
                 let text = conversation[usize::try_from(i).unwrap_or(0) % conversation.len()];
                 let t = Instant::now();
-                let response = client
-                    .post(&url)
-                    .header("X-Chat-Key", super::CHAT_KEY)
-                    .json(&json!({"user_id": user, "text": text}))
-                    .send()
-                    .await?;
+                let response = door.request(&client, u, &user, i, text).send().await?;
                 anyhow::ensure!(
                     response.status().is_success(),
                     "status {}",
                     response.status()
                 );
-                latency.record(t.elapsed().as_micros().max(1) as u64)?;
+                latency
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .record(t.elapsed().as_micros().max(1) as u64)?;
                 bar.inc(1);
             }
-            anyhow::Ok(latency)
+            anyhow::Ok(())
         }));
     }
-    let mut latency = histogram()?;
     for t in tasks {
-        latency.add(t.await??)?;
+        t.await??;
     }
+    let latency = std::mem::replace(
+        &mut *latency.lock().unwrap_or_else(|p| p.into_inner()),
+        histogram()?,
+    );
     let elapsed = started.elapsed();
     bar.finish_and_clear();
     Ok((

@@ -27,16 +27,21 @@ pub const RAISED_LIMIT: command_service::limits::Rate = command_service::limits:
 /// and the limits raised.
 pub fn chat_routes(service: command_service::service::CommandService) -> impl poem::Endpoint {
     use poem::EndpointExt as _;
+    command_service::web::routes(web_config()).data(service.with_user_rate(RAISED_LIMIT))
+}
+
+/// The web chat's configuration in benchmarks: [`CHAT_KEY`], a fresh session key, and the
+/// per-address limit raised (the per-user one is the service's: [`RAISED_LIMIT`]).
+pub fn web_config() -> command_service::web::WebConfig {
     use rand::RngCore as _;
     let mut key = [0u8; 32];
     rand::rng().fill_bytes(&mut key);
-    command_service::web::routes(command_service::web::WebConfig {
+    command_service::web::WebConfig {
         chat_api_key: Some(CHAT_KEY.to_owned()),
         sessions: command_service::web::Sessions::new(key, crate::config::DEFAULT_SESSION_TTL),
         address_rate: RAISED_LIMIT,
         trust_forwarded_for: false,
-    })
-    .data(service.with_user_rate(RAISED_LIMIT))
+    }
 }
 
 /// A fresh database for a benchmark: Postgres on DATABASE_URL's server (or TEST_DATABASE_URL's,

@@ -4,6 +4,7 @@
 //! log and sends every `BotReplied` for Telegram exactly once it can.
 
 pub mod outbox;
+mod pace;
 pub mod status;
 pub mod update;
 
@@ -18,8 +19,6 @@ use poem::{IntoResponse, Request, Response, handler, post};
 use secrecy::{ExposeSecret as _, SecretString};
 use subtle::ConstantTimeEq as _;
 use teloxide::Bot;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::payloads::{
     AnswerPreCheckoutQuerySetters as _, GetUpdatesSetters as _, SetWebhookSetters as _,
 };
@@ -110,9 +109,9 @@ impl Telegram {
             .map(|t| t.expose_secret().to_owned())
     }
 
-    /// A rate-limited sender for the outbox (Telegram's limits per chat and overall).
-    pub fn sender(&self) -> Throttle<Bot> {
-        Throttle::new_spawn(self.bot.clone(), Limits::default())
+    /// The bot the outbox sends with (it keeps Telegram's limits itself: `pace.rs`).
+    pub fn sender(&self) -> Bot {
+        self.bot.clone()
     }
 
     /// Handles one update through the command path; returns once its events are committed.

@@ -27,6 +27,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::pace::Pace;
 pub use super::status::{SenderHealth, SenderState, SenderStatus};
 
 /// The checkpoint's name in the store (also the sender's lease and its `follower_status` row).
@@ -80,6 +81,7 @@ pub async fn run<B>(
         payment_token: payment_token.as_deref(),
         wake: &wake,
         health: &health,
+        pace: &Pace::new(),
         instance: format!("pid{}-{:08x}", std::process::id(), rand::random::<u32>()),
     };
     let mut backoff = BACKOFF_FIRST;
@@ -143,6 +145,8 @@ struct Sender<'a, B> {
     payment_token: Option<&'a str>,
     wake: &'a Notify,
     health: &'a SenderHealth,
+    /// Telegram's limits, kept before every send.
+    pace: &'a Pace,
     /// This run of the sender, as `follower_status` names its holder.
     instance: String,
 }
@@ -259,29 +263,48 @@ where
                 }
                 continue;
             }
+            // Only a sent message needs its checkpoint saved before the next send (or it would
+            // be sent again); events that send nothing (most of the log: the web chat's, every
+            // fact) are passed over and saved once per batch.
+            let mut unsaved = false;
             for event in batch {
+                if shutdown.is_cancelled() {
+                    // Between sends: what is passed over is saved by the next holder's walk.
+                    return Ok(Stop::Shutdown);
+                }
                 let outcome = match &event.event {
                     Event::BotReplied(reply) if reply.channel == Channel::Telegram => {
-                        deliver(self.bot, reply, lease, shutdown).await
+                        Some(deliver(self.bot, self.pace, reply, lease, shutdown).await)
                     }
                     Event::InvoiceIssued(invoice) => match (self.payment_token, invoice.chat_id) {
-                        (Some(token), Some(chat_id)) => {
-                            send_invoice(self.bot, token, chat_id, invoice, lease, shutdown).await
-                        }
-                        _ => Outcome::Done,
+                        (Some(token), Some(chat_id)) => Some(
+                            send_invoice(
+                                self.bot, self.pace, token, chat_id, invoice, lease, shutdown,
+                            )
+                            .await,
+                        ),
+                        _ => None,
                     },
-                    _ => Outcome::Done,
+                    _ => None,
                 };
                 match outcome {
-                    Outcome::Done => {}
+                    None => {
+                        after = event.global_position;
+                        unsaved = true;
+                        continue;
+                    }
+                    Some(Outcome::Done) => after = event.global_position,
                     // Not sent: the checkpoint stays before it, so the next holder sends it.
-                    Outcome::Stopped => return Ok(Stop::Shutdown),
-                    Outcome::LeaseLost => return Ok(Stop::LeaseLost),
+                    Some(Outcome::Stopped) => return Ok(Stop::Shutdown),
+                    Some(Outcome::LeaseLost) => return Ok(Stop::LeaseLost),
                 }
-                after = event.global_position;
                 if let Some(stop) = self.save(after, lease, epoch, shutdown).await {
                     return Ok(stop);
                 }
+                unsaved = false;
+            }
+            if unsaved && let Some(stop) = self.save(after, lease, epoch, shutdown).await {
+                return Ok(stop);
             }
         }
     }
@@ -332,6 +355,24 @@ async fn renew(lease: &mut Lease) -> bool {
     }
 }
 
+/// Waits until a message to `chat_id` keeps Telegram's limits, then renews the lease (so the
+/// send starts within [`RENEWAL_VALID`] of the renewal, however long the wait): `None` when
+/// the message may go now.
+async fn ready(
+    pace: &Pace,
+    chat_id: i64,
+    lease: &mut Lease,
+    shutdown: &CancellationToken,
+) -> Option<Outcome> {
+    if !pace.wait(chat_id, shutdown).await {
+        return Some(Outcome::Stopped);
+    }
+    if !renew(lease).await {
+        return Some(Outcome::LeaseLost);
+    }
+    None
+}
+
 /// Whether a message left (or was refused for good), or shutdown or a lost lease came first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -358,8 +399,10 @@ fn after_failure(error: &RequestError, tries: u32) -> Option<Duration> {
 
 /// Sends an invoice (Telegram Payments); its payload is the invoice id, which comes back in the
 /// pre-checkout query and the successful payment.
+#[allow(clippy::too_many_arguments)]
 async fn send_invoice<B>(
     bot: &B,
+    pace: &Pace,
     token: &str,
     chat_id: i64,
     invoice: &InvoiceIssued,
@@ -390,8 +433,8 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
-        if !renew(lease).await {
-            return Outcome::LeaseLost;
+        if let Some(stop) = ready(pace, chat_id, lease, shutdown).await {
+            return stop;
         }
         let request = bot
             .send_invoice(
@@ -439,6 +482,7 @@ where
 /// blocked the bot, the chat is gone) or an erased one is skipped.
 async fn deliver<B>(
     bot: &B,
+    pace: &Pace,
     reply: &BotReplied,
     lease: &mut Lease,
     shutdown: &CancellationToken,
@@ -463,8 +507,8 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
-        if !renew(lease).await {
-            return Outcome::LeaseLost;
+        if let Some(stop) = ready(pace, chat_id, lease, shutdown).await {
+            return stop;
         }
         let mut request = bot.send_message(ChatId(chat_id), text);
         if !rows.is_empty() {

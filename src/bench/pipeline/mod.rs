@@ -7,14 +7,18 @@
 //!   every projection on every partition having applied it (p50/p99).
 //! - `pipeline`: the same system flooded through `POST /api/messages`; messages/s until every
 //!   message is visible in the read tables, and the worst lag seen on the way.
+//! - `soak`: the same system, with the Telegram webhook and outbox too, at a steady rate
+//!   through both doors for minutes: lag, delivery, errors and memory over time (`soak.rs`).
 //!
 //! Everything (load generator included) shares this machine's cores.
 //!
 //! This file holds `lag` and `pipeline` and the lag sampler they share; the system they run
 //! against, the `rebuild` benchmark, its synthetic log and the `/proc` readings are beside it.
 
+mod bot_api;
 mod fill;
 mod rebuild;
+mod soak;
 mod system;
 mod usage;
 
@@ -30,6 +34,7 @@ use system::System;
 
 pub(crate) use fill::fill;
 pub use rebuild::rebuild;
+pub use soak::soak;
 
 const PARTITIONS: u32 = 8;
 
@@ -81,8 +86,9 @@ async fn chat_watching_lag(
     (hdrhistogram::Histogram<u64>, Duration),
 )> {
     let done = CancellationToken::new();
+    let door = super::chat::Door::Web(system.url.clone());
     let chat = super::chat::load_on(
-        &system.url,
+        &door,
         users,
         messages,
         rate,

@@ -1,4 +1,4 @@
-//! The distributed system a lag or pipeline benchmark runs against, all in this process:
+//! The distributed system a lag, pipeline or soak benchmark runs against, all in this process:
 //! its start (every partition owned), the positions it samples, and its stop.
 
 use std::sync::Arc;
@@ -10,14 +10,26 @@ use event_store::{EventStore, Pool};
 use testkit::ScratchNats;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use command_service::telegram::outbox::SenderHealth;
+use command_service::telegram::{Telegram, TelegramConfig};
+
 use super::PARTITIONS;
 use crate::cli::BenchBackend;
 use crate::config::Config;
 
+/// The bot's token at the Bot API stand-in (`<bot id>:<secret>`).
+pub(super) const BOT_TOKEN: &str = "7000000001:soak-token";
+/// The webhook's `X-Telegram-Bot-Api-Secret-Token`.
+pub(super) const WEBHOOK_SECRET: &str = "salesbot-benchmark-webhook-secret";
+
 /// The distributed system in this process: scratch Postgres, private nats-server, the bot's
-/// HTTP routes, the relay and one projector worker holding every partition.
+/// HTTP routes, the relay and one projector worker holding every partition; with
+/// [`System::start_with_telegram`] also the Telegram webhook and the outbox sender.
 pub(super) struct System {
+    /// The web chat's `POST /api/messages`.
     pub(super) url: String,
+    /// `POST /telegram/webhook`, when Telegram is on.
+    pub(super) webhook: Option<String>,
     pub(super) store: EventStore,
     /// Cancels every part when dropped: by [`System::stop`], or when start-up fails.
     stop: DropGuard,
@@ -28,6 +40,19 @@ pub(super) struct System {
 
 impl System {
     pub(super) async fn start(config: &Config) -> anyhow::Result<System> {
+        System::start_with(config, None).await
+    }
+
+    /// Also Telegram: the bot connects to the Bot API at `api` (`getMe`, `setWebhook`), takes
+    /// updates on its webhook (secret [`WEBHOOK_SECRET`]) and sends replies through the outbox.
+    pub(super) async fn start_with_telegram(
+        config: &Config,
+        api: url::Url,
+    ) -> anyhow::Result<System> {
+        System::start_with(config, Some(api)).await
+    }
+
+    async fn start_with(config: &Config, telegram: Option<url::Url>) -> anyhow::Result<System> {
         let db = crate::bench::scratch(BenchBackend::Postgres, config).await?;
         let store = db.open().await.context("opening the scratch store")?;
         let nats_server = ScratchNats::spawn_new()
@@ -41,7 +66,8 @@ impl System {
         };
         let nats = Nats::connect(&nats_server.url(), "salesbot-bench", settings, true).await?;
         let catalog = Arc::new(crate::commands::load_catalog(config)?);
-        let service = crate::simulate::service(store.clone(), catalog);
+        let service = crate::simulate::service(store.clone(), catalog)
+            .with_user_rate(crate::bench::RAISED_LIMIT);
         let applier = projector::Applier::live(&store, chrono_tz::UTC, PARTITIONS);
         projector::worker::prepare(&applier, chrono_tz::UTC).await?;
         let stop = CancellationToken::new();
@@ -64,7 +90,37 @@ impl System {
             }
         }));
         let (acceptor, addr) = crate::bench::loopback().await?;
-        let app = crate::bench::chat_routes(service);
+        let tg = match telegram {
+            Some(api) => {
+                let tg = Telegram::connect(
+                    &TelegramConfig {
+                        token: BOT_TOKEN.into(),
+                        api_url: Some(api),
+                        webhook_url: Some(format!("https://{addr}/telegram/webhook").parse()?),
+                        webhook_secret: Some(WEBHOOK_SECRET.into()),
+                        payment_provider_token: None,
+                    },
+                    service.clone(),
+                )
+                .await
+                .context("connecting to the Bot API")?;
+                command_service::telegram::outbox::prepare(&store).await?;
+                tasks.push(tokio::spawn(command_service::telegram::outbox::run(
+                    store.clone(),
+                    tg.sender(),
+                    None,
+                    service.appended(),
+                    SenderHealth::new(),
+                    stop.child_token(),
+                )));
+                Some(tg)
+            }
+            None => None,
+        };
+        let webhook = tg
+            .as_ref()
+            .map(|_| format!("http://{addr}/telegram/webhook"));
+        let app = command_service::routes(service, tg, crate::bench::web_config());
         let stopped = stop.child_token();
         tasks.push(tokio::spawn(async move {
             let _ = poem::Server::new_with_acceptor(acceptor)
@@ -73,6 +129,7 @@ impl System {
         }));
         let system = System {
             url: format!("http://{addr}/api/messages"),
+            webhook,
             store,
             stop: stop.drop_guard(),
             tasks,

@@ -240,7 +240,8 @@ impl System {
                 .map(|p| p.lag_events)
                 .max()
                 .unwrap_or(0),
-            outbox_behind: head - self.outbox_checkpoint().await?,
+            // The checkpoint is read after the head, so it may have passed it meanwhile.
+            outbox_behind: (head - self.outbox_checkpoint().await?).max(0),
         })
     }
 

@@ -55,8 +55,12 @@ pub async fn replay(source: &EventStore, tz: Tz, through: i64) -> Result<PastMod
     let started = Instant::now();
     // Like a rebuild, a release that is behind skips what a newer one wrote (README, "Upgrading").
     let source = &source.skipping_newer();
-    let dir = tempfile::Builder::new()
-        .prefix("salesbot-as-of-")
+    let mut folder = tempfile::Builder::new();
+    folder.prefix("salesbot-as-of-");
+    // Private from the start, as the store wants its folder (docs/architecture.md, invariant 8).
+    #[cfg(unix)]
+    folder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let dir = folder
         .tempdir()
         .map_err(|e| ProjectorError::Config(format!("a temporary folder for as_of: {e}")))?;
     let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("model.db").display()))

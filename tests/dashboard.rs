@@ -344,7 +344,10 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
             .find(Locator::Css("[data-testid=as-of-input]"))
             .await
             .expect("as of input");
-        input.send_keys(&(head / 2).to_string()).await.expect("type a position");
+        input
+            .send_keys(&(head / 2).to_string())
+            .await
+            .expect("type a position");
         browser
             .find(Locator::Css("[data-testid=as-of-apply]"))
             .await
@@ -370,7 +373,10 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
             "the hash keeps as_of"
         );
         let kpis = &past["kpis"];
-        assert_ne!(kpis["users"], dash["kpis"]["users"], "half the log has fewer users");
+        assert_ne!(
+            kpis["users"], dash["kpis"]["users"],
+            "half the log has fewer users"
+        );
         for (id, want) in [
             ("kpi-users", &kpis["users"]["value"]),
             ("kpi-active-users", &kpis["active_users"]["value"]),

@@ -1341,7 +1341,13 @@ async fn as_of_answers_as_the_log_stood_at_that_point(db: TestDatabase) {
         "beyond the head of the log",
     )
     .await;
-    for wrong in ["-1", "1.5", "yesterday", "2026-11-01", "2026-13-01T00:00:00Z"] {
+    for wrong in [
+        "-1",
+        "1.5",
+        "yesterday",
+        "2026-11-01",
+        "2026-13-01T00:00:00Z",
+    ] {
         for route in [
             "/admin/dashboard",
             "/admin/analytics/funnel",

@@ -51,7 +51,11 @@ impl PastModel {
 
 /// Replays `source` from its start through `through` (at most its head, so every position up
 /// to it has committed) into a new temporary model.
-pub async fn replay(source: &EventStore, tz: Tz, through: i64) -> Result<PastModel, ProjectorError> {
+pub async fn replay(
+    source: &EventStore,
+    tz: Tz,
+    through: i64,
+) -> Result<PastModel, ProjectorError> {
     let started = Instant::now();
     // Like a rebuild, a release that is behind skips what a newer one wrote (README, "Upgrading").
     let source = &source.skipping_newer();
@@ -63,8 +67,11 @@ pub async fn replay(source: &EventStore, tz: Tz, through: i64) -> Result<PastMod
     let dir = folder
         .tempdir()
         .map_err(|e| ProjectorError::Config(format!("a temporary folder for as_of: {e}")))?;
-    let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("model.db").display()))
-        .map_err(ProjectorError::Config)?;
+    let url = DatabaseUrl::parse(&format!(
+        "sqlite://{}",
+        dir.path().join("model.db").display()
+    ))
+    .map_err(ProjectorError::Config)?;
     let config = StoreConfig {
         max_connections: 2,
         ..StoreConfig::new(url, MasterKey::generate())
@@ -75,7 +82,10 @@ pub async fn replay(source: &EventStore, tz: Tz, through: i64) -> Result<PastMod
     let read = |after: i64| {
         let source = source.clone();
         let to = (after + STEP).min(through);
-        (to, tokio::spawn(async move { source.read_range(after, to).await }))
+        (
+            to,
+            tokio::spawn(async move { source.read_range(after, to).await }),
+        )
     };
     let mut events = 0u64;
     let mut next = (through > 0).then(|| read(0));

@@ -34,7 +34,9 @@ pub struct Past {
 
 impl std::fmt::Debug for Past {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Past").field("through", &self.through).finish()
+        f.debug_struct("Past")
+            .field("through", &self.through)
+            .finish()
     }
 }
 
@@ -106,8 +108,7 @@ fn parse(raw: &str) -> Result<Point, ApiError> {
             clip(raw)
         ))
     };
-    if raw.starts_with(|c: char| c.is_ascii_digit() || c == '-') && !raw.contains(['T', 't', ':'])
-    {
+    if raw.starts_with(|c: char| c.is_ascii_digit() || c == '-') && !raw.contains(['T', 't', ':']) {
         return match raw.parse::<i64>() {
             Ok(position) if position >= 0 => Ok(Point::Position(position)),
             _ => Err(wrong()),
@@ -178,7 +179,14 @@ mod tests {
                     .with_timezone(&Utc)
             ))
         );
-        for wrong in ["-1", "1.5", "12abc", "2026-11-01", "yesterday", "99999999999999999999"] {
+        for wrong in [
+            "-1",
+            "1.5",
+            "12abc",
+            "2026-11-01",
+            "yesterday",
+            "99999999999999999999",
+        ] {
             assert!(parse(wrong).is_err(), "{wrong}");
         }
     }

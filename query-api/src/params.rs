@@ -130,10 +130,7 @@ impl Shape for AsOf {
         MetaSchema {
             one_of: vec![
                 MetaSchemaRef::Inline(Box::new(position)),
-                MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format(
-                    "string",
-                    "date-time",
-                ))),
+                MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time"))),
             ],
             ..MetaSchema::new("string")
         }

@@ -165,6 +165,11 @@ pub struct BenchQueryArgs {
     /// How long to load each route.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub seconds: u64,
+    /// Measure time travel instead (`as_of`): the first request at a position (which replays
+    /// the log up to it) and the requests after it (which read the kept model), halfway and at
+    /// the head.
+    #[arg(long)]
+    pub as_of: bool,
 }
 
 #[derive(Debug, Args)]

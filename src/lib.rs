@@ -1,6 +1,7 @@
 //! The `salesbot` command: configuration, logging and the subcommands, wiring the workspace's
 //! crates together. `main.rs` only parses the command line and calls [`run`].
 
+pub mod as_of;
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -49,7 +49,7 @@ async fn the_generated_client_calls_every_operation() {
     assert_eq!(health.head, head);
 
     let dash = api
-        .get_dashboard(Some(&30.try_into().expect("a choice")), None, None)
+        .get_dashboard(None, Some(&30.try_into().expect("a choice")), None, None)
         .await
         .expect("getDashboard")
         .into_inner();
@@ -59,7 +59,7 @@ async fn the_generated_client_calls_every_operation() {
     assert_eq!(dash.lag.head, head);
 
     let conversion = api
-        .get_conversion(Some(&14.try_into().expect("a choice")), None, None)
+        .get_conversion(None, Some(&14.try_into().expect("a choice")), None, None)
         .await
         .expect("getConversion")
         .into_inner();
@@ -69,6 +69,7 @@ async fn the_generated_client_calls_every_operation() {
     let today = chrono::Utc::now().date_naive();
     let week = api
         .get_conversion(
+            None,
             None,
             Some(&types::GetConversionFrom::Variant0(
                 today - chrono::Days::new(6),
@@ -81,7 +82,13 @@ async fn the_generated_client_calls_every_operation() {
     assert_eq!((week.period.days, week.period.to), (7, today.to_string()));
 
     let funnel = api
-        .get_funnel(Some(&30.try_into().expect("a choice")), None, None, n(2))
+        .get_funnel(
+            None,
+            Some(&30.try_into().expect("a choice")),
+            None,
+            None,
+            n(2),
+        )
         .await
         .expect("getFunnel")
         .into_inner();
@@ -90,6 +97,7 @@ async fn the_generated_client_calls_every_operation() {
 
     let products = api
         .get_products(
+            None,
             None,
             None,
             Some(types::GetProductsOrder::Asc),
@@ -227,7 +235,7 @@ async fn the_generated_client_calls_every_operation() {
 
     // Without the key: the typed error carries the 401.
     let anonymous = Client::new(&format!("http://127.0.0.1:{}", server.port));
-    match anonymous.get_dashboard(None, None, None).await {
+    match anonymous.get_dashboard(None, None, None, None).await {
         Err(salesbot_admin_client::Error::ErrorResponse(r)) => assert_eq!(r.status(), 401),
         other => panic!("no key: {other:?}"),
     }

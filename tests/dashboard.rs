@@ -333,6 +333,87 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
         let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-tables.png");
         std::fs::write(&path, png).expect("save the screenshot");
 
+        // The "as of" picker: historical figures, marked as such, then back to the present.
+        let head = store.head_position().await.expect("head");
+        let past = api(format!("/admin/dashboard?days=30&as_of={}", head / 2)).await;
+        browser
+            .execute("window.scrollTo(0, 0)", vec![])
+            .await
+            .expect("scroll to the top");
+        let input = browser
+            .find(Locator::Css("[data-testid=as-of-input]"))
+            .await
+            .expect("as of input");
+        input
+            .send_keys(&(head / 2).to_string())
+            .await
+            .expect("type a position");
+        browser
+            .find(Locator::Css("[data-testid=as-of-apply]"))
+            .await
+            .expect("as of button")
+            .click()
+            .await
+            .expect("click");
+        wait_for(&browser, &format!("body[data-as-of='{}']", head / 2)).await;
+        let banner = browser
+            .find(Locator::Css("[data-testid=as-of-banner]"))
+            .await
+            .expect("banner");
+        assert!(banner.is_displayed().await.expect("displayed"));
+        let text = banner.text().await.expect("banner text");
+        assert!(text.starts_with("Historical figures"), "{text}");
+        assert!(
+            browser
+                .current_url()
+                .await
+                .expect("url")
+                .fragment()
+                .is_some_and(|f| f.contains(&format!("as_of={}", head / 2))),
+            "the hash keeps as_of"
+        );
+        let kpis = &past["kpis"];
+        assert_ne!(
+            kpis["users"], dash["kpis"]["users"],
+            "half the log has fewer users"
+        );
+        for (id, want) in [
+            ("kpi-users", &kpis["users"]["value"]),
+            ("kpi-active-users", &kpis["active_users"]["value"]),
+        ] {
+            let got = attr(&browser, &format!("[data-testid={id}]"), "data-value").await;
+            assert_eq!(got, want.to_string(), "as of: {id}");
+        }
+        for stage in past["funnel"].as_array().expect("funnel") {
+            let name = stage["stage"].as_str().expect("stage");
+            let got = attr(
+                &browser,
+                &format!("[data-testid=funnel-{name}]"),
+                "data-value",
+            )
+            .await;
+            assert_eq!(got, stage["users"].to_string(), "as of: funnel {name}");
+        }
+        let png = browser.screenshot().await.expect("screenshot");
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-as-of.png");
+        std::fs::write(&path, png).expect("save the screenshot");
+        browser
+            .find(Locator::Css("[data-testid=as-of-now]"))
+            .await
+            .expect("now button")
+            .click()
+            .await
+            .expect("click");
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("body[data-state=ready]:not([data-as-of])"))
+            .await
+            .expect("back to the present");
+        assert!(!banner.is_displayed().await.expect("displayed"));
+        let got = attr(&browser, "[data-testid=kpi-users]", "data-value").await;
+        assert_eq!(got, dash["kpis"]["users"]["value"].to_string(), "now again");
+
         let errors = browser_errors(&browser).await;
         assert!(errors.is_empty(), "the browser's console: {errors:#?}");
     }

@@ -1224,3 +1224,157 @@ async fn an_erased_user_is_gone_at_once_even_before_the_projector_moves() {
 }
 
 testkit::main!();
+
+/// The log's events up to `position`.
+fn through(log: &[RecordedEvent], position: i64) -> Vec<RecordedEvent> {
+    log.iter()
+        .filter(|e| e.global_position <= position)
+        .cloned()
+        .collect()
+}
+
+/// A 400 whose JSON message says `says`.
+async fn refused(api: &Api, path: &str, says: &str) {
+    let resp = api.raw(path, Some(KEY)).await;
+    assert_eq!(resp.status(), 400, "GET {path}");
+    let body: Value = resp.json().await.expect("a JSON error");
+    let message = body["message"].as_str().expect("a message");
+    assert!(message.contains(says), "GET {path}: {message}");
+}
+
+testkit::both_backends!(as_of_answers_as_the_log_stood_at_that_point);
+async fn as_of_answers_as_the_log_stood_at_that_point(db: TestDatabase) {
+    let tz: Tz = "Europe/Berlin".parse().expect("tz");
+    let Served {
+        dir: _dir,
+        env: _env,
+        server,
+        store,
+    } = Served::simulated(
+        &db,
+        &[("REPORT_TIMEZONE", tz.name())],
+        &["--users", "120", "--days", "30", "--seed", "7"],
+    )
+    .await;
+    let log = whole_log(&store).await;
+    let head = log.last().expect("a simulated log").global_position;
+    let api = Api::new(server.port);
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let recorded = |position: i64| {
+        log.iter()
+            .find(|e| e.global_position == position)
+            .expect("an event there")
+            .recorded_at
+    };
+
+    // Several positions: the figures of the log up to each, the period ending on its day.
+    for position in [head / 5, head / 2, head - 1, head] {
+        let query = format!("days=30&as_of={position}");
+        check_period(&api, &through(&log, position), tz, &query).await;
+        let dash = api.get(&format!("/admin/dashboard?{query}")).await;
+        assert_eq!(dash["as_of"]["position"], position, "{query}");
+        assert_eq!(dash["as_of"]["head"], head, "{query}");
+        assert_eq!(
+            day(&dash["period"]["to"]),
+            recorded(position).with_timezone(&tz).date_naive()
+        );
+    }
+    let custom = format!(
+        "from={}&to={}&as_of={}",
+        today - chrono::Duration::days(20),
+        today - chrono::Duration::days(3),
+        head / 3
+    );
+    check_period(&api, &through(&log, head / 3), tz, &custom).await;
+
+    // Several instants: the last position recorded at or before each.
+    let n = log.len();
+    for at in [
+        log[n / 4].recorded_at,
+        log[n / 2].recorded_at + chrono::Duration::microseconds(1),
+        log[3 * n / 4].recorded_at,
+        Utc::now() + chrono::Duration::days(1),
+    ] {
+        let position = log
+            .iter()
+            .filter(|e| e.recorded_at <= at)
+            .map(|e| e.global_position)
+            .max()
+            .expect("recorded before");
+        // Every digit of the stamp (SQLite keeps nanoseconds), so the instant sent is `at`.
+        let query = format!(
+            "days=30&as_of={}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        );
+        check_period(&api, &through(&log, position), tz, &query).await;
+        let funnel = api.get(&format!("/admin/analytics/funnel?{query}")).await;
+        assert_eq!(funnel["as_of"]["position"], position, "{query}");
+    }
+
+    // Before the first event: nothing yet, and `days` counts back from the as_of day.
+    let early = log[0].recorded_at - chrono::Duration::days(40);
+    let early_day = early.with_timezone(&tz).date_naive();
+    let query = format!(
+        "days=7&as_of={}",
+        early.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let dash = api.get(&format!("/admin/dashboard?{query}")).await;
+    assert_eq!(dash["as_of"]["position"], 0);
+    assert_eq!(day(&dash["period"]["to"]), early_day);
+    assert_eq!(
+        day(&dash["period"]["from"]),
+        early_day - chrono::Duration::days(6)
+    );
+    assert_eq!(dash["kpis"]["users"]["value"], 0);
+    assert_eq!(dash["kpis"]["orders"]["value"], 0);
+    let zero = api.get("/admin/analytics/conversion?as_of=0").await;
+    assert_eq!(zero["current"]["active_users"], 0);
+    assert_eq!(zero["as_of"]["position"], 0);
+    // Without as_of: the live tables, and no as_of in the answer.
+    let live = api.get("/admin/analytics/products?days=30").await;
+    assert!(live.get("as_of").is_none(), "{live}");
+
+    // Beyond the head, and values that are neither a position nor an instant.
+    refused(
+        &api,
+        &format!("/admin/dashboard?as_of={}", head + 1),
+        "beyond the head of the log",
+    )
+    .await;
+    for wrong in [
+        "-1",
+        "1.5",
+        "yesterday",
+        "2026-11-01",
+        "2026-13-01T00:00:00Z",
+    ] {
+        for route in [
+            "/admin/dashboard",
+            "/admin/analytics/funnel",
+            "/admin/analytics/products",
+            "/admin/analytics/conversion",
+        ] {
+            refused(&api, &format!("{route}?as_of={wrong}"), "`as_of` must be").await;
+        }
+    }
+
+    // The past model itself, table by table, against the oracle stopped at the same point
+    // (without the timeline and the names: a past model holds no personal text).
+    for position in [head / 3, head] {
+        let model = projector::as_of::replay(&store, tz, position)
+            .await
+            .expect("replay");
+        let mut expected = support::oracle::expected_through(&store, tz, position).await;
+        let mut actual = support::oracle::actual(model.store()).await;
+        for tables in [&mut expected, &mut actual] {
+            tables.remove("conversation_messages");
+            for row in tables.get_mut("users").expect("users").values_mut() {
+                row[1] = None;
+                row[2] = None;
+            }
+        }
+        support::oracle::assert_same(&expected, &actual);
+        assert_eq!(model.events as usize, through(&log, position).len());
+    }
+    store.close().await;
+}

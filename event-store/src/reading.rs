@@ -221,6 +221,33 @@ impl EventStore {
         )
     }
 
+    /// The last position recorded at or before `at` (0 when none was): where time travel
+    /// (`as_of=<instant>`) stops. `recorded_at` comes from the clock of the writer that
+    /// appended the event, so with several writers it is not monotonic in the position; the
+    /// answer is the highest position whose own stamp is not after `at` (docs/architecture.md,
+    /// "Time travel"). On SQLite the stamps are text written by the same encoder as `at`, in
+    /// UTC, so they compare in time order.
+    pub async fn position_recorded_by(&self, at: DateTime<Utc>) -> Result<i64, StoreError> {
+        Ok(db::query(
+            "SELECT global_position FROM events WHERE recorded_at <= $1 \
+             ORDER BY global_position DESC LIMIT 1",
+        )
+        .bind(at)
+        .optional_scalar(self.pool())
+        .await?
+        .unwrap_or(0))
+    }
+
+    /// When the event at `position` was recorded, if there is one.
+    pub async fn recorded_at(&self, position: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(
+            db::query("SELECT recorded_at FROM events WHERE global_position = $1")
+                .bind(position)
+                .optional_scalar(self.pool())
+                .await?,
+        )
+    }
+
     /// The highest global position handed out (0 for an empty log).
     pub async fn head_position(&self) -> Result<i64, StoreError> {
         Ok(db::query("SELECT position FROM log_head")

@@ -94,6 +94,26 @@ impl Applier {
         }
     }
 
+    /// Writes `projections` into a past model's own tables (`as_of`), in one partition and
+    /// without checkpoints: the model is replayed once, from the start.
+    pub(crate) fn model(
+        store: &event_store::EventStore,
+        tz: Tz,
+        projections: Vec<Projection>,
+    ) -> Applier {
+        Applier {
+            pool: store.pool().clone(),
+            store: store.clone(),
+            tz,
+            partitions: 1,
+            projections,
+            suffix: "",
+            checkpoints: false,
+            append_only: &[],
+            fresh: None,
+        }
+    }
+
     /// The same, writing every table with upserts.
     pub(crate) fn upserting(&self) -> Applier {
         Applier {

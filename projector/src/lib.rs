@@ -6,10 +6,12 @@
 //!   consumer ([`worker::run_workers`]).
 //!
 //! A batch and its checkpoints commit in one transaction ([`apply`]); `salesbot rebuild`
-//! rebuilds projections beside the live tables and swaps them in ([`rebuild`]). What each table
+//! rebuilds projections beside the live tables and swaps them in ([`rebuild`]); `as_of`
+//! replays the log up to a position into a temporary model ([`as_of`]). What each table
 //! holds, and which figure it answers, is in docs/metrics.md.
 
 pub mod apply;
+pub mod as_of;
 mod follow;
 pub mod metrics;
 pub mod model;

@@ -1,6 +1,6 @@
 //! Responses put together from the read queries.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use event_store::Pool;
 
 use crate::convert::{engagement, micros_to_time, stage_name};
@@ -11,8 +11,13 @@ use crate::read::{self, PerCurrency, STAGES, UserSort};
 use crate::state::State;
 use crate::types::*;
 
-pub async fn conversion(pool: &Pool, period: Period) -> Result<Conversion, ApiError> {
-    let funnel = read::funnel(pool, period, None, Utc::now().timestamp_micros()).await?;
+/// Conversion of a period from the tables in `pool`, as of `now`.
+pub async fn conversion(
+    pool: &Pool,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Conversion, ApiError> {
+    let funnel = read::funnel(pool, period, None, now.timestamp_micros()).await?;
     let sales = read::sales(pool, period).await?;
     Ok(conversion_of(&funnel, &sales))
 }
@@ -54,8 +59,9 @@ pub async fn funnel(
     pool: &Pool,
     period: Period,
     window_days: Option<i64>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<FunnelStage>, ApiError> {
-    let f = read::funnel(pool, period, window_days, Utc::now().timestamp_micros()).await?;
+    let f = read::funnel(pool, period, window_days, now.timestamp_micros()).await?;
     Ok(stages(&f, window_days.is_some()))
 }
 
@@ -82,14 +88,16 @@ fn stages(f: &read::Funnel, windowed: bool) -> Vec<FunnelStage> {
         .collect()
 }
 
-/// Every product with activity in the period whose id or name contains `search`.
+/// Every product with activity in the period (in the tables of `pool`) whose id or name
+/// contains `search`.
 pub async fn products(
     state: &State,
+    pool: &Pool,
     period: Period,
     search: Option<&str>,
 ) -> Result<Vec<ProductFigures>, ApiError> {
     let needle = search.map(str::to_lowercase);
-    Ok(read::products(state.store.pool(), period)
+    Ok(read::products(pool, period)
         .await?
         .into_iter()
         .map(|p| {
@@ -329,13 +337,19 @@ pub async fn user_profile(
 /// Messages per timeline page.
 const TIMELINE: i64 = 100;
 
-pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiError> {
-    let pool = state.store.pool();
+/// The dashboard of a period from the tables in `pool` (the live ones, or a past model's), as of
+/// `now`; the lag is always the live projections'.
+pub async fn dashboard(
+    state: &State,
+    pool: &Pool,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Dashboard, ApiError> {
     let previous = period.previous();
     // The period's funnel serves both its conversion figures and the funnel chart.
-    let now_funnel = read::funnel(pool, period, None, Utc::now().timestamp_micros()).await?;
+    let now_funnel = read::funnel(pool, period, None, now.timestamp_micros()).await?;
     let now_c = conversion_of(&now_funnel, &read::sales(pool, period).await?);
-    let prev_c = conversion(pool, previous).await?;
+    let prev_c = conversion(pool, previous, now).await?;
     let (users, new_users) = read::user_counts(pool, period).await?;
     let (prev_users, prev_new) = read::user_counts(pool, previous).await?;
     let count = |value: i64, previous: i64| CountKpi {
@@ -391,10 +405,10 @@ pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiEr
             revenue: money(&d.revenue),
         })
         .collect();
-    let mut top = products(state, period, None).await?;
+    let mut top = products(state, pool, period, None).await?;
     sort_products(&mut top, "views", true)?;
     top.truncate(10);
-    let now_us = Utc::now().timestamp_micros();
+    let now_us = now.timestamp_micros();
     let carts = cart_figures(&read::carts(pool, period, now_us).await?);
     let shop_questions = question_figures(&read::questions(pool, period).await?);
     let progress = state
@@ -412,6 +426,7 @@ pub async fn dashboard(state: &State, period: Period) -> Result<Dashboard, ApiEr
         shop_questions,
         lag: LagSummary::of(&progress),
         generated_at: Utc::now(),
+        as_of: None,
     })
 }
 

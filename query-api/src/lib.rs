@@ -2,6 +2,7 @@
 //! Every figure comes from the read tables the projector keeps (docs/metrics.md).
 
 pub mod api;
+pub mod as_of;
 mod cache;
 mod convert;
 mod dashboard;
@@ -27,6 +28,7 @@ use poem_openapi::{OpenApi, OpenApiService};
 use std::sync::Arc;
 
 pub use api::{AdminApi, admin};
+pub use as_of::{Past, Replay};
 pub use state::{KeyDigest, State};
 
 /// The title and version the spec carries.

@@ -115,6 +115,28 @@ impl Shape for Day {
     }
 }
 
+/// `as_of`: a log position (an integer, 0 or more) or an RFC 3339 date-time; `oneOf`, as
+/// with [`Day`].
+#[derive(Debug)]
+pub struct AsOf;
+
+impl Shape for AsOf {
+    const NAME: &'static str = "PositionOrDateTime";
+    fn schema() -> MetaSchema {
+        let position = MetaSchema {
+            minimum: Some(0.0),
+            ..MetaSchema::new_with_format("integer", "int64")
+        };
+        MetaSchema {
+            one_of: vec![
+                MetaSchemaRef::Inline(Box::new(position)),
+                MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time"))),
+            ],
+            ..MetaSchema::new("string")
+        }
+    }
+}
+
 /// `order`: `asc` or `desc`.
 #[derive(Debug)]
 pub struct Order;

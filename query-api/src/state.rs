@@ -27,6 +27,8 @@ pub struct State {
     pub nats: Option<Nats>,
     pub(crate) dashboards: Arc<Cache<Period, Dashboard>>,
     pub(crate) funnels: Arc<FunnelCache>,
+    /// Time travel (`as_of`): the replay that builds past models, and the last ones built.
+    pub(crate) history: Option<Arc<crate::as_of::History>>,
 }
 
 impl State {
@@ -46,6 +48,15 @@ impl State {
             nats,
             dashboards: Arc::default(),
             funnels: Arc::default(),
+            history: None,
+        }
+    }
+
+    /// Serves `as_of` on the figures routes with models `replay` builds.
+    pub fn with_replay(self, replay: Arc<dyn crate::as_of::Replay>) -> State {
+        State {
+            history: Some(Arc::new(crate::as_of::History::new(replay))),
+            ..self
         }
     }
 }

@@ -3,6 +3,8 @@
 //! process on loopback. Each route gets paced requests for a while (latency measured from when
 //! each request was due, so a slow server cannot hide its queue), then the same figures are
 //! computed on the fly from the raw `events` table, as the old design did, for the ratio.
+//! `--as-of` measures time travel instead: the replay a first request at a position costs, and
+//! the requests that read the model it kept.
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +34,9 @@ pub async fn run(config: &Config, args: &BenchQueryArgs) -> anyhow::Result<()> {
     let store = db.open().await.context("opening the scratch store")?;
     let result = async {
         let generated = super::pipeline::fill(&store, args.events, users).await?;
+        if args.as_of {
+            return as_of(&store, generated).await;
+        }
         let bar = super::progress(0, "building read tables");
         projector::rebuild::rebuild(
             &store,
@@ -105,6 +110,75 @@ pub async fn run(config: &Config, args: &BenchQueryArgs) -> anyhow::Result<()> {
     store.close().await;
     drop(db);
     result
+}
+
+/// Time travel on the dashboard and the funnel: at each of two positions (halfway, the head),
+/// the first request, which replays the log into a past model, then the median of requests that
+/// read the kept model, and one by instant (resolved to the same position).
+async fn as_of(store: &event_store::EventStore, generated: u64) -> anyhow::Result<()> {
+    let state = query_api::State::new(store.clone(), chrono_tz::UTC, Default::default(), None)
+        .with_replay(std::sync::Arc::new(crate::as_of::ProjectorReplay {
+            store: store.clone(),
+            tz: chrono_tz::UTC,
+        }));
+    let app = query_api::mount(
+        poem::Route::new(),
+        state,
+        query_api::KeyDigest::new(KEY),
+        (),
+        |_| {},
+    );
+    let (acceptor, addr) = super::loopback().await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = stop.clone().cancelled_owned();
+    let stop = stop.drop_guard();
+    let server = tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(app, stopped, None)
+            .await;
+    });
+    let client = reqwest::Client::new();
+    let timed = |path: String| {
+        let (client, url) = (client.clone(), format!("http://{addr}{path}"));
+        async move {
+            let t = Instant::now();
+            let r = client.get(&url).header("X-API-Key", KEY).send().await?;
+            anyhow::ensure!(r.status().is_success(), "{path}: {}", r.status());
+            let _ = r.bytes().await?;
+            anyhow::Ok(t.elapsed().as_secs_f64() * 1_000.0)
+        }
+    };
+    let head = store.head_position().await?;
+    for position in [head / 2, head] {
+        let first = timed(format!("/admin/dashboard?days=30&as_of={position}")).await?;
+        let mut kept = Vec::new();
+        for _ in 0..COLD_RUNS {
+            kept.push(timed(format!("/admin/analytics/funnel?days=30&as_of={position}")).await?);
+            kept.push(timed(format!("/admin/dashboard?days=30&as_of={position}")).await?);
+        }
+        let at = store
+            .recorded_at(position)
+            .await?
+            .context("an event at the position")?;
+        let by_instant = timed(format!(
+            "/admin/dashboard?days=30&as_of={}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        ))
+        .await?;
+        println!(
+            "{}",
+            json!({
+                "bench": "query-as-of", "events": generated, "position": position,
+                "replay_first_request_ms": round3(first),
+                "replayed_events_per_sec": (position as f64 / (first / 1_000.0)).round(),
+                "kept_model_p50_ms": round3(median(kept)),
+                "by_instant_ms": round3(by_instant),
+            })
+        );
+    }
+    drop(stop);
+    let _ = server.await;
+    Ok(())
 }
 
 /// `rate` requests a second on `path` for `seconds`, spread over [`CONNECTIONS`]; latency from

@@ -137,7 +137,11 @@ pub async fn run_roles(
                 .map(|p| (p.id.clone(), p.name.clone()))
                 .collect(),
             nats.clone(),
-        );
+        )
+        .with_replay(std::sync::Arc::new(crate::as_of::ProjectorReplay {
+            store: store.clone(),
+            tz: config.report_timezone,
+        }));
         routes = query_api::mount(
             routes,
             state,

@@ -237,7 +237,14 @@ pub async fn log(store: &EventStore) -> Vec<RecordedEvent> {
 
 /// Recomputes every table from the whole log.
 pub async fn expected(store: &EventStore, tz: Tz) -> Tables {
-    let events = log(store).await;
+    expected_through(store, tz, i64::MAX).await
+}
+
+/// Recomputes every table from the log up to `through` (time travel's `as_of`): the events
+/// after it are left out, as if they had not happened yet.
+pub async fn expected_through(store: &EventStore, tz: Tz, through: i64) -> Tables {
+    let mut events = log(store).await;
+    events.retain(|e| e.global_position <= through);
     let mut funnel: BTreeMap<(String, String), [Option<i64>; 5]> = BTreeMap::new();
     let mut values: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
     let mut products: BTreeMap<(String, String), [i64; 4]> = BTreeMap::new();

@@ -6,7 +6,7 @@ import { $, changed, h } from './dom.js';
 import { deltaEl, fmtDateTime, fmtInt, fmtRatio, formatMoney, moneyLines, pctFmt } from './format.js';
 import { fetchDashboard } from './api.js';
 import { renderDaily, renderFunnel } from './charts.js';
-import { periodParams, renderPeriodLabel } from './period.js';
+import { periodParams, renderAsOf, renderPeriodLabel } from './period.js';
 import { renderLag } from './status.js';
 import { tableMessage } from './table.js';
 import { state } from './state.js';
@@ -43,6 +43,7 @@ export async function loadDashboard() {
 /** @param {Dashboard} d */
 function renderDashboard(d) {
   renderPeriodLabel(d);
+  renderAsOf(d);
   renderKpis(d.kpis);
   renderFunnel(d.funnel || []);
   renderDaily(d.daily || []);

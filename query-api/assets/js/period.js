@@ -1,9 +1,11 @@
 /**
  * The period the figures cover: 7/14/30/90 days or a from/to range, kept in the address's
- * hash (`#days=30`, `#from=2026-01-01&to=2026-01-31`), its buttons and its label.
+ * hash (`#days=30`, `#from=2026-01-01&to=2026-01-31`), its buttons and its label; and the
+ * "as of" picker of historical figures (`&as_of=…` in the hash), with the banner that says the
+ * figures shown are not the present ones.
  */
 import { $, $$ } from './dom.js';
-import { fmtDate } from './format.js';
+import { fmtDate, fmtDateTime, fmtInt } from './format.js';
 import { showError } from './status.js';
 import { DAY_CHOICES, DEFAULT_DAYS, state } from './state.js';
 
@@ -19,7 +21,23 @@ export function periodParams() {
   } else {
     p.set('days', String(state.period.days || DEFAULT_DAYS));
   }
+  if (state.asOf) p.set('as_of', state.asOf);
   return p;
+}
+
+/** An `as_of` the server takes: a position, or an instant (RFC 3339, in UTC). @param {string | null} s */
+const isAsOf = (s) => /^\d+$/.test(s || '') || /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(s || '');
+
+/**
+ * What the picker's text means: a log position as it is, a date and time (read in the
+ * browser's time zone) as an instant in UTC; null when it is neither.
+ * @param {string} text
+ */
+export function asOfOf(text) {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return t;
+  const at = new Date(t);
+  return /\d{4}-\d{2}-\d{2}/.test(t) && !Number.isNaN(at.getTime()) ? at.toISOString() : null;
 }
 
 export function readPeriodFromHash() {
@@ -36,12 +54,15 @@ export function readPeriodFromHash() {
   } else {
     state.period = { days: DEFAULT_DAYS };
   }
+  const asOf = p.get('as_of');
+  state.asOf = isAsOf(asOf) ? asOf : null;
 }
 
 export function writePeriodToHash() {
-  const p = state.period.from
+  const period = state.period.from
     ? `from=${state.period.from}${state.period.to ? `&to=${state.period.to}` : ''}`
     : `days=${state.period.days}`;
+  const p = state.asOf ? `${period}&as_of=${state.asOf}` : period;
   if (window.location.hash.replace(/^#/, '') !== p) {
     history.replaceState(history.state, '', `${window.location.pathname}${window.location.search}#${p}`);
   }
@@ -57,6 +78,32 @@ export function renderPeriodControls() {
     rangeInput('from').value = state.period.from;
     rangeInput('to').value = state.period.to || '';
   }
+  $('#as-of-form').classList.toggle('active', Boolean(state.asOf));
+  const asOf = /** @type {HTMLInputElement} */ ($('#as-of-input'));
+  if (document.activeElement !== asOf) asOf.value = state.asOf || '';
+}
+
+/**
+ * The banner over historical figures, and `data-as-of` on the page (the styles mark the cards);
+ * both gone for the present ones.
+ * @param {Dashboard | null} d
+ */
+export function renderAsOf(d) {
+  const banner = $('#as-of-banner');
+  const at = d && d.as_of;
+  if (!at) {
+    banner.hidden = true;
+    banner.textContent = '';
+    delete document.body.dataset.asOf;
+    return;
+  }
+  const recorded = at.recorded_at ? `, recorded ${fmtDateTime(at.recorded_at)}` : '';
+  const later = at.head - at.position;
+  banner.textContent = `Historical figures: as the log stood at position ${fmtInt(at.position)}${recorded}. ` +
+    `${fmtInt(later)} later event${later === 1 ? ' is' : 's are'} left out of the figures, the funnel and the products; ` +
+    'users and the live feed show the present. Choose “Now” for live figures.';
+  banner.hidden = false;
+  document.body.dataset.asOf = String(at.position);
 }
 
 /** @param {'from' | 'to'} which @returns {HTMLInputElement} */
@@ -113,6 +160,30 @@ export function setupPeriodControls({ onPick, onHashChange }) {
     }
     showError(null);
     pick({ from, to: to || null });
+  });
+  /** @param {string | null} asOf */
+  const pickAsOf = (asOf) => {
+    state.asOf = asOf;
+    writePeriodToHash();
+    renderPeriodControls();
+    onPick();
+  };
+  $('#as-of-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = /** @type {HTMLInputElement} */ ($('#as-of-input'));
+    const asOf = asOfOf(input.value);
+    if (!asOf) {
+      showError('As of: a date and time (2026-11-20 18:00) or a log position (a whole number).');
+      input.focus();
+      return;
+    }
+    showError(null);
+    input.blur();
+    pickAsOf(asOf);
+  });
+  $('#as-of-now').addEventListener('click', () => {
+    showError(null);
+    pickAsOf(null);
   });
   window.addEventListener('hashchange', () => {
     readPeriodFromHash();

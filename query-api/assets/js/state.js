@@ -29,6 +29,8 @@ export const state = {
   key: null,
   /** @type {Period} */
   period: { days: DEFAULT_DAYS },
+  /** @type {string | null} `as_of` of historical figures (a log position or an instant), null for now */
+  asOf: null,
   /** @type {Dashboard | null} */
   dashboard: null,
   /** @type {FeedEvent[]} newest first */

@@ -354,6 +354,28 @@ export interface components {
             value: components["schemas"]["Money"][];
         };
         /**
+         * AsOfInfo
+         * @description The point of the log historical figures stand at (`as_of`): they count the events through
+         *     `position` and nothing after it.
+         */
+        AsOfInfo: {
+            /**
+             * Format: int64
+             * @description The head of the log when asked: the figures leave out the events after `position`.
+             */
+            head: number;
+            /**
+             * Format: int64
+             * @description The last log position the figures include (0: before the first event).
+             */
+            position: number;
+            /**
+             * Format: date-time
+             * @description When the event at `position` was recorded, by the clock of the writer that appended it.
+             */
+            recorded_at?: string;
+        };
+        /**
          * CartFigures
          * @description The sessions that started in a period in which the shopper put something in the cart (a
          *     `CartItemAdded`, or a `CartQuantityChanged` up), by what became of them. Every such session
@@ -473,6 +495,8 @@ export interface components {
          * @description Conversion this period and the one before.
          */
         ConversionReport: {
+            /** @description With `as_of`: the figures are historical, as they stood at this point of the log. */
+            as_of?: components["schemas"]["AsOfInfo"] & unknown;
             current: components["schemas"]["Conversion"];
             period: components["schemas"]["PeriodInfo"];
             previous: components["schemas"]["Conversion"];
@@ -503,6 +527,8 @@ export interface components {
          * @description Everything the dashboard shows for a period, in one response.
          */
         Dashboard: {
+            /** @description With `as_of`: the figures are historical, as they stood at this point of the log. */
+            as_of?: components["schemas"]["AsOfInfo"] & unknown;
             /** @description Sessions with a cart that started in the period, and what became of them. */
             carts: components["schemas"]["CartFigures"] & unknown;
             daily: components["schemas"]["DayFigures"][];
@@ -627,6 +653,8 @@ export interface components {
          * @description The funnel over a period.
          */
         FunnelReport: {
+            /** @description With `as_of`: the figures are historical, as they stood at this point of the log. */
+            as_of?: components["schemas"]["AsOfInfo"] & unknown;
             period: components["schemas"]["PeriodInfo"];
             stages: components["schemas"]["FunnelStage"][];
             /** Format: int64 */
@@ -989,6 +1017,8 @@ export interface components {
          * @description A page of products.
          */
         ProductPage: {
+            /** @description With `as_of`: the figures are historical, as they stood at this point of the log. */
+            as_of?: components["schemas"]["AsOfInfo"] & unknown;
             items: components["schemas"]["ProductFigures"][];
             order: string;
             /** Format: int64 */
@@ -1381,6 +1411,13 @@ export interface operations {
                 from?: string;
                 /** @description Last day, included (default today): needs `from`, and is not before it. */
                 to?: string;
+                /**
+                 * @description Historical figures: a log position (as the figures stood once the events through it
+                 *     were applied) or an RFC 3339 date-time (the last position recorded at or before it).
+                 *     `days` and a missing `to` then count from that day. Replays the log up to there into a
+                 *     temporary model, kept for the next requests (README, "Time travel").
+                 */
+                as_of?: string | number;
             };
             header?: never;
             path?: never;
@@ -1533,6 +1570,13 @@ export interface operations {
                  *     period; users whose window is still open are reported as `open`.
                  */
                 window_days?: number;
+                /**
+                 * @description Historical figures: a log position (as the figures stood once the events through it
+                 *     were applied) or an RFC 3339 date-time (the last position recorded at or before it).
+                 *     `days` and a missing `to` then count from that day. Replays the log up to there into a
+                 *     temporary model, kept for the next requests (README, "Time travel").
+                 */
+                as_of?: string | number;
             };
             header?: never;
             path?: never;
@@ -1624,6 +1668,13 @@ export interface operations {
                 page?: number;
                 /** @description Products per page, 1–500 (default 50). */
                 page_size?: number;
+                /**
+                 * @description Historical figures: a log position (as the figures stood once the events through it
+                 *     were applied) or an RFC 3339 date-time (the last position recorded at or before it).
+                 *     `days` and a missing `to` then count from that day. Replays the log up to there into a
+                 *     temporary model, kept for the next requests (README, "Time travel").
+                 */
+                as_of?: string | number;
             };
             header?: never;
             path?: never;
@@ -1780,6 +1831,13 @@ export interface operations {
                 from?: string;
                 /** @description Last day, included (default today): needs `from`, and is not before it. */
                 to?: string;
+                /**
+                 * @description Historical figures: a log position (as the figures stood once the events through it
+                 *     were applied) or an RFC 3339 date-time (the last position recorded at or before it).
+                 *     `days` and a missing `to` then count from that day. Replays the log up to there into a
+                 *     temporary model, kept for the next requests (README, "Time travel").
+                 */
+                as_of?: string | number;
             };
             header?: never;
             path?: never;

@@ -91,15 +91,30 @@ impl AnalyticsApi {
         from: Query<Option<Text<params::Day>>>,
         /// Last day, included (default today): needs `from`, and is not before it.
         to: Query<Option<Text<params::Day>>>,
+        /// Historical figures: a log position (as the figures stood once the events through it
+        /// were applied) or an RFC 3339 date-time (the last position recorded at or before it).
+        /// `days` and a missing `to` then count from that day. Replays the log up to there into a
+        /// temporary model, kept for the next requests (README, "Time travel").
+        as_of: Query<Option<Text<params::AsOf>>>,
     ) -> Answer<Dashboard> {
-        let period = self.state.period(&days, &from, &to)?;
+        let reading = self.state.reading(text(&as_of)).await?;
+        let period = self.state.period_at(&days, &from, &to, reading.now)?;
+        if reading.as_of.is_some() {
+            let dashboard =
+                crate::figures::dashboard(&self.state, reading.pool(), period, reading.now).await?;
+            return Ok(Json(Dashboard {
+                as_of: reading.as_of,
+                ..dashboard
+            }));
+        }
+        let pool = self.state.store.pool();
         let dashboard = self
             .state
             .dashboards
             .get_or(
-                self.state.store.pool(),
+                pool,
                 period,
-                crate::figures::dashboard(&self.state, period),
+                crate::figures::dashboard(&self.state, pool, period, reading.now),
             )
             .await?;
         Ok(Json(dashboard))
@@ -127,15 +142,22 @@ impl AnalyticsApi {
         from: Query<Option<Text<params::Day>>>,
         /// Last day, included (default today): needs `from`, and is not before it.
         to: Query<Option<Text<params::Day>>>,
+        /// Historical figures: a log position (as the figures stood once the events through it
+        /// were applied) or an RFC 3339 date-time (the last position recorded at or before it).
+        /// `days` and a missing `to` then count from that day. Replays the log up to there into a
+        /// temporary model, kept for the next requests (README, "Time travel").
+        as_of: Query<Option<Text<params::AsOf>>>,
     ) -> Answer<ConversionReport> {
-        let period = self.state.period(&days, &from, &to)?;
+        let reading = self.state.reading(text(&as_of)).await?;
+        let period = self.state.period_at(&days, &from, &to, reading.now)?;
         let previous = period.previous();
-        let pool = self.state.store.pool();
+        let pool = reading.pool();
         Ok(Json(ConversionReport {
             period: self.state.period_info(period),
-            current: crate::figures::conversion(pool, period).await?,
+            current: crate::figures::conversion(pool, period, reading.now).await?,
             previous_period: self.state.period_info(previous),
-            previous: crate::figures::conversion(pool, previous).await?,
+            previous: crate::figures::conversion(pool, previous, reading.now).await?,
+            as_of: reading.as_of,
         }))
     }
 
@@ -165,21 +187,28 @@ impl AnalyticsApi {
         /// period; users whose window is still open are reported as `open`.
         #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
         window_days: Query<Option<i64>>,
+        /// Historical figures: a log position (as the figures stood once the events through it
+        /// were applied) or an RFC 3339 date-time (the last position recorded at or before it).
+        /// `days` and a missing `to` then count from that day. Replays the log up to there into a
+        /// temporary model, kept for the next requests (README, "Time travel").
+        as_of: Query<Option<Text<params::AsOf>>>,
     ) -> Answer<FunnelReport> {
-        let period = self.state.period(&days, &from, &to)?;
-        let stages = self
-            .state
-            .funnels
-            .get_or(
-                self.state.store.pool(),
-                (period, window_days.0),
-                crate::figures::funnel(self.state.store.pool(), period, window_days.0),
-            )
-            .await?;
+        let reading = self.state.reading(text(&as_of)).await?;
+        let period = self.state.period_at(&days, &from, &to, reading.now)?;
+        let figures = crate::figures::funnel(reading.pool(), period, window_days.0, reading.now);
+        let stages = if reading.as_of.is_some() {
+            figures.await?
+        } else {
+            self.state
+                .funnels
+                .get_or(reading.pool(), (period, window_days.0), figures)
+                .await?
+        };
         Ok(Json(FunnelReport {
             period: self.state.period_info(period),
             window_days: window_days.0,
             stages,
+            as_of: reading.as_of,
         }))
     }
 
@@ -220,13 +249,21 @@ impl AnalyticsApi {
         /// Products per page, 1–500 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         page_size: Query<Option<i64>>,
+        /// Historical figures: a log position (as the figures stood once the events through it
+        /// were applied) or an RFC 3339 date-time (the last position recorded at or before it).
+        /// `days` and a missing `to` then count from that day. Replays the log up to there into a
+        /// temporary model, kept for the next requests (README, "Time travel").
+        as_of: Query<Option<Text<params::AsOf>>>,
     ) -> Answer<ProductPage> {
-        let period = self.state.period(&days, &from, &to)?;
+        let reading = self.state.reading(text(&as_of)).await?;
+        let period = self.state.period_at(&days, &from, &to, reading.now)?;
         let sort = text(&sort).unwrap_or("views").to_owned();
         let descending = descending(text(&order))?;
         let search = search_text(search.0.as_deref())?;
         let (page, page_size) = paging(page.0, page_size.0)?;
-        let mut items = crate::figures::products(&self.state, period, search.as_deref()).await?;
+        let mut items =
+            crate::figures::products(&self.state, reading.pool(), period, search.as_deref())
+                .await?;
         crate::figures::sort_products(&mut items, &sort, descending)?;
         let total = items.len() as i64;
         let items = items
@@ -242,6 +279,7 @@ impl AnalyticsApi {
             sort,
             order: order_name(descending),
             items,
+            as_of: reading.as_of,
         }))
     }
 

@@ -109,7 +109,18 @@ impl State {
         from: &Query<Option<Text<params::Day>>>,
         to: &Query<Option<Text<params::Day>>>,
     ) -> Result<Period, ApiError> {
-        Period::parse(text(days), text(from), text(to), self.tz, Utc::now())
+        self.period_at(days, from, to, Utc::now())
+    }
+
+    /// The period, `today` being the day of `now` (the `as_of` instant of historical figures).
+    pub(crate) fn period_at(
+        &self,
+        days: &Query<Option<Text<params::Days>>>,
+        from: &Query<Option<Text<params::Day>>>,
+        to: &Query<Option<Text<params::Day>>>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Period, ApiError> {
+        Period::parse(text(days), text(from), text(to), self.tz, now)
     }
 
     pub(crate) fn period_info(&self, period: Period) -> PeriodInfo {

@@ -22,6 +22,19 @@ pub struct PeriodInfo {
     pub timezone: String,
 }
 
+/// The point of the log historical figures stand at (`as_of`): they count the events through
+/// `position` and nothing after it.
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct AsOfInfo {
+    /// The last log position the figures include (0: before the first event).
+    pub position: i64,
+    /// When the event at `position` was recorded, by the clock of the writer that appended it.
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// The head of the log when asked: the figures leave out the events after `position`.
+    pub head: i64,
+}
+
 /// An amount in one currency, in integer minor units (cents).
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 #[oai(example)]
@@ -109,6 +122,8 @@ pub struct FunnelReport {
     pub period: PeriodInfo,
     pub window_days: Option<i64>,
     pub stages: Vec<FunnelStage>,
+    /// With `as_of`: the figures are historical, as they stood at this point of the log.
+    pub as_of: Option<AsOfInfo>,
 }
 
 /// Conversion and sales figures of a period.
@@ -128,11 +143,14 @@ pub struct Conversion {
 
 /// Conversion this period and the one before.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ConversionReport {
     pub period: PeriodInfo,
     pub current: Conversion,
     pub previous_period: PeriodInfo,
     pub previous: Conversion,
+    /// With `as_of`: the figures are historical, as they stood at this point of the log.
+    pub as_of: Option<AsOfInfo>,
 }
 
 /// One product over a period.
@@ -161,6 +179,7 @@ pub struct ProductFigures {
 
 /// A page of products.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProductPage {
     pub period: PeriodInfo,
     /// Products matching the search.
@@ -170,6 +189,8 @@ pub struct ProductPage {
     pub sort: String,
     pub order: String,
     pub items: Vec<ProductFigures>,
+    /// With `as_of`: the figures are historical, as they stood at this point of the log.
+    pub as_of: Option<AsOfInfo>,
 }
 
 /// One day's figures.
@@ -237,6 +258,7 @@ impl LagSummary {
 
 /// Everything the dashboard shows for a period, in one response.
 #[derive(Debug, Clone, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Dashboard {
     pub period: PeriodInfo,
     pub previous_period: PeriodInfo,
@@ -250,6 +272,8 @@ pub struct Dashboard {
     pub shop_questions: ShopQuestionFigures,
     pub lag: LagSummary,
     pub generated_at: DateTime<Utc>,
+    /// With `as_of`: the figures are historical, as they stood at this point of the log.
+    pub as_of: Option<AsOfInfo>,
 }
 
 /// A page of the event log.

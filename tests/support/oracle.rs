@@ -127,7 +127,11 @@ pub const SHAPE: &[(&str, &[&str], &[&str])] = &[
     ),
     ("shop_question_days", &["topic", "day"], &["questions"]),
     ("shop_question_users", &["user_id"], &["first_asked_us"]),
-    ("hourly_activity", &["user_id", "hour_us"], &["day", "messages"]),
+    (
+        "hourly_activity",
+        &["user_id", "hour_us"],
+        &["day", "messages"],
+    ),
 ];
 
 /// Tables keyed also by `shard`, summed over it.

@@ -39,7 +39,8 @@ pub use hourly::hour_of;
 pub use key::{Rows, Shard};
 pub use projection::Projection;
 pub use rows::{
-    BusinessDay, FunnelDay, Hour, Message, ProductDay, ProductUser, Sales, UserProduct, UserRow, Values,
+    BusinessDay, FunnelDay, Hour, Message, ProductDay, ProductUser, Sales, UserProduct, UserRow,
+    Values,
 };
 
 pub fn micros(at: DateTime<Utc>) -> i64 {

@@ -430,14 +430,12 @@ pub(crate) fn upserts(changes: Changes, sealing: &Sealing<'_>) -> Vec<Upsert> {
                 first_asked_us,
             }),
         ),
-        Upsert::of(
-            sorted(hourly).map(|((user_id, hour_us), h)| HourlyRow {
-                user_id,
-                hour_us,
-                day: h.day,
-                messages: h.messages,
-            }),
-        ),
+        Upsert::of(sorted(hourly).map(|((user_id, hour_us), h)| HourlyRow {
+            user_id,
+            hour_us,
+            day: h.day,
+            messages: h.messages,
+        })),
         Upsert::of(
             sorted(sales_days).map(|((day, currency, shard), s)| SalesDayRow {
                 day,

@@ -507,6 +507,89 @@ async fn a_new_projection_is_born_by_a_rebuild_under_traffic(db: TestDatabase) {
 }
 
 #[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_projection_is_born_without_rewinding_the_stream_consumers() {
+    let db = TestDatabase::for_test().await;
+    let nats = NatsServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = nats.url();
+    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "4")]);
+    let (_commands, mut workers) = support::start_command_and_workers(dir.path(), &env).await;
+    let mut sim = simulate(
+        dir.path(),
+        &env,
+        &["--users", "150", "--days", "5", "--seed", "31"],
+    );
+    while !finished(&mut sim) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = EventStore::open(&db.config).await.expect("open store");
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+
+    // Upgraded from a release without it, the workers started again on it.
+    for w in &mut workers {
+        w.kill();
+    }
+    as_before_the_hourly_projection(&store).await;
+    for w in &mut workers {
+        w.restart();
+    }
+    let mut traffic = simulate(
+        dir.path(),
+        &env,
+        &[
+            "--users", "150", "--days", "1", "--seed", "32", "--rate", "300",
+        ],
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let reader = watch_totals(&store, stop.clone());
+    let sequences = || async {
+        let rows: Vec<(String, i64, i64)> = event_store::db::query(
+            "SELECT projection, CAST(partition AS BIGINT), stream_seq FROM projection_checkpoints",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("checkpoints");
+        rows
+    };
+    let before = sequences().await;
+    let out = command(SALESBOT, dir.path(), &env)
+        .args(["rebuild", "hourly", "--flush-events", "400"])
+        .output()
+        .expect("rebuild");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Born at the JetStream sequences the others had reached: no consumer starts over.
+    let born = sequences().await;
+    let hourly: Vec<_> = born.iter().filter(|(p, _, _)| p == "hourly").collect();
+    assert_eq!(hourly.len(), 4, "{born:?}");
+    for (_, partition, seq) in &hourly {
+        let others = before
+            .iter()
+            .filter(|(_, q, _)| q == partition)
+            .map(|(_, _, s)| *s)
+            .min()
+            .expect("the others' checkpoints");
+        assert!(
+            *seq > 0 && *seq >= others,
+            "partition {partition}: born at sequence {seq}, the others were at {others} before"
+        );
+    }
+    while !finished(&mut traffic) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+    let reads = reader.await.expect("the other tables kept serving");
+    assert!(reads > 10, "the reader read {reads} times");
+    wait_caught_up(&store, true, Duration::from_secs(60)).await;
+    let sizes = reconcile(&store, chrono_tz::UTC).await;
+    assert!(sizes["hourly_activity"] > 150, "{sizes:?}");
+    store.close().await;
+}
+
+#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
 async fn the_bot_keeps_answering_while_nats_is_down_and_the_relay_catches_up_in_order() {
     let db = TestDatabase::for_test().await;
     let mut nats = NatsServer::start().await;

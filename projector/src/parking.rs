@@ -88,7 +88,7 @@ impl Applier {
         }
         let fresh = self.apply_in(&mut tx, &events, &done).await?;
         parked::park(&mut tx, &parking).await?;
-        self.advance(&mut tx, coverage).await?;
+        self.advance(&mut tx, coverage, &done).await?;
         tx.commit().await?;
         crate::metrics::parked(parking.len());
         crate::metrics::applied(total, fresh, started.elapsed());

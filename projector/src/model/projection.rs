@@ -10,10 +10,11 @@ pub enum Projection {
     Business,
     Carts,
     Questions,
+    Hourly,
 }
 
 impl Projection {
-    pub const ALL: [Projection; 7] = [
+    pub const ALL: [Projection; 8] = [
         Projection::Funnel,
         Projection::Products,
         Projection::Users,
@@ -21,6 +22,7 @@ impl Projection {
         Projection::Business,
         Projection::Carts,
         Projection::Questions,
+        Projection::Hourly,
     ];
 
     pub fn name(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Projection {
             Projection::Business => "business",
             Projection::Carts => "carts",
             Projection::Questions => "questions",
+            Projection::Hourly => "hourly",
         }
     }
 
@@ -49,6 +52,7 @@ impl Projection {
             Projection::Business => &["business_days", "sales_days"],
             Projection::Carts => &["cart_users", "cart_sessions"],
             Projection::Questions => &["shop_question_days", "shop_question_users"],
+            Projection::Hourly => &["hourly_activity"],
         }
     }
 }

@@ -138,6 +138,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "getProducts",
     "getCarts",
     "getShopQuestions",
+    "getHourly",
     "listUsers",
     "getUser",
     "eraseUser",

@@ -9,6 +9,7 @@ mod counters;
 mod erasure;
 mod fold;
 mod funnel;
+mod hourly;
 mod products;
 mod questions;
 mod users;

@@ -60,8 +60,8 @@ pub struct StatsArgs {
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
-    /// One projection (funnel, products, users, conversations, business, carts, questions,
-    /// hourly); all when omitted. A projection a newer release added is born this way.
+    /// One projection (funnel, products, users, conversations, business, carts, questions);
+    /// all when omitted.
     pub projection: Option<String>,
     /// Events folded in memory between writes: fewer use less memory, more rewrite fewer rows.
     #[arg(long, default_value_t = projector::rebuild::FLUSH_EVENTS, value_parser = clap::value_parser!(u32).range(1..))]

@@ -142,7 +142,6 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
         }
     };
     let dash = api("/admin/dashboard?days=30".into()).await;
-    let hourly = api("/admin/analytics/hourly?days=30".into()).await;
 
     let browser = browser(&driver).await;
     let result = async {
@@ -225,16 +224,6 @@ async fn the_dashboard_shows_the_apis_figures_and_a_users_profile() {
             want > 0.0 && (share - want).abs() < 1e-9,
             "{share} vs {want}"
         );
-        // Activity per hour: the messages of the hours the API gives.
-        let messages: i64 = hourly["hours"]
-            .as_array()
-            .expect("hours")
-            .iter()
-            .map(|h| h["messages"].as_i64().expect("messages"))
-            .sum();
-        assert!(messages > 0, "{hourly}");
-        let got = attr(&browser, "[data-testid=hourly-summary]", "data-value").await;
-        assert_eq!(got, messages.to_string(), "hourly messages");
         for topic in questions["topics"].as_array().expect("topics") {
             let name = topic["topic"].as_str().expect("topic");
             let got = attr(

@@ -260,38 +260,6 @@ async fn embedded_read_models_reconcile_after_repeated_sigkills() {
     store.close().await;
 }
 
-/// A reader watching totals that traffic only ever raises, until `stop`: every read finds every
-/// table there, none empty, none lower than before. Returns how many times it read.
-fn watch_totals(
-    store: &EventStore,
-    stop: tokio_util::sync::CancellationToken,
-) -> tokio::task::JoinHandle<u64> {
-    let pool = store.pool().clone();
-    tokio::spawn(async move {
-        let sql = "SELECT (SELECT COUNT(*) FROM users), \
-                          (SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT) FROM business_days), \
-                          (SELECT COUNT(*) FROM funnel_user_days), \
-                          (SELECT CAST(COALESCE(SUM(views), 0) AS BIGINT) FROM product_days), \
-                          (SELECT COUNT(*) FROM conversation_messages), \
-                          (SELECT CAST(COALESCE(SUM(orders), 0) AS BIGINT) FROM sales_days)";
-        let mut last = [0i64; 6];
-        let mut reads = 0u64;
-        while !stop.is_cancelled() {
-            let row: (i64, i64, i64, i64, i64, i64) = event_store::db::query(sql)
-                .fetch_one(&pool)
-                .await
-                .expect("the read tables are always there");
-            let now = [row.0, row.1, row.2, row.3, row.4, row.5];
-            for (i, (n, l)) in now.iter().zip(last).enumerate() {
-                assert!(*n >= l && *n > 0, "figure {i} went from {l} to {n}");
-            }
-            last = now;
-            reads += 1;
-        }
-        reads
-    })
-}
-
 testkit::both_backends!(rebuilds_under_traffic_never_show_a_partial_table);
 async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
     // A log to rebuild, then traffic while rebuilding.
@@ -308,8 +276,33 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
             "--users", "300", "--days", "2", "--seed", "4", "--rate", "400",
         ],
     );
+    // A reader watching totals that traffic only ever raises.
+    let pool = store.pool().clone();
     let stop = tokio_util::sync::CancellationToken::new();
-    let reader = watch_totals(&store, stop.clone());
+    let stopped = stop.clone();
+    let reader = tokio::spawn(async move {
+        let sql = "SELECT (SELECT COUNT(*) FROM users), \
+                          (SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT) FROM business_days), \
+                          (SELECT COUNT(*) FROM funnel_user_days), \
+                          (SELECT CAST(COALESCE(SUM(views), 0) AS BIGINT) FROM product_days), \
+                          (SELECT COUNT(*) FROM conversation_messages), \
+                          (SELECT CAST(COALESCE(SUM(orders), 0) AS BIGINT) FROM sales_days)";
+        let mut last = [0i64; 6];
+        let mut reads = 0u64;
+        while !stopped.is_cancelled() {
+            let row: (i64, i64, i64, i64, i64, i64) = event_store::db::query(sql)
+                .fetch_one(&pool)
+                .await
+                .expect("the read tables are always there");
+            let now = [row.0, row.1, row.2, row.3, row.4, row.5];
+            for (i, (n, l)) in now.iter().zip(last).enumerate() {
+                assert!(*n >= l && *n > 0, "figure {i} went from {l} to {n}");
+            }
+            last = now;
+            reads += 1;
+        }
+        reads
+    });
     // Small flushes, so that rows are written again by later flushes (upserts over plain
     // inserts, counters held across flushes), as in a rebuild of a long log.
     for args in [
@@ -335,257 +328,6 @@ async fn rebuilds_under_traffic_never_show_a_partial_table(db: TestDatabase) {
     assert!(reads > 10, "the reader read {reads} times");
     wait_caught_up(&store, false, Duration::from_secs(60)).await;
     reconcile(&store, chrono_tz::UTC).await;
-    store.close().await;
-}
-
-/// Each partition's lowest checkpoint over the projections that have one.
-async fn lowest_checkpoints(store: &EventStore) -> std::collections::BTreeMap<i64, i64> {
-    let rows: Vec<(i64, i64)> = event_store::db::query(
-        "SELECT CAST(partition AS BIGINT), MIN(position) FROM projection_checkpoints \
-         GROUP BY partition",
-    )
-    .fetch_all(store.pool())
-    .await
-    .expect("checkpoints");
-    rows.into_iter().collect()
-}
-
-/// The hourly projection's checkpoints, by partition.
-async fn hourly_checkpoints(store: &EventStore) -> std::collections::BTreeMap<i64, i64> {
-    let rows: Vec<(i64, i64)> = event_store::db::query(
-        "SELECT CAST(partition AS BIGINT), position FROM projection_checkpoints \
-         WHERE projection = 'hourly'",
-    )
-    .fetch_all(store.pool())
-    .await
-    .expect("checkpoints");
-    rows.into_iter().collect()
-}
-
-/// The state a database built by a release without the hourly projection is in after the
-/// upgrade's migration: its table there and empty, no checkpoints (docs/projections.md).
-async fn as_before_the_hourly_projection(store: &EventStore) {
-    let mut tx = store
-        .pool()
-        .begin(event_store::db::Durability::Flushed)
-        .await
-        .expect("begin");
-    // The checkpoints first: a batch holding them commits before this goes on.
-    for sql in [
-        "DELETE FROM projection_checkpoints WHERE projection = 'hourly'",
-        "DELETE FROM hourly_activity",
-    ] {
-        event_store::db::query(sql)
-            .execute(&mut tx)
-            .await
-            .expect(sql);
-    }
-    tx.commit().await.expect("commit");
-}
-
-/// `/admin/analytics/hourly` for the last 30 days equals the oracle's hours.
-async fn assert_hourly_route(server: &Proc, store: &EventStore, tz: chrono_tz::Tz) {
-    let report = server.admin_json("/admin/analytics/hourly?days=30").await;
-    assert_eq!(report["built"], true, "{report}");
-    let day = |v: &serde_json::Value| v.as_str().expect("day").parse().expect("date");
-    let (from, to) = (day(&report["period"]["from"]), day(&report["period"]["to"]));
-    let want = oracle::hourly_figures(&oracle::log(store).await, tz, from, to);
-    let got: std::collections::BTreeMap<i64, (i64, i64)> = report["hours"]
-        .as_array()
-        .expect("hours")
-        .iter()
-        .map(|h| {
-            let start: chrono::DateTime<chrono::Utc> =
-                h["start"].as_str().expect("start").parse().expect("a time");
-            (
-                start.timestamp_micros(),
-                (
-                    h["active_users"].as_i64().expect("n"),
-                    h["messages"].as_i64().expect("n"),
-                ),
-            )
-        })
-        .collect();
-    assert!(want.len() > 24, "a rich enough log: {} hours", want.len());
-    assert_eq!(got, want, "hours of the last 30 days");
-}
-
-testkit::both_backends!(a_new_projection_is_born_by_a_rebuild_under_traffic);
-async fn a_new_projection_is_born_by_a_rebuild_under_traffic(db: TestDatabase) {
-    // A half-hour zone: hours there are not UTC hours.
-    let tz: chrono_tz::Tz = "Asia/Kolkata".parse().expect("tz");
-    let Served {
-        dir,
-        env,
-        mut server,
-        store,
-    } = Served::simulated(
-        &db,
-        &[("REPORT_TIMEZONE", tz.name())],
-        &["--users", "200", "--days", "8", "--seed", "21"],
-    )
-    .await;
-    // On a fresh database every projection is projected from the start.
-    reconcile(&store, tz).await;
-    assert_hourly_route(&server, &store, tz).await;
-
-    // Upgraded from a release without it: the projector, started again, leaves it alone (no
-    // checkpoints made for it at 0, nothing folded into it), and the route says so.
-    as_before_the_hourly_projection(&store).await;
-    server.kill();
-    server.restart();
-    server.wait_ready().await;
-    let mut some = simulate(
-        dir.path(),
-        &env,
-        &["--users", "20", "--days", "1", "--seed", "24"],
-    );
-    while !finished(&mut some) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    wait_caught_up(&store, false, Duration::from_secs(60)).await;
-    assert!(hourly_checkpoints(&store).await.is_empty());
-    let (rows,): (i64,) = event_store::db::query("SELECT COUNT(*) FROM hourly_activity")
-        .fetch_one(store.pool())
-        .await
-        .expect("count");
-    assert_eq!(rows, 0, "an unborn projection takes no events");
-    let mut traffic = simulate(
-        dir.path(),
-        &env,
-        &[
-            "--users", "200", "--days", "2", "--seed", "22", "--rate", "300",
-        ],
-    );
-    let stop = tokio_util::sync::CancellationToken::new();
-    let reader = watch_totals(&store, stop.clone());
-    let before = lowest_checkpoints(&store).await;
-    let unborn = server.admin_json("/admin/analytics/hourly?days=30").await;
-    assert_eq!(unborn["built"], false, "{unborn}");
-    assert_eq!(unborn["hours"], serde_json::json!([]), "{unborn}");
-
-    // Born from the store while chat goes on and the other projections keep serving.
-    let out = command(SALESBOT, dir.path(), &env)
-        .args(["rebuild", "hourly", "--flush-events", "400"])
-        .output()
-        .expect("rebuild");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Its checkpoints start where the others were, never at the start of the log.
-    let born = hourly_checkpoints(&store).await;
-    assert_eq!(born.len(), before.len(), "one per partition: {born:?}");
-    for (partition, position) in &born {
-        assert!(
-            *position >= before[partition] && *position > 0,
-            "partition {partition}: born at {position}, the others were at {}",
-            before[partition]
-        );
-    }
-    while !finished(&mut traffic) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // The live projector carries it on.
-    let mut more = simulate(
-        dir.path(),
-        &env,
-        &["--users", "30", "--days", "1", "--seed", "23"],
-    );
-    while !finished(&mut more) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stop.cancel();
-    let reads = reader.await.expect("the other tables kept serving");
-    assert!(reads > 10, "the reader read {reads} times");
-    wait_caught_up(&store, false, Duration::from_secs(60)).await;
-    let sizes = reconcile(&store, tz).await;
-    assert!(sizes["hourly_activity"] > 200, "{sizes:?}");
-    assert_hourly_route(&server, &store, tz).await;
-    store.close().await;
-}
-
-#[testkit::test(needs = [postgres, nats], flavor = "multi_thread", worker_threads = 4)]
-async fn a_new_projection_is_born_without_rewinding_the_stream_consumers() {
-    let db = TestDatabase::for_test().await;
-    let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = nats.url();
-    let env = env_of(&db, &[("NATS_URL", url.as_str()), ("PARTITIONS", "4")]);
-    let (_commands, mut workers) = support::start_command_and_workers(dir.path(), &env).await;
-    let mut sim = simulate(
-        dir.path(),
-        &env,
-        &["--users", "150", "--days", "5", "--seed", "31"],
-    );
-    while !finished(&mut sim) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let store = EventStore::open(&db.config).await.expect("open store");
-    wait_caught_up(&store, true, Duration::from_secs(60)).await;
-
-    // Upgraded from a release without it, the workers started again on it.
-    for w in &mut workers {
-        w.kill();
-    }
-    as_before_the_hourly_projection(&store).await;
-    for w in &mut workers {
-        w.restart();
-    }
-    let mut traffic = simulate(
-        dir.path(),
-        &env,
-        &[
-            "--users", "150", "--days", "1", "--seed", "32", "--rate", "300",
-        ],
-    );
-    let stop = tokio_util::sync::CancellationToken::new();
-    let reader = watch_totals(&store, stop.clone());
-    let sequences = || async {
-        let rows: Vec<(String, i64, i64)> = event_store::db::query(
-            "SELECT projection, CAST(partition AS BIGINT), stream_seq FROM projection_checkpoints",
-        )
-        .fetch_all(store.pool())
-        .await
-        .expect("checkpoints");
-        rows
-    };
-    let before = sequences().await;
-    let out = command(SALESBOT, dir.path(), &env)
-        .args(["rebuild", "hourly", "--flush-events", "400"])
-        .output()
-        .expect("rebuild");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Born at the JetStream sequences the others had reached: no consumer starts over.
-    let born = sequences().await;
-    let hourly: Vec<_> = born.iter().filter(|(p, _, _)| p == "hourly").collect();
-    assert_eq!(hourly.len(), 4, "{born:?}");
-    for (_, partition, seq) in &hourly {
-        let others = before
-            .iter()
-            .filter(|(_, q, _)| q == partition)
-            .map(|(_, _, s)| *s)
-            .min()
-            .expect("the others' checkpoints");
-        assert!(
-            *seq > 0 && *seq >= others,
-            "partition {partition}: born at sequence {seq}, the others were at {others} before"
-        );
-    }
-    while !finished(&mut traffic) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stop.cancel();
-    let reads = reader.await.expect("the other tables kept serving");
-    assert!(reads > 10, "the reader read {reads} times");
-    wait_caught_up(&store, true, Duration::from_secs(60)).await;
-    let sizes = reconcile(&store, chrono_tz::UTC).await;
-    assert!(sizes["hourly_activity"] > 150, "{sizes:?}");
     store.close().await;
 }
 

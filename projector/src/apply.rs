@@ -142,7 +142,7 @@ impl Applier {
         let mut tx = begin(&self.pool).await?;
         let done = self.lock_checkpoints(&mut tx, &coverage.partitions).await?;
         let fresh = self.apply_in(&mut tx, events, &done).await?;
-        self.advance(&mut tx, coverage, &done).await?;
+        self.advance(&mut tx, coverage).await?;
         tx.commit().await?;
         crate::metrics::applied(events.len(), fresh, started.elapsed());
         Ok(fresh)
@@ -155,42 +155,27 @@ impl Applier {
         tx: &mut Tx,
         partitions: &[u32],
     ) -> Result<Checkpoints, sqlx::Error> {
-        if !self.checkpoints {
-            return Ok(HashMap::new());
+        if self.checkpoints {
+            progress::lock_checkpoints(tx, partitions).await
+        } else {
+            Ok(HashMap::new())
         }
-        let done = progress::lock_checkpoints(tx, partitions).await?;
-        let unborn = self
-            .projections
-            .iter()
-            .any(|p| !done.keys().any(|(name, _)| name == p.name()));
-        if unborn {
-            // A rebuild may have given it its first checkpoints while this waited for the lock
-            // (docs/projections.md): they are committed now, and a new statement sees them.
-            return progress::lock_checkpoints(tx, partitions).await;
-        }
-        Ok(done)
     }
 
-    /// Moves the checkpoints of what `coverage` covers, in the batch's transaction: of the
-    /// projections whose checkpoints the batch locked (`done`). A projection born by a rebuild
-    /// after the batch read them was not folded into, so its new checkpoints stay where the
-    /// rebuild put them (docs/projections.md).
+    /// Moves the checkpoints of what `coverage` covers, in the batch's transaction.
     pub(crate) async fn advance(
         &self,
         tx: &mut Tx,
         coverage: &Coverage,
-        done: &Checkpoints,
     ) -> Result<(), sqlx::Error> {
-        let born: Vec<&str> = self
-            .projections
-            .iter()
-            .map(|p| p.name())
-            .filter(|name| done.keys().any(|(p, _)| p == name))
-            .collect();
-        if self.checkpoints && !born.is_empty() {
+        if self.checkpoints {
             progress::advance(
                 tx,
-                &born,
+                &self
+                    .projections
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>(),
                 &coverage.partitions,
                 coverage.through,
                 coverage.stream_seq,
@@ -208,14 +193,10 @@ impl Applier {
         events: &[RecordedEvent],
         done: &Checkpoints,
     ) -> Result<usize, ProjectorError> {
-        // A rebuild's own tables hold no checkpoints and take every event. A live projection
-        // without a checkpoint row has not been born (docs/projections.md): it takes none until
-        // `salesbot rebuild` has filled it and given it checkpoints.
-        let unborn = if self.checkpoints { i64::MAX } else { 0 };
         let checkpoint = |projection: Projection, partition| {
             done.get(&(projection.name().to_owned(), partition))
                 .copied()
-                .unwrap_or(unborn)
+                .unwrap_or(0)
         };
         // Carts are a running state: the batch folds on from the stored state of its users,
         // read under the checkpoint lock (so no other batch of theirs is in between).

@@ -88,7 +88,7 @@ impl Applier {
         }
         let fresh = self.apply_in(&mut tx, &events, &done).await?;
         parked::park(&mut tx, &parking).await?;
-        self.advance(&mut tx, coverage, &done).await?;
+        self.advance(&mut tx, coverage).await?;
         tx.commit().await?;
         crate::metrics::parked(parking.len());
         crate::metrics::applied(total, fresh, started.elapsed());
@@ -180,15 +180,14 @@ impl Applier {
         Ok(applied)
     }
 
-    /// The projections whose checkpoint on `partition` is below `position` (one without a
-    /// checkpoint is not born yet and takes nothing: docs/projections.md).
+    /// The projections whose checkpoint on `partition` is below `position`.
     fn behind(&self, done: &Checkpoints, partition: u32, position: i64) -> Vec<String> {
         self.projections()
             .iter()
             .map(|p| p.name())
             .filter(|name| {
                 done.get(&((*name).to_owned(), partition))
-                    .is_some_and(|&at| at < position)
+                    .is_none_or(|&at| at < position)
             })
             .map(str::to_owned)
             .collect()

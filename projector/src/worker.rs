@@ -57,15 +57,7 @@ pub async fn prepare(applier: &Applier, tz: chrono_tz::Tz) -> Result<(), Project
         .execute(&mut tx)
         .await?;
     }
-    // On a first start every projection is born with the log; after that, a projection a
-    // later release added waits for `salesbot rebuild` (docs/projections.md), so that no
-    // follower is sent back to the start of the stream for it.
-    let born = progress::projections_with_checkpoints(&mut tx).await?;
-    let names: Vec<&str> = Projection::ALL
-        .iter()
-        .map(|p| p.name())
-        .filter(|name| born.is_empty() || born.iter().any(|b| b == name))
-        .collect();
+    let names: Vec<&str> = Projection::ALL.iter().map(|p| p.name()).collect();
     progress::ensure_checkpoints(&mut tx, &names, applier.partitions()).await?;
     tx.commit().await?;
     let stored = read_settings(applier.pool()).await?;

@@ -64,11 +64,6 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS_TYPE,
     ),
     (
-        "/dashboard/js/hourly.js",
-        include_str!("../assets/js/hourly.js"),
-        JS_TYPE,
-    ),
-    (
         "/dashboard/js/key.js",
         include_str!("../assets/js/key.js"),
         JS_TYPE,

@@ -273,15 +273,3 @@ impl Example for ShopQuestionFigures {
         }
     }
 }
-
-impl Example for HourFigures {
-    fn example() -> Self {
-        HourFigures {
-            start: at("2026-11-24T19:00:00Z"),
-            day: day("2026-11-24"),
-            hour: 19,
-            active_users: 42,
-            messages: 137,
-        }
-    }
-}

@@ -499,27 +499,3 @@ pub async fn shop_questions(state: &State, period: Period) -> Result<ShopQuestio
         shop_questions: question_figures(&q),
     })
 }
-
-/// Active users and messages per hour of the period (docs/metrics.md, "Hourly activity").
-pub async fn hourly(state: &State, period: Period) -> Result<HourlyReport, ApiError> {
-    let built = state.store.projection_born("hourly").await?;
-    let hours = read::hourly(state.store.pool(), period).await?;
-    Ok(HourlyReport {
-        period: period_info(period, state.tz),
-        built,
-        hours: hours
-            .into_iter()
-            .map(|h| {
-                let start = micros_to_time(h.start_us);
-                let local = start.with_timezone(&state.tz);
-                HourFigures {
-                    start,
-                    day: local.date_naive(),
-                    hour: i64::from(chrono::Timelike::hour(&local)),
-                    active_users: h.active_users,
-                    messages: h.messages,
-                }
-            })
-            .collect(),
-    })
-}

@@ -194,20 +194,6 @@ def get_shop_questions(run):
     check(0 <= q.asked_before_ordering <= q.ordering_users, "a share of the ordering shoppers")
 
 
-@operation("getHourly")
-def get_hourly(run):
-    days = run.c.model("GetHourlyDays")
-    report = run.ok(run.c.api("analytics.get_hourly"), client=run.c.admin, days=days.VALUE_30)
-    check(report.period.days == 30, "thirty days")
-    check(report.built, "a fresh database projects every read model from the start")
-    check(report.hours, "simulated shoppers wrote in some hours")
-    starts = [h.start for h in report.hours]
-    check(starts == sorted(starts) and len(set(starts)) == len(starts), "hours in order, once")
-    for h in report.hours:
-        check(0 < h.active_users <= h.messages, f"an hour has a user per message at most: {h}")
-        check(0 <= h.hour <= 23, f"an hour of the day: {h.hour}")
-
-
 @operation("listUsers")
 def list_users(run):
     sort, order = run.c.model("ListUsersSort"), run.c.model("ListUsersOrder")

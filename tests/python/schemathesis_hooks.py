@@ -23,7 +23,6 @@ PERIOD_PATHS = {
     "/admin/analytics/products",
     "/admin/analytics/carts",
     "/admin/analytics/shop-questions",
-    "/admin/analytics/hourly",
 }
 MAX_DAYS = 3660
 FIRST_DAY = dt.date(1, 1, 1)

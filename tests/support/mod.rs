@@ -231,20 +231,6 @@ impl Proc {
             .await
             .expect("request")
     }
-
-    /// GETs an admin route with the key [`env_of`] sets; fails unless it answers 200 with JSON.
-    pub async fn admin_json(&self, path: &str) -> serde_json::Value {
-        let resp = reqwest::Client::new()
-            .get(format!("http://127.0.0.1:{}{path}", self.port))
-            .header("X-API-Key", ADMIN_KEY)
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status();
-        let body = resp.text().await.expect("body");
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).expect("json")
-    }
 }
 
 impl Drop for Proc {
@@ -288,8 +274,6 @@ pub async fn wait_caught_up(store: &EventStore, relay: bool, within: Duration) {
 /// The variables of a test's processes: its database, master key and admin key.
 /// The `X-Chat-Key` of every server the tests start (`CHAT_API_KEY`).
 pub const CHAT_KEY: &str = "test-chat-key-0123456789";
-/// The admin key [`env_of`] sets.
-pub const ADMIN_KEY: &str = "test-admin-key";
 
 pub fn env_of(db: &TestDatabase, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![
@@ -301,7 +285,7 @@ pub fn env_of(db: &TestDatabase, extra: &[(&str, &str)]) -> Vec<(String, String)
             "SALESBOT_MASTER_KEY".to_owned(),
             db.config.master_key.to_base64(),
         ),
-        ("ADMIN_API_KEY".to_owned(), ADMIN_KEY.to_owned()),
+        ("ADMIN_API_KEY".to_owned(), "test-admin-key".to_owned()),
         ("CHAT_API_KEY".to_owned(), CHAT_KEY.to_owned()),
     ];
     env.extend(

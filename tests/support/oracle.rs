@@ -127,11 +127,6 @@ pub const SHAPE: &[(&str, &[&str], &[&str])] = &[
     ),
     ("shop_question_days", &["topic", "day"], &["questions"]),
     ("shop_question_users", &["user_id"], &["first_asked_us"]),
-    (
-        "hourly_activity",
-        &["user_id", "hour_us"],
-        &["day", "messages"],
-    ),
 ];
 
 /// Tables keyed also by `shard`, summed over it.
@@ -557,13 +552,6 @@ pub async fn expected_through(store: &EventStore, tz: Tz, through: i64) -> Table
             .collect(),
     );
     carts_and_questions(&events, tz, &mut t);
-    t.insert(
-        "hourly_activity",
-        hourly_rows(&events, tz)
-            .into_iter()
-            .map(|((user, hour), (day, n))| (vec![user, hour.to_string()], vec![s(day), s(n)]))
-            .collect(),
-    );
     t
 }
 
@@ -754,53 +742,6 @@ fn carts_and_questions(events: &[RecordedEvent], tz: Tz, t: &mut Tables) {
             .map(|(u, at)| (vec![u], vec![s(at)]))
             .collect(),
     );
-}
-
-/// The start of the hour of `at` in `tz` (docs/metrics.md, "Hourly activity"): `at` less the
-/// minutes, seconds and fraction its clock shows there.
-pub fn hour_start(at: chrono::DateTime<chrono::Utc>, tz: Tz) -> i64 {
-    use chrono::Timelike as _;
-    let local = at.with_timezone(&tz);
-    (at - chrono::Duration::minutes(i64::from(local.minute()))
-        - chrono::Duration::seconds(i64::from(local.second()))
-        - chrono::Duration::nanoseconds(i64::from(local.nanosecond())))
-    .timestamp_micros()
-}
-
-/// (user, start of hour) → (its day in `tz`, MessageReceived events in it).
-fn hourly_rows(events: &[RecordedEvent], tz: Tz) -> BTreeMap<(String, i64), (String, i64)> {
-    let mut rows: BTreeMap<(String, i64), (String, i64)> = BTreeMap::new();
-    for e in events {
-        let (Some(user), Event::MessageReceived(_)) = (e.stream_id.user_id(), &e.event) else {
-            continue;
-        };
-        let day = e.occurred_at.with_timezone(&tz).date_naive().to_string();
-        let row = rows
-            .entry((user.to_string(), hour_start(e.occurred_at, tz)))
-            .or_insert((day, 0));
-        row.1 += 1;
-    }
-    rows
-}
-
-/// Per hour with a message, in a period of whole days: start of the hour → (active users,
-/// messages).
-pub fn hourly_figures(
-    events: &[RecordedEvent],
-    tz: Tz,
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
-) -> BTreeMap<i64, (i64, i64)> {
-    let mut hours: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-    for ((_, hour), (day, messages)) in hourly_rows(events, tz) {
-        let day: chrono::NaiveDate = day.parse().expect("a day");
-        if day >= from && day <= to {
-            let h = hours.entry(hour).or_default();
-            h.0 += 1;
-            h.1 += messages;
-        }
-    }
-    hours
 }
 
 /// The cart figures of a period (docs/metrics.md, "Carts"), as of `now`.

@@ -95,18 +95,6 @@ type CheckpointRow = (String, i64, i64);
 type HeartbeatRow = (i64, String, i64, i64, Option<String>, i64);
 
 impl EventStore {
-    /// Whether `projection` has checkpoints: a projection a later release added has none, and
-    /// an empty table, until `salesbot rebuild` builds it (docs/projections.md).
-    pub async fn projection_born(&self, projection: &str) -> Result<bool, StoreError> {
-        let (n,): (i64,) = db::query(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM projection_checkpoints WHERE projection = $1",
-        )
-        .bind(projection)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(n > 0)
-    }
-
     /// Reads the followers' progress; `stale_after` is how long a silent worker counts as alive.
     pub async fn progress(&self, stale_after: Duration) -> Result<Progress, StoreError> {
         let head = self.head_position().await?;

@@ -58,48 +58,6 @@ pub async fn ensure_checkpoints(
     Ok(())
 }
 
-/// The projections that have checkpoint rows: born ones. A projection added by a later release
-/// has none until `salesbot rebuild` gives it some (docs/projections.md).
-pub async fn projections_with_checkpoints(tx: &mut Tx) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(String,)> =
-        db::query("SELECT DISTINCT projection FROM projection_checkpoints ORDER BY projection")
-            .fetch_all(tx)
-            .await?;
-    Ok(rows.into_iter().map(|(p,)| p).collect())
-}
-
-/// Gives `projection`, newly built by a rebuild, a checkpoint on each partition where the others
-/// have one: the lowest of theirs, position and JetStream sequence, so followers resume where
-/// they would have anyway and nothing is read from the stream again. Returns the positions, by
-/// partition, up to which the new tables must hold the log.
-pub async fn adopt_checkpoints(
-    tx: &mut Tx,
-    projection: &str,
-) -> Result<HashMap<u32, i64>, sqlx::Error> {
-    db::query(
-        "INSERT INTO projection_checkpoints \
-           (projection, partition, position, stream_seq, updated_us) \
-         SELECT $1, partition, MIN(position), MIN(stream_seq), $2 \
-         FROM projection_checkpoints WHERE projection <> $1 GROUP BY partition \
-         ON CONFLICT (projection, partition) DO NOTHING",
-    )
-    .bind(projection)
-    .bind(Utc::now().timestamp_micros())
-    .execute(&mut *tx)
-    .await?;
-    let rows: Vec<(i64, i64)> = db::query(
-        "SELECT CAST(partition AS BIGINT), position FROM projection_checkpoints \
-         WHERE projection = $1",
-    )
-    .bind(projection)
-    .fetch_all(tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(partition, position)| (u32::try_from(partition).unwrap_or(0), position))
-        .collect())
-}
-
 /// The checkpoints of `partitions` by `(projection, partition)`, locked until commit on
 /// Postgres (SQLite's write lock is held by the transaction already).
 pub async fn lock_checkpoints(

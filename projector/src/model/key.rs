@@ -43,7 +43,7 @@ macro_rules! copy_part {
         }
     )+};
 }
-copy_part!(NaiveDate, Shard, i64);
+copy_part!(NaiveDate, Shard);
 
 macro_rules! ref_key {
     ($($t:ident $i:tt),+) => {
@@ -73,7 +73,6 @@ owned_key! {
     (&str, NaiveDate, Shard) => (0, 1, 2);
     (&str, NaiveDate, &str, Shard) => (0, 1, 2, 3);
     (&str, &str) => (0, 1);
-    (&str, i64) => (0, 1);
     (NaiveDate, &str, Shard) => (0, 1, 2);
 }
 

@@ -7,7 +7,7 @@
 //!
 //! [`Changes`] and [`Changes::add`], which hands each event to the projections asked for, are
 //! here; each projection's fold is in its own file (`funnel.rs`, `products.rs`, `users.rs`,
-//! `conversations.rs`, `business.rs`, `carts.rs`, `questions.rs`, `hourly.rs`), beside the projections
+//! `conversations.rs`, `business.rs`, `carts.rs`, `questions.rs`), beside the projections
 //! themselves (`projection.rs`), the row values (`rows.rs`), the borrowed-key lookup (`key.rs`)
 //! and how counters of two batches merge (`counters.rs`).
 
@@ -16,7 +16,6 @@ mod carts;
 mod conversations;
 mod counters;
 mod funnel;
-mod hourly;
 mod key;
 mod products;
 mod projection;
@@ -35,12 +34,10 @@ use events_schema::RecordedEvent;
 
 pub use carts::{CartLine, CartSession, CartUser, SESSION_TIMEOUT_US, lines_json};
 pub use funnel::{Stage, stage_of};
-pub use hourly::hour_of;
 pub use key::{Rows, Shard};
 pub use projection::Projection;
 pub use rows::{
-    BusinessDay, FunnelDay, Hour, Message, ProductDay, ProductUser, Sales, UserProduct, UserRow,
-    Values,
+    BusinessDay, FunnelDay, Message, ProductDay, ProductUser, Sales, UserProduct, UserRow, Values,
 };
 
 pub fn micros(at: DateTime<Utc>) -> i64 {
@@ -81,8 +78,6 @@ pub struct Changes {
     pub questions: Rows<(String, NaiveDate, Shard), i64>,
     /// Each user's first shop question.
     pub question_users: Rows<String, i64>,
-    /// Each user's messages per hour (start of the hour in µs).
-    pub hourly: Rows<(String, i64), Hour>,
 }
 
 impl Changes {
@@ -126,7 +121,6 @@ impl Changes {
                 Projection::Questions => {
                     self.add_question(user, day, shard(partition), at, &e.event)
                 }
-                Projection::Hourly => self.add_hourly(user, e.occurred_at, tz, &e.event),
             }
         }
     }

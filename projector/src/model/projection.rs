@@ -10,11 +10,10 @@ pub enum Projection {
     Business,
     Carts,
     Questions,
-    Hourly,
 }
 
 impl Projection {
-    pub const ALL: [Projection; 8] = [
+    pub const ALL: [Projection; 7] = [
         Projection::Funnel,
         Projection::Products,
         Projection::Users,
@@ -22,7 +21,6 @@ impl Projection {
         Projection::Business,
         Projection::Carts,
         Projection::Questions,
-        Projection::Hourly,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,7 +32,6 @@ impl Projection {
             Projection::Business => "business",
             Projection::Carts => "carts",
             Projection::Questions => "questions",
-            Projection::Hourly => "hourly",
         }
     }
 
@@ -52,7 +49,6 @@ impl Projection {
             Projection::Business => &["business_days", "sales_days"],
             Projection::Carts => &["cart_users", "cart_sessions"],
             Projection::Questions => &["shop_question_days", "shop_question_users"],
-            Projection::Hourly => &["hourly_activity"],
         }
     }
 }

@@ -79,13 +79,6 @@ pub struct BusinessDay {
     pub sessions: i64,
     pub replies: i64,
 }
-/// One user's messages in one hour, and the hour's day.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hour {
-    pub day: NaiveDate,
-    pub messages: i64,
-}
-
 /// Text a shopper wrote (or a reply that names them), as a read table holds it. Postgres `text`
 /// cannot hold NUL, and one NUL would stop every projection on every partition for good (the
 /// batch could never commit), so a NUL shows as U+FFFD here, on both backends alike; the log

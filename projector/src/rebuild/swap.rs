@@ -26,10 +26,7 @@ pub(super) async fn swap(
 ) -> Result<u64, ProjectorError> {
     let mut events = 0u64;
     let all: Vec<u32> = (0..partitions).collect();
-    let (mut tx, mut live) = lock_for_swap(applier.pool(), &all, projections).await?;
-    if same_settings {
-        adopt_newborn(&mut tx, projections, &mut live).await?;
-    }
+    let (mut tx, live) = lock_for_swap(applier.pool(), &all, projections).await?;
     let mut changes = Changes {
         cart_users: carts,
         ..Changes::default()
@@ -105,28 +102,6 @@ pub(super) async fn swap(
     }
     tx.commit().await?;
     Ok(events)
-}
-
-/// Gives each of `projections` that has no checkpoint yet (born by this rebuild,
-/// docs/projections.md) the lowest checkpoint of the others on each partition, and adds them to
-/// `live`: the swap then brings its new tables up to there, and the live projector carries on
-/// from there without reading anything again.
-async fn adopt_newborn(
-    tx: &mut Tx,
-    projections: &[Projection],
-    live: &mut HashMap<(String, u32), i64>,
-) -> Result<(), ProjectorError> {
-    for projection in projections {
-        let name = projection.name();
-        if live.keys().any(|(p, _)| p == name) {
-            continue;
-        }
-        for (partition, position) in progress::adopt_checkpoints(tx, name).await? {
-            live.insert((name.to_owned(), partition), position);
-        }
-        tracing::info!(projection = name, "rebuild: a new projection is born");
-    }
-    Ok(())
 }
 
 /// Begins the swap transaction: the checkpoints first (as every projector batch takes them, so

@@ -189,13 +189,6 @@ table! { ShopQuestionUserRow in "shop_question_users" {
     first_asked_us: i64 = Min,
 } }
 
-table! { HourlyRow in "hourly_activity" {
-    user_id: String = Key,
-    hour_us: i64 = Key,
-    day: NaiveDate = Latest,
-    messages: i64 = Add,
-} }
-
 /// Tables whose rows of a user go when the user is erased (the user-level ones).
 pub(crate) const USER_TABLES: &[&str] = &[
     UserRow::TABLE,
@@ -268,7 +261,6 @@ pub(crate) fn upserts(changes: Changes, sealing: &Sealing<'_>) -> Vec<Upsert> {
         cart_sessions,
         questions,
         question_users,
-        hourly,
     } = changes;
     let upserts = [
         Upsert::of(sorted(funnel_days).map(|((user_id, day), f)| {
@@ -430,12 +422,6 @@ pub(crate) fn upserts(changes: Changes, sealing: &Sealing<'_>) -> Vec<Upsert> {
                 first_asked_us,
             }),
         ),
-        Upsert::of(sorted(hourly).map(|((user_id, hour_us), h)| HourlyRow {
-            user_id,
-            hour_us,
-            day: h.day,
-            messages: h.messages,
-        })),
         Upsert::of(
             sorted(sales_days).map(|((day, currency, shard), s)| SalesDayRow {
                 day,

@@ -11,7 +11,6 @@ import { state } from './state.js';
 /** @typedef {Schemas['UserPage']} UserPage */
 /** @typedef {Schemas['UserProfile']} UserProfile */
 /** @typedef {Schemas['EventsPage']} EventsPage */
-/** @typedef {Schemas['HourlyReport']} HourlyReport */
 /** @typedef {Schemas['ErrorBody']} ErrorBody */
 
 export const REJECTED_KEY = 'The server rejected the saved key (401). Enter the current admin key.';
@@ -85,11 +84,6 @@ function errorMessage(body) {
 /** @param {URLSearchParams} params @param {AbortSignal} signal @returns {Promise<Dashboard>} */
 export async function fetchDashboard(params, signal) {
   return /** @type {Dashboard} */ (await getJson(`/admin/dashboard?${params}`, { signal }));
-}
-
-/** @param {URLSearchParams} params @param {AbortSignal} signal @returns {Promise<HourlyReport>} */
-export async function fetchHourly(params, signal) {
-  return /** @type {HourlyReport} */ (await getJson(`/admin/analytics/hourly?${params}`, { signal }));
 }
 
 /** @param {URLSearchParams} params @param {AbortSignal} signal @returns {Promise<ProductPage>} */

@@ -4,7 +4,6 @@
  * when the period changes.
  */
 import { loadDashboard } from './figures.js';
-import { loadHourly } from './hourly.js';
 import { pollFeed } from './feed.js';
 import { productsTable } from './products.js';
 import { usersTable } from './users.js';
@@ -31,9 +30,9 @@ export function firstFailure(results) {
     .find((r) => r.reason && r.reason.name !== 'AbortError');
 }
 
-/** Reads everything shown: the dashboard, the hourly chart and both tables. */
+/** Reads everything shown: the dashboard and both tables. */
 export function loadAll() {
-  return Promise.allSettled([loadDashboard(), loadHourly(), productsTable.load(), usersTable.load()]);
+  return Promise.allSettled([loadDashboard(), productsTable.load(), usersTable.load()]);
 }
 
 /** Asks for a refresh of everything shown; runs at most once a second. */
@@ -84,7 +83,7 @@ async function refreshAll() {
 /** The period changed: reload the figures that follow it at once. */
 export async function loadPeriodData() {
   if (!state.key) return;
-  const failed = firstFailure(await Promise.allSettled([loadDashboard(), loadHourly(), productsTable.load()]));
+  const failed = firstFailure(await Promise.allSettled([loadDashboard(), productsTable.load()]));
   if (failed) handleError(failed.reason, 'Could not load the figures');
   else {
     showError(null);

@@ -89,29 +89,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/analytics/hourly": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Hourly activity
-         * @description Active users (with a message in the hour) and messages per hour of `REPORT_TIMEZONE`,
-         *     over the days of the period; hours without a message are left out. `built` is false
-         *     until `salesbot rebuild hourly` has built this read model on a database an earlier
-         *     release made.
-         */
-        get: operations["getHourly"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/admin/analytics/products": {
         parameters: {
             query?: never;
@@ -744,58 +721,6 @@ export interface components {
             relay?: components["schemas"]["PartHealth"] & unknown;
             /** @description `ok`, or `degraded` (then the status is 503). */
             status: string;
-        };
-        /**
-         * HourFigures
-         * @description One hour in which someone wrote to the bot (docs/metrics.md, "Hourly activity").
-         * @example {
-         *       "active_users": 42,
-         *       "day": "2026-11-24",
-         *       "hour": 19,
-         *       "messages": 137,
-         *       "start": "2026-11-24T19:00:00+00:00"
-         *     }
-         */
-        HourFigures: {
-            /**
-             * Format: int64
-             * @description Users with a `MessageReceived` in the hour.
-             */
-            active_users: number;
-            /**
-             * Format: naive-date
-             * @description Its day in `REPORT_TIMEZONE`.
-             */
-            day: string;
-            /**
-             * Format: int64
-             * @description Its hour of the day there, 0–23 (a clock set back repeats one).
-             */
-            hour: number;
-            /**
-             * Format: int64
-             * @description `MessageReceived` events in the hour.
-             */
-            messages: number;
-            /**
-             * Format: date-time
-             * @description When the hour starts (on the hour in `REPORT_TIMEZONE`).
-             */
-            start: string;
-        };
-        /**
-         * HourlyReport
-         * @description Active users and messages per hour over a period.
-         */
-        HourlyReport: {
-            /**
-             * @description False until `salesbot rebuild hourly` has built this read model on a database an
-             *     earlier release made (`hours` is empty meanwhile).
-             */
-            built: boolean;
-            /** @description The hours of the period with at least one message, in order; hours left out had none. */
-            hours: components["schemas"]["HourFigures"][];
-            period: components["schemas"]["PeriodInfo"];
         };
         /**
          * Kpis
@@ -1665,84 +1590,6 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["FunnelReport"];
-                };
-            };
-            /** @description A parameter is out of range, or the query string is not UTF-8; the message says which. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description `X-API-Key` is missing or wrong. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The query string is longer than 8 KiB. */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A bug in salesbot; the body is generic and the server log has the details. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot answer now; retry later. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    getHourly: {
-        parameters: {
-            query?: {
-                /**
-                 * @description 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
-                 *     `to`.
-                 */
-                days?: 7 | 14 | 30 | 90;
-                /**
-                 * @description First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
-                 *     `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
-                 *     same length before it lie between 0001-01-01 and 9999-12-31.
-                 */
-                from?: string;
-                /** @description Last day, included (default today): needs `from`, and is not before it. */
-                to?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["HourlyReport"];
                 };
             };
             /** @description A parameter is out of range, or the query string is not UTF-8; the message says which. */

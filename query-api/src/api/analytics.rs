@@ -341,33 +341,4 @@ impl AnalyticsApi {
             crate::figures::shop_questions(&self.state, period).await?,
         ))
     }
-
-    /// Hourly activity
-    ///
-    /// Active users (with a message in the hour) and messages per hour of `REPORT_TIMEZONE`,
-    /// over the days of the period; hours without a message are left out. `built` is false
-    /// until `salesbot rebuild hourly` has built this read model on a database an earlier
-    /// release made.
-    #[oai(
-        path = "/admin/analytics/hourly",
-        method = "get",
-        operation_id = "getHourly",
-        tag = "Tag::Analytics"
-    )]
-    async fn hourly(
-        &self,
-        _key: AdminKey,
-        /// 7, 14, 30 or 90: the last N days, today included (default 30). Not with `from` or
-        /// `to`.
-        days: Query<Option<Text<params::Days>>>,
-        /// First day, instead of `days`: an RFC 3339 date, or a date-time whose day in
-        /// `REPORT_TIMEZONE` counts. A period is at most 3660 days, and it and the period of the
-        /// same length before it lie between 0001-01-01 and 9999-12-31.
-        from: Query<Option<Text<params::Day>>>,
-        /// Last day, included (default today): needs `from`, and is not before it.
-        to: Query<Option<Text<params::Day>>>,
-    ) -> Answer<HourlyReport> {
-        let period = self.state.period(&days, &from, &to)?;
-        Ok(Json(crate::figures::hourly(&self.state, period).await?))
-    }
 }

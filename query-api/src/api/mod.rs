@@ -138,7 +138,6 @@ pub const OPERATION_IDS: &[&str] = &[
     "getProducts",
     "getCarts",
     "getShopQuestions",
-    "getHourly",
     "listUsers",
     "getUser",
     "eraseUser",

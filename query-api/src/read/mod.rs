@@ -405,31 +405,3 @@ pub async fn questions(pool: &Pool, period: Period) -> Result<Questions, sqlx::E
         asked_first,
     })
 }
-
-/// One hour with a message (docs/metrics.md, "Hourly activity").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hour {
-    /// The start of the hour in the report time zone, in µs.
-    pub start_us: i64,
-    pub active_users: i64,
-    pub messages: i64,
-}
-
-/// The hours of a period that had a message, in order.
-pub async fn hourly(pool: &Pool, period: Period) -> Result<Vec<Hour>, sqlx::Error> {
-    let hours: Vec<(i64, i64, i64)> = rows(
-        pool,
-        "SELECT hour_us, CAST(COUNT(*) AS BIGINT), CAST(SUM(messages) AS BIGINT) \
-         FROM hourly_activity WHERE day >= $1 AND day <= $2 GROUP BY hour_us ORDER BY hour_us",
-        &[Value::from(period.from), Value::from(period.to)],
-    )
-    .await?;
-    Ok(hours
-        .into_iter()
-        .map(|(start_us, active_users, messages)| Hour {
-            start_us,
-            active_users,
-            messages,
-        })
-        .collect())
-}

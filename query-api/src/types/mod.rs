@@ -444,30 +444,3 @@ pub struct ShopQuestionReport {
     pub period: PeriodInfo,
     pub shop_questions: ShopQuestionFigures,
 }
-
-/// One hour in which someone wrote to the bot (docs/metrics.md, "Hourly activity").
-#[derive(Debug, Clone, PartialEq, Object)]
-#[oai(example)]
-pub struct HourFigures {
-    /// When the hour starts (on the hour in `REPORT_TIMEZONE`).
-    pub start: DateTime<Utc>,
-    /// Its day in `REPORT_TIMEZONE`.
-    pub day: NaiveDate,
-    /// Its hour of the day there, 0–23 (a clock set back repeats one).
-    pub hour: i64,
-    /// Users with a `MessageReceived` in the hour.
-    pub active_users: i64,
-    /// `MessageReceived` events in the hour.
-    pub messages: i64,
-}
-
-/// Active users and messages per hour over a period.
-#[derive(Debug, Clone, PartialEq, Object)]
-pub struct HourlyReport {
-    pub period: PeriodInfo,
-    /// False until `salesbot rebuild hourly` has built this read model on a database an
-    /// earlier release made (`hours` is empty meanwhile).
-    pub built: bool,
-    /// The hours of the period with at least one message, in order; hours left out had none.
-    pub hours: Vec<HourFigures>,
-}

@@ -9,7 +9,6 @@ mod counters;
 mod erasure;
 mod fold;
 mod funnel;
-mod hourly;
 mod products;
 mod questions;
 mod users;
